@@ -1,0 +1,708 @@
+//! `checks.toml`: the serde types that read it, the sizes and durations it
+//! speaks in, and the validation that turns it into a [`Config`].
+//!
+//! Every error points at the exact span in the file (`checks.toml:LINE:COL`,
+//! the line, a caret) and names the key; nothing here panics on bad input.
+//! This module reads one file and touches neither git nor processes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The hooks a check may name. `manual` checks run only when named or with `--hook manual`.
+pub const HOOKS: &[&str] = &[
+    "pre-commit",
+    "pre-merge-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "pre-rebase",
+    "post-rewrite",
+    "manual",
+];
+
+/// The hook a check belongs to when it names none.
+pub const DEFAULT_HOOK: &str = "pre-commit";
+
+/// The placeholder replaced by the check's files, each as its own argument.
+pub const FILES_PLACEHOLDER: &str = "{files}";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub settings: Settings,
+    /// In file order.
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub jobs: Option<usize>,
+    pub memory: Option<MemoryCap>,
+    pub default_memory: u64,
+    pub fail_fast: bool,
+    pub output_lines: usize,
+}
+
+pub const DEFAULT_MEMORY: u64 = 512 * MIB;
+pub const DEFAULT_OUTPUT_LINES: usize = 200;
+
+/// The memory cap as written: bytes, or a share of total physical memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryCap {
+    Bytes(u64),
+    Percent(f64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// Runs with `sh -c`.
+    Shell(String),
+    /// Executed directly; element 0 is the program.
+    Exec(Vec<String>),
+}
+
+impl Run {
+    pub fn uses_files(&self) -> bool {
+        match self {
+            Run::Shell(s) => s.contains(FILES_PLACEHOLDER),
+            Run::Exec(v) => v.iter().any(|a| a == FILES_PLACEHOLDER),
+        }
+    }
+
+    /// How the command reads in a listing.
+    pub fn display(&self) -> String {
+        match self {
+            Run::Shell(s) => s.clone(),
+            Run::Exec(v) => v.join(" "),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub run: Run,
+    pub glob: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Declared expected peak; `None` means `default_memory`.
+    pub memory: Option<u64>,
+    pub memory_limit: Option<u64>,
+    pub timeout: Option<Duration>,
+    /// Names of checks this one needs; all exist and form no cycle.
+    pub needs: Vec<String>,
+    /// Working directory relative to the repository root.
+    pub dir: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub hooks: Vec<String>,
+    pub fix: bool,
+}
+
+impl Check {
+    /// A file check runs only when the change holds files for it.
+    pub fn is_file_check(&self) -> bool {
+        !self.glob.is_empty() || self.run.uses_files()
+    }
+}
+
+/// A user-facing error in `checks.toml`, with the position it is about.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    source_line: String,
+    width: usize,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
+        let gutter = self.line.to_string().len();
+        writeln!(f, "{:gutter$} |", "")?;
+        writeln!(f, "{} | {}", self.line, self.source_line)?;
+        write!(
+            f,
+            "{:gutter$} | {}{}",
+            "",
+            " ".repeat(self.column.saturating_sub(1)),
+            "^".repeat(self.width.max(1))
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let start = span.start.min(self.text.len());
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line = self.text[..start].matches('\n').count() + 1;
+        let column = self.text[line_start..start].chars().count() + 1;
+        let end = span.end.clamp(start, line_end);
+        let width = self.text[start..end].chars().count();
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            source_line: self.text[line_start..line_end].trim_end_matches('\r').to_string(),
+            width,
+        }
+    }
+}
+
+// ---- raw serde types: exactly the file's shape, with spans ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    settings: RawSettings,
+    #[serde(default)]
+    checks: IndexMap<Spanned<String>, Spanned<RawCheck>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    jobs: Option<Spanned<i64>>,
+    memory: Option<Spanned<String>>,
+    default_memory: Option<Spanned<String>>,
+    fail_fast: Option<bool>,
+    output_lines: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    run: Option<Spanned<toml::Value>>,
+    glob: Option<Spanned<toml::Value>>,
+    exclude: Option<Spanned<toml::Value>>,
+    memory: Option<Spanned<String>>,
+    memory_limit: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    needs: Option<Vec<Spanned<String>>>,
+    dir: Option<Spanned<String>>,
+    env: Option<IndexMap<String, String>>,
+    hooks: Option<Vec<Spanned<String>>>,
+    fix: Option<bool>,
+}
+
+/// Reads and validates the file at `path`.
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}\nhint: create one with `precheck init`, or point at one with --config PATH",
+            path.display()
+        )
+    })?;
+    Ok(parse(path, &text)?)
+}
+
+/// Parses `text` as the contents of `path` (used in errors only).
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let src = Source { path, text };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        src.error(span, e.message().trim().to_string())
+    })?;
+    let settings = settings(&src, raw.settings)?;
+    let mut checks = Vec::with_capacity(raw.checks.len());
+    let mut needs_spans = Vec::new();
+    for (name, body) in raw.checks {
+        let (check, spans) = check(&src, name, body)?;
+        checks.push(check);
+        needs_spans.push(spans);
+    }
+    validate_needs(&src, &checks, &needs_spans)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        settings,
+        checks,
+    })
+}
+
+fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
+    let jobs = match raw.jobs {
+        Some(j) if *j.get_ref() < 1 => {
+            return Err(src.error(j.span(), "`jobs` must be at least 1"));
+        }
+        Some(j) => Some(*j.get_ref() as usize),
+        None => None,
+    };
+    let memory = match raw.memory {
+        Some(m) => Some(
+            parse_memory_cap(m.get_ref())
+                .map_err(|e| src.error(m.span(), format!("`memory`: {e}")))?,
+        ),
+        None => None,
+    };
+    let default_memory = match raw.default_memory {
+        Some(m) => spanned_size(src, &m, "default_memory")?,
+        None => DEFAULT_MEMORY,
+    };
+    let output_lines = match raw.output_lines {
+        Some(n) if *n.get_ref() < 0 => {
+            return Err(src.error(n.span(), "`output_lines` must be 0 or more"));
+        }
+        Some(n) => *n.get_ref() as usize,
+        None => DEFAULT_OUTPUT_LINES,
+    };
+    Ok(Settings {
+        jobs,
+        memory,
+        default_memory,
+        fail_fast: raw.fail_fast.unwrap_or(false),
+        output_lines,
+    })
+}
+
+fn check(
+    src: &Source,
+    name: Spanned<String>,
+    body: Spanned<RawCheck>,
+) -> Result<(Check, Vec<Range<usize>>), ConfigError> {
+    let name_span = name.span();
+    let name = name.into_inner();
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',' || c == '/') {
+        return Err(src.error(
+            name_span,
+            format!("check name `{name}` must be non-empty, without spaces, commas or slashes"),
+        ));
+    }
+    let body_span = body.span();
+    let raw = body.into_inner();
+    let run = match raw.run {
+        None => {
+            return Err(src.error(
+                body_span,
+                format!("check `{name}` has no `run`; add `run = \"command\"`"),
+            ));
+        }
+        Some(r) => run(src, &name, r)?,
+    };
+    let glob = string_list(src, &name, "glob", raw.glob)?;
+    let exclude = string_list(src, &name, "exclude", raw.exclude)?;
+    let memory = raw
+        .memory
+        .map(|m| spanned_size(src, &m, "memory"))
+        .transpose()?;
+    let memory_limit = raw
+        .memory_limit
+        .map(|m| spanned_size(src, &m, "memory_limit"))
+        .transpose()?;
+    if let (Some(expected), Some(limit)) = (memory, memory_limit) {
+        if limit < expected {
+            return Err(src.error(
+                body_span,
+                format!("check `{name}`: `memory_limit` is below its expected `memory`"),
+            ));
+        }
+    }
+    let timeout = match raw.timeout {
+        Some(t) => Some(
+            parse_duration(t.get_ref())
+                .map_err(|e| src.error(t.span(), format!("`timeout`: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut needs_spans = Vec::new();
+    let mut needs = Vec::new();
+    for n in raw.needs.unwrap_or_default() {
+        needs_spans.push(n.span());
+        needs.push(n.into_inner());
+    }
+    let dir = match raw.dir {
+        Some(d) => {
+            let p = Path::new(d.get_ref());
+            if p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
+                return Err(src.error(
+                    d.span(),
+                    "`dir` must be a path inside the repository, relative to its root",
+                ));
+            }
+            Some(d.into_inner())
+        }
+        None => None,
+    };
+    let hooks = match raw.hooks {
+        Some(hooks) => {
+            let mut out = Vec::new();
+            for h in hooks {
+                if !HOOKS.contains(&h.get_ref().as_str()) {
+                    return Err(src.error(
+                        h.span(),
+                        format!(
+                            "unknown hook `{}`; expected one of {}",
+                            h.get_ref(),
+                            HOOKS.join(", ")
+                        ),
+                    ));
+                }
+                out.push(h.into_inner());
+            }
+            out
+        }
+        None => vec![DEFAULT_HOOK.to_string()],
+    };
+    Ok((
+        Check {
+            name,
+            run,
+            glob,
+            exclude,
+            memory,
+            memory_limit,
+            timeout,
+            needs,
+            dir,
+            env: raw.env.unwrap_or_default().into_iter().collect(),
+            hooks,
+            fix: raw.fix.unwrap_or(false),
+        },
+        needs_spans,
+    ))
+}
+
+fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, ConfigError> {
+    let span = value.span();
+    let empty = || src.error(span.clone(), format!("check `{name}`: `run` is empty"));
+    match value.into_inner() {
+        toml::Value::String(s) if s.trim().is_empty() => Err(empty()),
+        toml::Value::String(s) => Ok(Run::Shell(s)),
+        toml::Value::Array(items) => {
+            let mut args = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    toml::Value::String(s) => args.push(s),
+                    _ => {
+                        return Err(src.error(
+                            span,
+                            format!("check `{name}`: every element of `run` must be a string"),
+                        ));
+                    }
+                }
+            }
+            if args.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(empty());
+            }
+            if args[0] == FILES_PLACEHOLDER {
+                return Err(src.error(
+                    span,
+                    format!("check `{name}`: the first element of `run` must be the program, not {FILES_PLACEHOLDER}"),
+                ));
+            }
+            if let Some(a) = args
+                .iter()
+                .find(|a| a.contains(FILES_PLACEHOLDER) && *a != FILES_PLACEHOLDER)
+            {
+                return Err(src.error(
+                    span,
+                    format!("check `{name}`: `{a}`: in an array, {FILES_PLACEHOLDER} must be an element of its own"),
+                ));
+            }
+            Ok(Run::Exec(args))
+        }
+        other => Err(src.error(
+            span,
+            format!(
+                "check `{name}`: `run` must be a string (run with sh -c) or an array of strings, not {}",
+                other.type_str()
+            ),
+        )),
+    }
+}
+
+fn string_list(
+    src: &Source,
+    name: &str,
+    key: &str,
+    value: Option<Spanned<toml::Value>>,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let span = value.span();
+    let err = || {
+        src.error(
+            span.clone(),
+            format!("check `{name}`: `{key}` must be a string or an array of strings"),
+        )
+    };
+    let list = match value.into_inner() {
+        toml::Value::String(s) => vec![s],
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                toml::Value::String(s) => Ok(s),
+                _ => Err(err()),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(err()),
+    };
+    for pattern in &list {
+        if let Err(e) = globset::Glob::new(pattern) {
+            return Err(src.error(
+                span,
+                format!("check `{name}`: bad pattern `{pattern}` in `{key}`: {}", e.kind()),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+fn spanned_size(src: &Source, value: &Spanned<String>, key: &str) -> Result<u64, ConfigError> {
+    parse_size(value.get_ref()).map_err(|e| src.error(value.span(), format!("`{key}`: {e}")))
+}
+
+fn validate_needs(
+    src: &Source,
+    checks: &[Check],
+    spans: &[Vec<Range<usize>>],
+) -> Result<(), ConfigError> {
+    let index: HashMap<&str, usize> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    for (i, check) in checks.iter().enumerate() {
+        for (j, need) in check.needs.iter().enumerate() {
+            if !index.contains_key(need.as_str()) {
+                return Err(src.error(
+                    spans[i][j].clone(),
+                    format!(
+                        "check `{}` needs `{need}`, which is not a check in this file",
+                        check.name
+                    ),
+                ));
+            }
+            if need == &check.name {
+                return Err(src.error(
+                    spans[i][j].clone(),
+                    format!("check `{}` needs itself", check.name),
+                ));
+            }
+        }
+    }
+    // Depth-first search with colours; the stack names the cycle.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    fn visit(
+        i: usize,
+        checks: &[Check],
+        index: &HashMap<&str, usize>,
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        marks[i] = Mark::Active;
+        stack.push(i);
+        for need in &checks[i].needs {
+            let j = index[need.as_str()];
+            match marks[j] {
+                Mark::Active => {
+                    let from = stack.iter().position(|&k| k == j).unwrap_or(0);
+                    let mut cycle = stack[from..].to_vec();
+                    cycle.push(j);
+                    return Some(cycle);
+                }
+                Mark::New => {
+                    if let Some(c) = visit(j, checks, index, marks, stack) {
+                        return Some(c);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        stack.pop();
+        marks[i] = Mark::Done;
+        None
+    }
+    let mut marks = vec![Mark::New; checks.len()];
+    for i in 0..checks.len() {
+        if marks[i] == Mark::New {
+            if let Some(cycle) = visit(i, checks, &index, &mut marks, &mut Vec::new()) {
+                let first = cycle[0];
+                let second = cycle[1];
+                let at = checks[first]
+                    .needs
+                    .iter()
+                    .position(|n| n == &checks[second].name)
+                    .unwrap_or(0);
+                let names: Vec<&str> = cycle.iter().map(|&k| checks[k].name.as_str()).collect();
+                return Err(src.error(
+                    spans[first][at].clone(),
+                    format!("dependency cycle in `needs`: {}", names.join(" -> ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub const KIB: u64 = 1024;
+pub const MIB: u64 = 1024 * KIB;
+pub const GIB: u64 = 1024 * MIB;
+
+/// `512MiB`, `2GiB`, `1.5G`, `800MB`, `1024` (bytes). `K`, `M`, `G`, `T` and the
+/// `-iB` forms are binary; `KB`, `MB`, `GB`, `TB` are decimal.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || {
+        format!("`{text}` is not a size; write it like \"512MiB\", \"2GiB\", \"1.5G\" or \"800MB\"")
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let multiplier = match unit.trim() {
+        "" | "B" => 1.0,
+        "K" | "KiB" | "k" => KIB as f64,
+        "M" | "MiB" => MIB as f64,
+        "G" | "GiB" => GIB as f64,
+        "T" | "TiB" => (GIB * 1024) as f64,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        _ => return Err(bad()),
+    };
+    let bytes = value * multiplier;
+    if !bytes.is_finite() || bytes > u64::MAX as f64 / 2.0 {
+        return Err(bad());
+    }
+    Ok(bytes.round() as u64)
+}
+
+/// A size, or a share of total memory such as `75%`.
+pub fn parse_memory_cap(text: &str) -> Result<MemoryCap, String> {
+    if let Some(p) = text.trim().strip_suffix('%') {
+        let share: f64 = p
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not a percentage like \"75%\""))?;
+        if !(share > 0.0 && share <= 100.0) {
+            return Err(format!("`{text}`: a share of memory must be above 0% and at most 100%"));
+        }
+        return Ok(MemoryCap::Percent(share));
+    }
+    let bytes = parse_size(text)?;
+    if bytes == 0 {
+        return Err("the memory cap must be above zero".into());
+    }
+    Ok(MemoryCap::Bytes(bytes))
+}
+
+/// `90s`, `10m`, `1h30m`, `500ms`, `1.5s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("`{text}` is not a duration; write it like \"90s\", \"10m\" or \"1h30m\"")
+    };
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, tail) = rest.split_at(split);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let seconds = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * seconds;
+        rest = tail;
+    }
+    if total <= 0.0 || !total.is_finite() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// Bytes in the largest fitting binary unit, for people: `1.5GiB`, `512MiB`.
+pub fn format_size(bytes: u64) -> String {
+    let units = [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)];
+    for (name, size) in units {
+        if bytes >= size {
+            let v = bytes as f64 / size as f64;
+            return if v >= 100.0 || (v - v.round()).abs() < 0.05 {
+                format!("{v:.0}{name}")
+            } else {
+                format!("{v:.1}{name}")
+            };
+        }
+    }
+    format!("{bytes}B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_binary_and_decimal() {
+        assert_eq!(parse_size("512MiB"), Ok(512 * MIB));
+        assert_eq!(parse_size("2GiB"), Ok(2 * GIB));
+        assert_eq!(parse_size("1.5G"), Ok(3 * GIB / 2));
+        assert_eq!(parse_size("800MB"), Ok(800_000_000));
+        assert_eq!(parse_size("4K"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn memory_cap_percent() {
+        assert_eq!(parse_memory_cap("75%"), Ok(MemoryCap::Percent(75.0)));
+        assert!(parse_memory_cap("150%").is_err());
+    }
+}

@@ -1,0 +1,42 @@
+//! precheck: git hooks and pre-commit checks, run concurrently under a memory
+//! cap. `main` parses the command line, calls the app, and turns the result
+//! into an exit status (see `exit`); errors print their whole chain.
+
+mod app;
+mod cli;
+mod config;
+mod exit;
+mod git;
+mod init;
+mod memory;
+mod plan;
+mod report;
+mod runner;
+mod runs;
+mod scheduler;
+
+use std::io::Write;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let code = match app::main(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`precheck list | head`) is not an error.
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                exit::PASSED
+            } else {
+                let _ = std::io::stdout().flush();
+                eprintln!("{} {err:#}", console::style("error:").red().bold());
+                exit::USAGE
+            }
+        }
+    };
+    std::process::exit(code);
+}

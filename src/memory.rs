@@ -1,0 +1,207 @@
+//! Memory: the only reader of `/proc` and of the cgroup files. It takes a
+//! snapshot of the process table (parent, resident memory and start time of
+//! every process), walks process trees in it, and reads the machine's limits.
+//!
+//! It never signals or starts a process; `runner` does that with what this
+//! module finds.
+
+use std::collections::HashMap;
+use std::fs;
+
+/// A process identity that survives pid reuse: the pid and its start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProcId {
+    pub pid: i32,
+    pub start: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Proc {
+    ppid: i32,
+    pgrp: i32,
+    rss: u64,
+    start: u64,
+}
+
+/// One reading of every process on the machine.
+pub struct ProcTable {
+    procs: HashMap<i32, Proc>,
+    children: HashMap<i32, Vec<i32>>,
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as u64
+    } else {
+        4096
+    }
+}
+
+/// Parses `/proc/PID/stat`: the command name is in parentheses and may hold
+/// spaces or parentheses itself, so fields are counted after the last `)`.
+fn parse_stat(text: &str, page: u64) -> Option<Proc> {
+    let after = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // fields[0] is field 3 (state) of proc(5).
+    let ppid = fields.get(1)?.parse().ok()?;
+    let pgrp = fields.get(2)?.parse().ok()?;
+    let start = fields.get(19)?.parse().ok()?;
+    let rss_pages: i64 = fields.get(21)?.parse().ok()?;
+    Some(Proc {
+        ppid,
+        pgrp,
+        rss: rss_pages.max(0) as u64 * page,
+        start,
+    })
+}
+
+impl ProcTable {
+    pub fn scan() -> ProcTable {
+        let page = page_size();
+        let mut procs = HashMap::new();
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        if let Ok(dir) = fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok())
+                else {
+                    continue;
+                };
+                let Ok(text) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    continue;
+                };
+                if let Some(p) = parse_stat(&text, page) {
+                    children.entry(p.ppid).or_default().push(pid);
+                    procs.insert(pid, p);
+                }
+            }
+        }
+        ProcTable { procs, children }
+    }
+
+    /// Is this exact process (not a later one with its pid) alive?
+    pub fn alive(&self, id: ProcId) -> bool {
+        self.procs.get(&id.pid).is_some_and(|p| p.start == id.start)
+    }
+
+    pub fn id(&self, pid: i32) -> Option<ProcId> {
+        self.procs.get(&pid).map(|p| ProcId { pid, start: p.start })
+    }
+
+    /// The given live processes and all their descendants, each once.
+    pub fn trees(&self, roots: impl IntoIterator<Item = ProcId>) -> Vec<ProcId> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<i32> = roots
+            .into_iter()
+            .filter(|r| self.alive(*r))
+            .map(|r| r.pid)
+            .collect();
+        while let Some(pid) = stack.pop() {
+            if !seen.insert(pid) {
+                continue;
+            }
+            if let Some(id) = self.id(pid) {
+                out.push(id);
+            }
+            if let Some(kids) = self.children.get(&pid) {
+                stack.extend(kids);
+            }
+        }
+        out
+    }
+
+    /// The live members of a process group.
+    pub fn group(&self, pgid: i32) -> Vec<ProcId> {
+        self.procs
+            .iter()
+            .filter(|(_, p)| p.pgrp == pgid)
+            .map(|(&pid, p)| ProcId {
+                pid,
+                start: p.start,
+            })
+            .collect()
+    }
+
+    /// Sum of resident memory over these processes.
+    pub fn rss(&self, ids: &[ProcId]) -> u64 {
+        ids.iter()
+            .filter_map(|id| self.procs.get(&id.pid).filter(|p| p.start == id.start))
+            .map(|p| p.rss)
+            .sum()
+    }
+}
+
+fn meminfo(key: &str) -> Option<u64> {
+    let text = fs::read_to_string("/proc/meminfo").ok()?;
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
+        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib * 1024)
+    })
+}
+
+/// The cgroup (v2, else v1) memory limit and usage of this process, if any.
+fn cgroup_memory() -> Option<(u64, u64)> {
+    let read = |p: &str| -> Option<u64> { fs::read_to_string(p).ok()?.trim().parse().ok() };
+    if let Ok(text) = fs::read_to_string("/proc/self/cgroup") {
+        for line in text.lines() {
+            if let Some(path) = line.strip_prefix("0::") {
+                let base = format!("/sys/fs/cgroup{}", path.trim_end_matches('/'));
+                if let Some(max) = read(&format!("{base}/memory.max")) {
+                    let current = read(&format!("{base}/memory.current")).unwrap_or(0);
+                    return Some((max, current));
+                }
+            }
+        }
+    }
+    let limit = read("/sys/fs/cgroup/memory/memory.limit_in_bytes")?;
+    // v1 reports "no limit" as a huge number.
+    if limit >= 1 << 60 {
+        return None;
+    }
+    let usage = read("/sys/fs/cgroup/memory/memory.usage_in_bytes").unwrap_or(0);
+    Some((limit, usage))
+}
+
+/// Total physical memory, or the cgroup's limit when lower.
+pub fn total() -> u64 {
+    let total = meminfo("MemTotal").unwrap_or(8 << 30);
+    match cgroup_memory() {
+        Some((limit, _)) => total.min(limit),
+        None => total,
+    }
+}
+
+/// Memory available to start new work now, within the cgroup's limit.
+pub fn available() -> u64 {
+    let avail = meminfo("MemAvailable").unwrap_or_else(|| total() / 2);
+    match cgroup_memory() {
+        Some((limit, used)) => avail.min(limit.saturating_sub(used)),
+        None => avail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_parentheses_in_name() {
+        let line = "123 (a) b (c)) S 45 123 123 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 777 1000 10 18446744073709551615";
+        let p = parse_stat(line, 4096).unwrap();
+        assert_eq!(p.ppid, 45);
+        assert_eq!(p.start, 777);
+        assert_eq!(p.rss, 10 * 4096);
+    }
+
+    #[test]
+    fn own_tree_is_found() {
+        let table = ProcTable::scan();
+        let me = table.id(std::process::id() as i32).unwrap();
+        let tree = table.trees([me]);
+        assert!(tree.contains(&me));
+        assert!(table.rss(&tree) > 0);
+    }
+}

@@ -1,0 +1,239 @@
+//! The runner: the only user of duct and the only sender of signals.
+//!
+//! It turns a check and its files into command lines (split into batches
+//! under the OS argument limit, files always passed as separate arguments,
+//! never pasted into shell text), starts each as a process in its own process
+//! group with stdin closed and stdout+stderr going to the check's log file,
+//! and signals process trees that `memory` found.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+
+use crate::config::{Check, Run, FILES_PLACEHOLDER};
+use crate::memory::ProcId;
+
+/// One process to start: a check runs one invocation per batch of files.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+/// Why a check cannot be started at all.
+#[derive(Debug)]
+pub struct Preflight(pub String);
+
+/// The shell script for a string `run`: `{files}` becomes `"$@"`, and the
+/// files follow as positional parameters, so no name is ever parsed by sh.
+fn shell_script(run: &str) -> String {
+    run.replace(FILES_PLACEHOLDER, "\"$@\"")
+}
+
+/// The command lines for `check` over `files` (relative to its dir).
+pub fn invocations(
+    check: &Check,
+    root: &Path,
+    files: &[PathBuf],
+) -> Result<Vec<Invocation>, Preflight> {
+    let dir = match &check.dir {
+        Some(d) => root.join(d),
+        None => root.to_path_buf(),
+    };
+    if !dir.is_dir() {
+        return Err(Preflight(format!(
+            "working directory `{}` does not exist\nhint: fix `dir` in checks.toml",
+            dir.display()
+        )));
+    }
+    let (program, before, after): (OsString, Vec<OsString>, Vec<OsString>) = match &check.run {
+        Run::Shell(script) => (
+            "sh".into(),
+            vec!["-c".into(), shell_script(script).into(), "precheck".into()],
+            Vec::new(),
+        ),
+        Run::Exec(argv) => {
+            let at = argv.iter().position(|a| a == FILES_PLACEHOLDER);
+            let (head, tail) = match at {
+                Some(i) => (&argv[..i], &argv[i + 1..]),
+                None => (&argv[..], &argv[0..0]),
+            };
+            let program = resolve_program(&head[0], &dir, &check.env).ok_or_else(|| {
+                Preflight(format!(
+                    "program `{}` not found\nhint: install it, or fix `run` in checks.toml (PATH and `dir` are searched)",
+                    head[0]
+                ))
+            })?;
+            (
+                program.into_os_string(),
+                head[1..].iter().map(OsString::from).collect(),
+                tail.iter().map(OsString::from).collect(),
+            )
+        }
+    };
+    let make = |batch: &[PathBuf]| Invocation {
+        program: program.clone(),
+        args: before
+            .iter()
+            .cloned()
+            .chain(batch.iter().map(|f| f.clone().into_os_string()))
+            .chain(after.iter().cloned())
+            .collect(),
+        dir: dir.clone(),
+        env: check.env.clone(),
+    };
+    if !check.run.uses_files() || files.is_empty() {
+        return Ok(vec![make(&[])]);
+    }
+    let fixed: usize = std::iter::once(&program)
+        .chain(&before)
+        .chain(&after)
+        .map(|a| arg_cost(a.len()))
+        .sum::<usize>()
+        + check
+            .env
+            .iter()
+            .map(|(k, v)| arg_cost(k.len() + v.len() + 1))
+            .sum::<usize>();
+    let budget = arg_budget().saturating_sub(fixed).max(arg_cost(4096));
+    Ok(batches(files, budget)
+        .into_iter()
+        .map(|b| make(b))
+        .collect())
+}
+
+/// What one argument costs against ARG_MAX: its bytes, its NUL, its pointer.
+fn arg_cost(len: usize) -> usize {
+    len + 1 + std::mem::size_of::<usize>()
+}
+
+/// Room for arguments: ARG_MAX less this process's environment and a margin.
+fn arg_budget() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    let max = if max > 0 { max as usize } else { 128 * 1024 };
+    let env: usize = std::env::vars_os()
+        .map(|(k, v)| arg_cost(k.len() + v.len() + 1))
+        .sum();
+    // Keep well under the limit: the child's environment may differ a little.
+    (max.saturating_sub(env) / 2).max(16 * 1024)
+}
+
+/// Splits files into consecutive batches whose arguments fit in `budget`;
+/// every file is in exactly one batch, in order.
+fn batches(files: &[PathBuf], budget: usize) -> Vec<&[PathBuf]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut used = 0;
+    for (i, f) in files.iter().enumerate() {
+        let cost = arg_cost(f.as_os_str().len());
+        if i > start && used + cost > budget {
+            out.push(&files[start..i]);
+            start = i;
+            used = 0;
+        }
+        used += cost;
+    }
+    out.push(&files[start..]);
+    out
+}
+
+/// Finds a program as `which` would, with the check's own PATH if it sets one;
+/// a name with a slash is relative to the working directory.
+fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"));
+    which::which_in(program, path, dir).ok()
+}
+
+/// Starts one invocation: own process group, stdin closed, output to `log`.
+pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
+    let mut expr = duct::cmd(&inv.program, &inv.args)
+        .dir(&inv.dir)
+        .stdin_null()
+        .stdout_file(log.try_clone()?)
+        .stderr_to_stdout()
+        .unchecked()
+        .before_spawn(|cmd| {
+            cmd.process_group(0);
+            Ok(())
+        });
+    for (k, v) in &inv.env {
+        expr = expr.env(k, v);
+    }
+    expr.start()
+}
+
+/// Exit code and signal of a finished process.
+pub fn status_parts(status: ExitStatus) -> (Option<i32>, Option<i32>) {
+    use std::os::unix::process::ExitStatusExt;
+    (status.code(), status.signal())
+}
+
+/// Sends `signal` to a process group and to each listed process.
+pub fn signal(pgid: Option<i32>, procs: &[ProcId], signal: i32) {
+    // SAFETY: kill and killpg only send a signal; a stale pid is excluded by
+    // the caller's start-time check, and errors (ESRCH) are harmless here.
+    unsafe {
+        if let Some(g) = pgid.filter(|g| *g > 1) {
+            libc::killpg(g, signal);
+        }
+        let me = libc::getpid();
+        for p in procs {
+            if p.pid > 1 && p.pid != me {
+                libc::kill(p.pid, signal);
+            }
+        }
+    }
+}
+
+pub const SIGTERM: i32 = libc::SIGTERM;
+pub const SIGKILL: i32 = libc::SIGKILL;
+
+/// Reads the "program not found" that sh prints for exit 127, if that is what happened.
+pub fn missing_program(log_tail: &str) -> Option<String> {
+    log_tail.lines().rev().find_map(|line| {
+        let line = line.trim_end();
+        let rest = line
+            .strip_suffix(": command not found")
+            .or_else(|| line.strip_suffix(": not found"))?;
+        let name = rest.rsplit(": ").next()?.trim();
+        (!name.is_empty()).then(|| name.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_cover_every_file_once_in_order() {
+        let files: Vec<PathBuf> = (0..1000).map(|i| PathBuf::from(format!("f{i:04}"))).collect();
+        let parts = batches(&files, 500);
+        assert!(parts.len() > 1);
+        let joined: Vec<PathBuf> = parts.concat();
+        assert_eq!(joined, files);
+        for p in &parts {
+            let cost: usize = p.iter().map(|f| arg_cost(f.as_os_str().len())).sum();
+            assert!(cost <= 500 || p.len() == 1);
+        }
+    }
+
+    #[test]
+    fn sh_missing_program_is_recognised() {
+        assert_eq!(missing_program("sh: 1: eslint: not found\n").as_deref(), Some("eslint"));
+        assert_eq!(
+            missing_program("bash: line 1: ruff: command not found").as_deref(),
+            Some("ruff")
+        );
+        assert_eq!(missing_program("all good"), None);
+    }
+}

@@ -1,0 +1,681 @@
+//! The scheduler: which check starts when, and what ends it.
+//!
+//! One coordinator (the calling thread) owns every decision; workers on a
+//! rayon pool of `jobs` threads only start processes, wait for them and send
+//! messages back. Workers never print and never decide.
+//!
+//! - Memory is a budget: a check reserves its expected memory before it
+//!   starts and gives it back when it ends. Admission is first-fit over the
+//!   ready checks in the order they became ready (ties: longest critical path
+//!   first, then file order); the oldest waiting check that does not fit
+//!   reserves what it needs out of the free memory, so newer checks only take
+//!   the excess and it cannot starve. A check expecting more than the whole cap
+//!   reserves all of it and so runs alone.
+//! - Every `TICK` the coordinator reads the process table once, measures each
+//!   running check's tree (all descendants, including those that called
+//!   `setsid` or lost their parent), enforces `timeout` and `memory_limit`,
+//!   escalates pending kills and checks for signals.
+//! - A kill is SIGTERM to the process group and to every known member of the
+//!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::memory::{ProcId, ProcTable};
+use crate::runner::{self, Invocation};
+
+/// How often process trees are measured and limits enforced.
+pub const TICK: Duration = Duration::from_millis(50);
+/// Between SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// One check, ready to schedule.
+pub struct Job {
+    pub name: String,
+    /// The processes to run one after another, or why none can start.
+    pub batches: Result<Vec<Invocation>, String>,
+    pub log: PathBuf,
+    /// Expected peak memory, used for admission.
+    pub memory: u64,
+    pub memory_limit: Option<u64>,
+    pub timeout: Option<Duration>,
+    /// Indices of jobs that must pass first.
+    pub needs: Vec<usize>,
+    /// How long it usually takes, when known.
+    pub expected: Option<Duration>,
+}
+
+pub struct Options {
+    pub jobs: usize,
+    pub cap: u64,
+    pub fail_fast: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    TimedOut,
+    KilledMemory,
+    SkippedNeeds,
+    /// Decided by the plan, never by the scheduler; part of the shared vocabulary.
+    SkippedNoFiles,
+    NotStarted,
+    Interrupted,
+}
+
+impl Status {
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Status::Failed | Status::TimedOut | Status::KilledMemory
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub duration: Duration,
+    pub peak: u64,
+    /// Why it could not run, or which need failed.
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    pub fn unstarted(status: Status, detail: Option<String>) -> Outcome {
+        Outcome {
+            status,
+            exit_code: None,
+            signal: None,
+            duration: Duration::ZERO,
+            peak: 0,
+            detail,
+        }
+    }
+}
+
+/// What the live view shows each tick.
+pub struct Live {
+    /// Running jobs: index, elapsed, current memory of the tree.
+    pub running: Vec<(usize, Duration, u64)>,
+    pub waiting: usize,
+    /// Of the waiting, those ready but held back by the memory cap.
+    pub waiting_memory: usize,
+    pub reserved: u64,
+    pub cap: u64,
+}
+
+/// Receives the scheduler's news; the report implements it.
+pub trait Observer {
+    fn started(&mut self, job: usize);
+    fn finished(&mut self, job: usize, outcome: &Outcome);
+    fn warn(&mut self, message: &str);
+    fn tick(&mut self, live: &Live);
+}
+
+pub struct RunResult {
+    pub outcomes: Vec<Outcome>,
+    /// Most memory all running checks' trees held at once.
+    pub peak: u64,
+    /// The signal that interrupted the run, if one did.
+    pub interrupted_by: Option<i32>,
+}
+
+enum Event {
+    Spawned {
+        job: usize,
+        pid: u32,
+    },
+    BatchEnded {
+        job: usize,
+    },
+    Finished {
+        job: usize,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        error: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KillReason {
+    Timeout,
+    Memory(u64),
+    Stopped,
+}
+
+struct Running {
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    root: Option<ProcId>,
+    pgid: Option<i32>,
+    known: HashSet<ProcId>,
+    rss: u64,
+    peak: u64,
+    reserved: u64,
+    kill: Option<KillReason>,
+}
+
+enum Slot {
+    Waiting,
+    Queued,
+    Running(Box<Running>),
+    Done(Outcome),
+}
+
+/// Processes sent SIGTERM, to be sent SIGKILL at `deadline` if still alive.
+struct Doomed {
+    procs: Vec<ProcId>,
+    pgid: Option<i32>,
+    deadline: Instant,
+}
+
+struct Coordinator<'a> {
+    jobs: &'a [Job],
+    opts: &'a Options,
+    slots: Vec<Slot>,
+    /// Ready jobs, in the order they became ready.
+    queue: Vec<usize>,
+    critical: Vec<Duration>,
+    reserved: u64,
+    running: usize,
+    stopping: bool,
+    doomed: Vec<Doomed>,
+    peak: u64,
+    waiting_memory: usize,
+    tx: Sender<Event>,
+}
+
+/// Runs every job to an outcome. `signal` holds the number of a signal
+/// received (0 while none); on one, everything is stopped.
+pub fn run(
+    jobs: &[Job],
+    opts: &Options,
+    observer: &mut dyn Observer,
+    signal: &AtomicUsize,
+) -> anyhow::Result<RunResult> {
+    let (tx, rx) = mpsc::channel();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .thread_name(|i| format!("precheck-worker-{i}"))
+        .build()?;
+    let mut c = Coordinator {
+        jobs,
+        opts,
+        slots: jobs.iter().map(|_| Slot::Waiting).collect(),
+        queue: Vec::new(),
+        critical: critical_paths(jobs),
+        reserved: 0,
+        running: 0,
+        stopping: false,
+        doomed: Vec::new(),
+        peak: 0,
+        waiting_memory: 0,
+        tx,
+    };
+    for job in jobs {
+        if job.memory > opts.cap && job.batches.is_ok() {
+            observer.warn(&format!(
+                "check `{}` expects {}, more than the {} cap: it will run alone",
+                job.name,
+                crate::config::format_size(job.memory),
+                crate::config::format_size(opts.cap)
+            ));
+        }
+    }
+    let mut interrupted_by = None;
+    let mut next_tick = Instant::now();
+    loop {
+        let got = signal.load(Ordering::SeqCst);
+        if got != 0 && interrupted_by.is_none() {
+            interrupted_by = Some(got as i32);
+            c.stop_all();
+        }
+        if !c.stopping {
+            c.promote_ready(observer);
+            c.admit(&pool, observer);
+        } else {
+            c.abandon_waiting(observer);
+        }
+        if c.all_done() && c.doomed.is_empty() {
+            break;
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            c.sample(observer);
+            c.escalate();
+            observer.tick(&c.live());
+            next_tick = now + TICK;
+        }
+        match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
+            Ok(event) => c.handle(event, observer),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the coordinator holds a sender"),
+        }
+    }
+    let outcomes = c
+        .slots
+        .into_iter()
+        .map(|s| match s {
+            Slot::Done(o) => o,
+            _ => Outcome::unstarted(Status::NotStarted, None),
+        })
+        .collect();
+    Ok(RunResult {
+        outcomes,
+        peak: c.peak,
+        interrupted_by,
+    })
+}
+
+/// For each job, its expected time plus the longest chain of jobs that need it.
+fn critical_paths(jobs: &[Job]) -> Vec<Duration> {
+    fn visit(i: usize, jobs: &[Job], memo: &mut Vec<Option<Duration>>) -> Duration {
+        if let Some(d) = memo[i] {
+            return d;
+        }
+        let mut longest = Duration::ZERO;
+        for (j, job) in jobs.iter().enumerate() {
+            if job.needs.contains(&i) {
+                longest = longest.max(visit(j, jobs, memo));
+            }
+        }
+        let d = jobs[i].expected.unwrap_or_default() + longest;
+        memo[i] = Some(d);
+        d
+    }
+    let mut memo = vec![None; jobs.len()];
+    (0..jobs.len()).map(|i| visit(i, jobs, &mut memo)).collect()
+}
+
+impl Coordinator<'_> {
+    fn all_done(&self) -> bool {
+        self.slots.iter().all(|s| matches!(s, Slot::Done(_)))
+    }
+
+    fn finish(&mut self, job: usize, outcome: Outcome, observer: &mut dyn Observer) {
+        let failed = outcome.status.is_failure();
+        observer.finished(job, &outcome);
+        self.slots[job] = Slot::Done(outcome);
+        if failed && self.opts.fail_fast && !self.stopping {
+            self.stop_all();
+        }
+    }
+
+    /// Moves waiting jobs whose needs passed into the queue, and skips those
+    /// whose needs did not.
+    fn promote_ready(&mut self, observer: &mut dyn Observer) {
+        loop {
+            let mut ready = Vec::new();
+            let mut skipped = Vec::new();
+            for (i, job) in self.jobs.iter().enumerate() {
+                if !matches!(self.slots[i], Slot::Waiting) {
+                    continue;
+                }
+                let mut all_passed = true;
+                for &n in &job.needs {
+                    match &self.slots[n] {
+                        Slot::Done(o) if o.status == Status::Passed => {}
+                        Slot::Done(_) => {
+                            skipped.push((i, n));
+                            all_passed = false;
+                            break;
+                        }
+                        _ => all_passed = false,
+                    }
+                }
+                if all_passed {
+                    ready.push(i);
+                }
+            }
+            if ready.is_empty() && skipped.is_empty() {
+                return;
+            }
+            for (i, n) in skipped {
+                let detail = Some(self.jobs[n].name.clone());
+                self.finish(i, Outcome::unstarted(Status::SkippedNeeds, detail), observer);
+            }
+            ready.sort_by(|&a, &b| self.critical[b].cmp(&self.critical[a]).then(a.cmp(&b)));
+            for i in ready {
+                self.slots[i] = Slot::Queued;
+                self.queue.push(i);
+            }
+        }
+    }
+
+    fn need(&self, job: usize) -> u64 {
+        self.jobs[job].memory.min(self.opts.cap)
+    }
+
+    /// First-fit admission with a reservation for the oldest waiting job.
+    fn admit(&mut self, pool: &rayon::ThreadPool, observer: &mut dyn Observer) {
+        let mut held_for_oldest = 0u64;
+        let mut blocked = 0;
+        let mut i = 0;
+        while i < self.queue.len() {
+            let job = self.queue[i];
+            if let Err(message) = &self.jobs[job].batches {
+                let outcome = Outcome::unstarted(Status::Failed, Some(message.clone()));
+                self.queue.remove(i);
+                observer.started(job);
+                self.finish(job, outcome, observer);
+                if self.stopping {
+                    return;
+                }
+                continue;
+            }
+            let free = self.opts.cap - self.reserved - held_for_oldest;
+            let need = self.need(job);
+            if self.running < self.opts.jobs && need <= free {
+                self.queue.remove(i);
+                self.start(job, pool, observer);
+                continue;
+            }
+            if blocked == 0 && need > free {
+                // The oldest job that does not fit: newer jobs may use only
+                // what is free beyond its need.
+                held_for_oldest = need.min(free);
+            }
+            if need > free {
+                blocked += 1;
+            }
+            i += 1;
+        }
+        self.waiting_memory = blocked;
+    }
+
+    fn start(&mut self, job: usize, pool: &rayon::ThreadPool, observer: &mut dyn Observer) {
+        let need = self.need(job);
+        self.reserved += need;
+        self.running += 1;
+        let stop = Arc::new(AtomicBool::new(false));
+        self.slots[job] = Slot::Running(Box::new(Running {
+            started: Instant::now(),
+            stop: stop.clone(),
+            root: None,
+            pgid: None,
+            known: HashSet::new(),
+            rss: 0,
+            peak: 0,
+            reserved: need,
+            kill: None,
+        }));
+        observer.started(job);
+        let batches = self.jobs[job].batches.as_ref().cloned().unwrap_or_default();
+        let log = self.jobs[job].log.clone();
+        let tx = self.tx.clone();
+        pool.spawn(move || work(job, batches, log, stop, tx));
+    }
+
+    fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
+        match event {
+            Event::Spawned { job, pid } => {
+                let table = ProcTable::scan();
+                if let Slot::Running(r) = &mut self.slots[job] {
+                    let pid = pid as i32;
+                    r.root = table.id(pid).or(Some(ProcId { pid, start: 0 }));
+                    r.pgid = Some(pid);
+                    if let Some(id) = r.root {
+                        r.known.insert(id);
+                    }
+                    if let Some(reason) = r.kill {
+                        // Stopped before its process existed: stop it now.
+                        self.kill(job, reason, &table);
+                    }
+                }
+            }
+            Event::BatchEnded { job } => {
+                // The batch's own process ended: members left in its process
+                // group go too (daemons that left the group are not ours to end).
+                let table = ProcTable::scan();
+                if let Slot::Running(r) = &mut self.slots[job] {
+                    if let Some(pgid) = r.pgid.take() {
+                        let left = table.group(pgid);
+                        if !left.is_empty() {
+                            runner::signal(Some(pgid), &left, runner::SIGTERM);
+                            self.doomed.push(Doomed {
+                                procs: left,
+                                pgid: Some(pgid),
+                                deadline: Instant::now() + KILL_GRACE,
+                            });
+                        }
+                    }
+                    r.root = None;
+                }
+            }
+            Event::Finished {
+                job,
+                exit_code,
+                signal,
+                error,
+            } => {
+                let Slot::Running(r) = std::mem::replace(&mut self.slots[job], Slot::Queued)
+                else {
+                    unreachable!("only running jobs finish");
+                };
+                self.reserved -= r.reserved;
+                self.running -= 1;
+                let status = match r.kill {
+                    Some(KillReason::Timeout) => Status::TimedOut,
+                    Some(KillReason::Memory(_)) => Status::KilledMemory,
+                    Some(KillReason::Stopped) => Status::Interrupted,
+                    None if error.is_some() => Status::Failed,
+                    None if exit_code == Some(0) => Status::Passed,
+                    None => Status::Failed,
+                };
+                let detail = match r.kill {
+                    Some(KillReason::Memory(at)) => Some(format!(
+                        "used {}, over its memory_limit of {}",
+                        crate::config::format_size(at),
+                        crate::config::format_size(self.jobs[job].memory_limit.unwrap_or(0))
+                    )),
+                    Some(KillReason::Timeout) => self.jobs[job]
+                        .timeout
+                        .map(|t| format!("timed out after {}", crate::report::format_duration(t))),
+                    _ => error,
+                };
+                let outcome = Outcome {
+                    status,
+                    exit_code,
+                    signal,
+                    duration: r.started.elapsed(),
+                    peak: r.peak,
+                    detail,
+                };
+                self.finish(job, outcome, observer);
+            }
+        }
+    }
+
+    /// Measures every running tree; enforces timeouts and memory limits.
+    fn sample(&mut self, _observer: &mut dyn Observer) {
+        if self.running == 0 && self.doomed.is_empty() {
+            return;
+        }
+        let table = ProcTable::scan();
+        let mut total = 0;
+        let mut to_kill = Vec::new();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let Slot::Running(r) = slot else { continue };
+            let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
+            let mut tree = table.trees(roots);
+            if let Some(g) = r.pgid {
+                tree.extend(table.group(g));
+                tree.sort_by_key(|p| p.pid);
+                tree.dedup();
+            }
+            r.known.retain(|p| table.alive(*p));
+            r.known.extend(tree.iter().copied());
+            r.rss = table.rss(&tree);
+            r.peak = r.peak.max(r.rss);
+            total += r.rss;
+            if r.kill.is_some() {
+                continue;
+            }
+            let job = &self.jobs[i];
+            if job.timeout.is_some_and(|t| r.started.elapsed() >= t) {
+                to_kill.push((i, KillReason::Timeout));
+            } else if job.memory_limit.is_some_and(|l| r.rss > l) {
+                to_kill.push((i, KillReason::Memory(r.rss)));
+            }
+        }
+        self.peak = self.peak.max(total);
+        for (i, reason) in to_kill {
+            self.kill(i, reason, &table);
+        }
+    }
+
+    /// SIGTERM now to the job's group and tree; SIGKILL after the grace.
+    fn kill(&mut self, job: usize, reason: KillReason, table: &ProcTable) {
+        let Slot::Running(r) = &mut self.slots[job] else {
+            return;
+        };
+        if r.kill.is_none() {
+            r.kill = Some(reason);
+        }
+        r.stop.store(true, Ordering::SeqCst);
+        let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
+        let mut procs = table.trees(roots);
+        if let Some(g) = r.pgid {
+            procs.extend(table.group(g));
+        }
+        if procs.is_empty() && r.pgid.is_none() {
+            return;
+        }
+        runner::signal(r.pgid, &procs, runner::SIGTERM);
+        self.doomed.push(Doomed {
+            procs,
+            pgid: r.pgid,
+            deadline: Instant::now() + KILL_GRACE,
+        });
+    }
+
+    /// SIGKILL to what is left of trees whose grace has run out.
+    fn escalate(&mut self) {
+        let now = Instant::now();
+        if !self.doomed.iter().any(|d| d.deadline <= now) {
+            return;
+        }
+        let table = ProcTable::scan();
+        self.doomed.retain(|d| {
+            if d.deadline > now {
+                return true;
+            }
+            let mut left = table.trees(d.procs.iter().copied());
+            if let Some(g) = d.pgid {
+                left.extend(table.group(g));
+            }
+            runner::signal(d.pgid, &left, runner::SIGKILL);
+            false
+        });
+    }
+
+    fn stop_all(&mut self) {
+        self.stopping = true;
+        let table = ProcTable::scan();
+        let running: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
+            .collect();
+        for i in running {
+            self.kill(i, KillReason::Stopped, &table);
+        }
+    }
+
+    /// After a stop: nothing new starts.
+    fn abandon_waiting(&mut self, observer: &mut dyn Observer) {
+        self.queue.clear();
+        for i in 0..self.slots.len() {
+            if matches!(self.slots[i], Slot::Waiting | Slot::Queued) {
+                self.finish(i, Outcome::unstarted(Status::NotStarted, None), observer);
+            }
+        }
+    }
+
+    fn live(&self) -> Live {
+        Live {
+            running: self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match s {
+                    Slot::Running(r) => Some((i, r.started.elapsed(), r.rss)),
+                    _ => None,
+                })
+                .collect(),
+            waiting: self
+                .slots
+                .iter()
+                .filter(|s| matches!(s, Slot::Waiting | Slot::Queued))
+                .count(),
+            waiting_memory: self.waiting_memory,
+            reserved: self.reserved,
+            cap: self.opts.cap,
+        }
+    }
+}
+
+/// A worker: runs the job's batches one after another, stopping at the first
+/// that fails or when told to stop. Output goes to the log file only.
+fn work(
+    job: usize,
+    batches: Vec<Invocation>,
+    log: PathBuf,
+    stop: Arc<AtomicBool>,
+    tx: Sender<Event>,
+) {
+    let finished = |exit_code, signal, error| Event::Finished {
+        job,
+        exit_code,
+        signal,
+        error,
+    };
+    let file = match File::create(&log) {
+        Ok(f) => f,
+        Err(e) => {
+            let error = format!("cannot create the log file {}: {e}", log.display());
+            let _ = tx.send(finished(None, None, Some(error)));
+            return;
+        }
+    };
+    let (mut exit_code, mut signal) = (Some(0), None);
+    for inv in &batches {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let handle = match runner::start(inv, &file) {
+            Ok(h) => h,
+            Err(e) => {
+                let error = format!("cannot start `{}`: {e}", inv.program.to_string_lossy());
+                let _ = tx.send(finished(None, None, Some(error)));
+                return;
+            }
+        };
+        if let Some(&pid) = handle.pids().first() {
+            let _ = tx.send(Event::Spawned { job, pid });
+        }
+        let result = handle.wait().map(|out| runner::status_parts(out.status));
+        let _ = tx.send(Event::BatchEnded { job });
+        match result {
+            Ok((code, sig)) => {
+                exit_code = code;
+                signal = sig;
+                if code != Some(0) {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(finished(None, None, Some(format!("waiting failed: {e}"))));
+                return;
+            }
+        }
+    }
+    let _ = tx.send(finished(exit_code, signal, None));
+}
