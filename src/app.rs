@@ -38,7 +38,10 @@ fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
     };
     let plan = plan::plan(&config, &files, &sel)?;
     let opts = scheduler::Options {
-        jobs: args.jobs.map(|j| j as usize).unwrap_or_else(|| default_jobs(&config)),
+        jobs: args
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or_else(|| default_jobs(&config)),
         cap: memory_cap(&config, args.memory.as_deref())?,
         fail_fast: args.fail_fast || config.settings.fail_fast,
     };
@@ -52,7 +55,16 @@ fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
     }
     let started = Instant::now();
     let result = scheduler::run(&jobs, &opts, &mut reporter, &signal)?;
-    let summary = summary(&config, &plan, &jobs, &job_of, result, started, &run_dir.id, &opts);
+    let summary = summary(
+        &config,
+        &plan,
+        &jobs,
+        &job_of,
+        result,
+        started,
+        &run_dir.id,
+        &opts,
+    );
     reporter.finish(&summary)?;
     run_dir.write_result(&report::json(&summary))?;
     runs::prune(repo.git_dir(), runs::KEEP_RUNS);
@@ -198,9 +210,9 @@ fn default_jobs(config: &Config) -> usize {
 /// The cap in bytes: the flag, else the setting, else a share of what is available.
 fn memory_cap(config: &Config, flag: Option<&str>) -> Result<u64> {
     let cap = match flag {
-        Some(text) => Some(config::parse_memory_cap(text).map_err(|e| {
-            anyhow::anyhow!("--memory: {e}")
-        })?),
+        Some(text) => {
+            Some(config::parse_memory_cap(text).map_err(|e| anyhow::anyhow!("--memory: {e}"))?)
+        }
         None => config.settings.memory,
     };
     Ok(match cap {

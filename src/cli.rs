@@ -9,8 +9,10 @@ use crate::report::Format;
 /// Git hooks and pre-commit checks, run concurrently under a memory cap.
 #[derive(Parser, Debug)]
 #[command(name = "precheck", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 all checks passed, 1 a check failed, 2 usage, config or \
-environment error, 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP).")]
+#[command(
+    after_help = "Exit status: 0 all checks passed, 1 a check failed, 2 usage, config or \
+environment error, 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP)."
+)]
 pub struct Cli {
     /// The checks file (default: checks.toml at the repository root)
     #[arg(long, global = true, value_name = "PATH")]
@@ -23,13 +25,17 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run checks (default: the pre-commit checks, on the staged files)
-    #[command(after_help = "Examples:\n  precheck run                  # pre-commit checks on the staged files\n  precheck run --all            # on every tracked file\n  precheck run lint test        # just these checks (and what they need)\n  precheck run --files a.rs b.rs\n  precheck run --all --format json -j 2 --memory 4GiB")]
+    #[command(
+        after_help = "Examples:\n  precheck run                  # pre-commit checks on the staged files\n  precheck run --all            # on every tracked file\n  precheck run lint test        # just these checks (and what they need)\n  precheck run --files a.rs b.rs\n  precheck run --all --format json -j 2 --memory 4GiB"
+    )]
     Run(RunArgs),
     /// Show the checks as the scheduler sees them, and whether each would run now
     #[command(after_help = "Examples:\n  precheck list\n  precheck list --all --format json")]
     List(ListArgs),
     /// Write a starter checks.toml from what the repository holds
-    #[command(after_help = "Examples:\n  precheck init\n  precheck init --force   # overwrite an existing checks.toml")]
+    #[command(
+        after_help = "Examples:\n  precheck init\n  precheck init --force   # overwrite an existing checks.toml"
+    )]
     Init(InitArgs),
 }
 

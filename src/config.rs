@@ -171,7 +171,9 @@ impl Source<'_> {
             line,
             column,
             message: message.into(),
-            source_line: self.text[line_start..line_end].trim_end_matches('\r').to_string(),
+            source_line: self.text[line_start..line_end]
+                .trim_end_matches('\r')
+                .to_string(),
             width,
         }
     }
@@ -470,7 +472,10 @@ fn string_list(
         if let Err(e) = globset::Glob::new(pattern) {
             return Err(src.error(
                 span,
-                format!("check `{name}`: bad pattern `{pattern}` in `{key}`: {}", e.kind()),
+                format!(
+                    "check `{name}`: bad pattern `{pattern}` in `{key}`: {}",
+                    e.kind()
+                ),
             ));
         }
     }
@@ -612,7 +617,9 @@ pub fn parse_memory_cap(text: &str) -> Result<MemoryCap, String> {
             .parse()
             .map_err(|_| format!("`{text}` is not a percentage like \"75%\""))?;
         if !(share > 0.0 && share <= 100.0) {
-            return Err(format!("`{text}`: a share of memory must be above 0% and at most 100%"));
+            return Err(format!(
+                "`{text}`: a share of memory must be above 0% and at most 100%"
+            ));
         }
         return Ok(MemoryCap::Percent(share));
     }
@@ -625,9 +632,7 @@ pub fn parse_memory_cap(text: &str) -> Result<MemoryCap, String> {
 
 /// `90s`, `10m`, `1h30m`, `500ms`, `1.5s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!("`{text}` is not a duration; write it like \"90s\", \"10m\" or \"1h30m\"")
-    };
+    let bad = || format!("`{text}` is not a duration; write it like \"90s\", \"10m\" or \"1h30m\"");
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(bad());

@@ -37,9 +37,19 @@ fn cargo(root: &Path, out: &mut Vec<Starter>) {
         return;
     }
     let rs = &["*.rs", "Cargo.toml", "Cargo.lock"];
-    out.push(starter("fmt", "cargo fmt --all -- --check", &["*.rs"], "256MiB"));
+    out.push(starter(
+        "fmt",
+        "cargo fmt --all -- --check",
+        &["*.rs"],
+        "256MiB",
+    ));
     out.push(starter("check", "cargo check --all-targets", rs, "1.5GiB"));
-    let mut clippy = starter("clippy", "cargo clippy --all-targets -- -D warnings", rs, "1.5GiB");
+    let mut clippy = starter(
+        "clippy",
+        "cargo clippy --all-targets -- -D warnings",
+        rs,
+        "1.5GiB",
+    );
     clippy.needs.push("check".into());
     out.push(clippy);
     let mut test = starter("test", "cargo test", rs, "2GiB");
@@ -57,7 +67,15 @@ fn npm(root: &Path, out: &mut Vec<Starter>) -> Result<()> {
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
     let scripts = doc["scripts"].as_object();
     let has = |s: &str| scripts.is_some_and(|m| m.contains_key(s));
-    let js = &["*.js", "*.jsx", "*.ts", "*.tsx", "*.mjs", "*.cjs", "package.json"];
+    let js = &[
+        "*.js",
+        "*.jsx",
+        "*.ts",
+        "*.tsx",
+        "*.mjs",
+        "*.cjs",
+        "package.json",
+    ];
     for (script, memory) in [
         ("type-check", "1GiB"),
         ("typecheck", "1GiB"),
@@ -78,14 +96,19 @@ fn python(root: &Path, out: &mut Vec<Starter>) -> Result<()> {
         return Ok(());
     }
     let text = fs::read_to_string(&path)?;
-    let doc: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
     let tool = doc.get("tool").and_then(|t| t.as_table());
     let has_tool = |t: &str| tool.is_some_and(|m| m.contains_key(t));
     let mentions = |t: &str| text.contains(t);
     let py = &["*.py", "*.pyi", "pyproject.toml"];
     if has_tool("ruff") || mentions("ruff") {
-        out.push(starter("ruff", "ruff check {files}", &["*.py", "*.pyi"], "256MiB"));
+        out.push(starter(
+            "ruff",
+            "ruff check {files}",
+            &["*.py", "*.pyi"],
+            "256MiB",
+        ));
     }
     if has_tool("mypy") || mentions("mypy") {
         out.push(starter("mypy", "mypy .", py, "1GiB"));
@@ -141,7 +164,11 @@ pub fn init(force: bool) -> Result<i32> {
     let mut seen = std::collections::HashSet::new();
     for c in &mut checks {
         if !seen.insert(c.name.clone()) {
-            c.name = format!("{}-{}", c.name, c.run.split_whitespace().next().unwrap_or("x"));
+            c.name = format!(
+                "{}-{}",
+                c.name,
+                c.run.split_whitespace().next().unwrap_or("x")
+            );
             seen.insert(c.name.clone());
         }
     }
@@ -157,7 +184,12 @@ pub fn init(force: bool) -> Result<i32> {
         );
     } else {
         let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-        eprintln!("wrote {} with {} checks: {}", target.display(), checks.len(), names.join(", "));
+        eprintln!(
+            "wrote {} with {} checks: {}",
+            target.display(),
+            checks.len(),
+            names.join(", ")
+        );
     }
     Ok(exit::PASSED)
 }

@@ -64,7 +64,10 @@ impl ProcTable {
         let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
         if let Ok(dir) = fs::read_dir("/proc") {
             for entry in dir.flatten() {
-                let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok())
+                let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<i32>().ok())
                 else {
                     continue;
                 };
@@ -86,7 +89,10 @@ impl ProcTable {
     }
 
     pub fn id(&self, pid: i32) -> Option<ProcId> {
-        self.procs.get(&pid).map(|p| ProcId { pid, start: p.start })
+        self.procs.get(&pid).map(|p| ProcId {
+            pid,
+            start: p.start,
+        })
     }
 
     /// The given live processes and all their descendants, each once.

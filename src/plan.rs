@@ -231,7 +231,8 @@ mod tests {
 
     #[test]
     fn gitignore_style_globs() {
-        let c = cfg("[checks.a]\nrun='x'\nglob=['*.ts','/top.rs','docs/']\nexclude=['vendor/**']\n");
+        let c =
+            cfg("[checks.a]\nrun='x'\nglob=['*.ts','/top.rs','docs/']\nexclude=['vendor/**']\n");
         let m = Matcher::new(&c.checks[0]).unwrap();
         assert!(m.matches(Path::new("a.ts")));
         assert!(m.matches(Path::new("src/deep/a.ts")));

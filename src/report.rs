@@ -272,7 +272,7 @@ pub struct Reporter {
     /// Lines of the live block now on screen, to be cleared before redrawing.
     drawn: usize,
     frame: usize,
-    last: Option<(Vec<(usize, Duration, u64)>, usize, usize, u64, u64)>,
+    last: Option<Live>,
 }
 
 impl Reporter {
@@ -330,7 +330,14 @@ impl Reporter {
     }
 
     fn redraw(&mut self) {
-        let Some((running, waiting, waiting_memory, reserved, cap)) = self.last.clone() else {
+        let Some(Live {
+            running,
+            waiting,
+            waiting_memory,
+            reserved,
+            cap,
+        }) = self.last.clone()
+        else {
             return;
         };
         self.clear();
@@ -346,11 +353,7 @@ impl Reporter {
                 style(format_size(*rss)).dim()
             ));
         }
-        let mut status = format!(
-            "  {} running, {} waiting",
-            running.len(),
-            waiting
-        );
+        let mut status = format!("  {} running, {} waiting", running.len(), waiting);
         if waiting_memory > 0 {
             status.push_str(&format!(" ({waiting_memory} for memory)"));
         }
@@ -388,7 +391,13 @@ impl Reporter {
         for e in &failures {
             let header = format!("── {} {} ", e.name, status_text(e));
             writeln!(out)?;
-            writeln!(out, "{}{}", style(&header).red().bold(), style("─".repeat(60usize.saturating_sub(console::measure_text_width(&header)))).red())?;
+            writeln!(
+                out,
+                "{}{}",
+                style(&header).red().bold(),
+                style("─".repeat(60usize.saturating_sub(console::measure_text_width(&header))))
+                    .red()
+            )?;
             if let Some(d) = &e.detail {
                 writeln!(out, "check `{}`: {d}", e.name)?;
             }
@@ -397,7 +406,11 @@ impl Reporter {
             }
             if let Some(log) = &e.log {
                 let note = if e.tail.cut {
-                    format!("(last {} lines; full log: {})", summary.output_lines, log.display())
+                    format!(
+                        "(last {} lines; full log: {})",
+                        summary.output_lines,
+                        log.display()
+                    )
                 } else {
                     format!("(full log: {})", log.display())
                 };
@@ -412,14 +425,28 @@ impl Reporter {
         } else {
             summary.entries.iter().collect()
         };
-        let name_w = rows.iter().map(|e| e.name.chars().count()).max().unwrap_or(5).max(5);
+        let name_w = rows
+            .iter()
+            .map(|e| e.name.chars().count())
+            .max()
+            .unwrap_or(5)
+            .max(5);
         let texts: Vec<String> = rows.iter().map(|e| status_text(e)).collect();
-        let status_w = texts.iter().map(|t| t.chars().count()).max().unwrap_or(6).max(6);
+        let status_w = texts
+            .iter()
+            .map(|t| t.chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(6);
         if !rows.is_empty() {
             writeln!(
                 out,
                 "{}",
-                style(format!("{:name_w$}  {:status_w$}  {:>8}  {:>8}", "check", "status", "time", "memory")).dim()
+                style(format!(
+                    "{:name_w$}  {:status_w$}  {:>8}  {:>8}",
+                    "check", "status", "time", "memory"
+                ))
+                .dim()
             )?;
         }
         for (e, text) in rows.iter().zip(&texts) {
@@ -442,7 +469,8 @@ impl Reporter {
             let line = format!("{:name_w$}  {colored}  {time:>8}  {mem:>8}", e.name);
             writeln!(out, "{}", line.trim_end())?;
         }
-        let count = |f: &dyn Fn(Status) -> bool| summary.entries.iter().filter(|e| f(e.status)).count();
+        let count =
+            |f: &dyn Fn(Status) -> bool| summary.entries.iter().filter(|e| f(e.status)).count();
         let passed = count(&|s| s == Status::Passed);
         let failed = count(&|s| s.is_failure());
         let skipped = count(&|s| matches!(s, Status::SkippedNeeds | Status::SkippedNoFiles));
@@ -498,7 +526,11 @@ impl Observer for Reporter {
             };
             format!("{word}  {} {}", entry.name, status_text(&entry))
         } else {
-            format!("{mark} {} {}", style(&entry.name).bold(), status_text(&entry))
+            format!(
+                "{mark} {} {}",
+                style(&entry.name).bold(),
+                status_text(&entry)
+            )
         };
         let line = if ran {
             format!(
@@ -528,13 +560,7 @@ impl Observer for Reporter {
             return;
         }
         self.frame += 1;
-        self.last = Some((
-            live.running.clone(),
-            live.waiting,
-            live.waiting_memory,
-            live.reserved,
-            live.cap,
-        ));
+        self.last = Some(live.clone());
         self.redraw();
     }
 }

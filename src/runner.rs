@@ -101,10 +101,7 @@ pub fn invocations(
             .map(|(k, v)| arg_cost(k.len() + v.len() + 1))
             .sum::<usize>();
     let budget = arg_budget().saturating_sub(fixed).max(arg_cost(4096));
-    Ok(batches(files, budget)
-        .into_iter()
-        .map(|b| make(b))
-        .collect())
+    Ok(batches(files, budget).into_iter().map(make).collect())
 }
 
 /// What one argument costs against ARG_MAX: its bytes, its NUL, its pointer.
@@ -159,8 +156,10 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
     let mut expr = duct::cmd(&inv.program, &inv.args)
         .dir(&inv.dir)
         .stdin_null()
-        .stdout_file(log.try_clone()?)
+        // duct applies the outer redirection first: stderr joins stdout,
+        // then stdout (both) goes to the log.
         .stderr_to_stdout()
+        .stdout_file(log.try_clone()?)
         .unchecked()
         .before_spawn(|cmd| {
             cmd.process_group(0);
@@ -216,7 +215,9 @@ mod tests {
 
     #[test]
     fn batches_cover_every_file_once_in_order() {
-        let files: Vec<PathBuf> = (0..1000).map(|i| PathBuf::from(format!("f{i:04}"))).collect();
+        let files: Vec<PathBuf> = (0..1000)
+            .map(|i| PathBuf::from(format!("f{i:04}")))
+            .collect();
         let parts = batches(&files, 500);
         assert!(parts.len() > 1);
         let joined: Vec<PathBuf> = parts.concat();
@@ -229,7 +230,10 @@ mod tests {
 
     #[test]
     fn sh_missing_program_is_recognised() {
-        assert_eq!(missing_program("sh: 1: eslint: not found\n").as_deref(), Some("eslint"));
+        assert_eq!(
+            missing_program("sh: 1: eslint: not found\n").as_deref(),
+            Some("eslint")
+        );
         assert_eq!(
             missing_program("bash: line 1: ruff: command not found").as_deref(),
             Some("ruff")

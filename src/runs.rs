@@ -49,8 +49,7 @@ impl RunDir {
     /// A new, empty run directory with a unique, time-ordered id.
     pub fn create(git_dir: &Path) -> Result<RunDir> {
         let root = runs_root(git_dir);
-        fs::create_dir_all(&root)
-            .with_context(|| format!("cannot create {}", root.display()))?;
+        fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
         let stamp = utc_stamp(SystemTime::now());
         let pid = std::process::id();
         for n in 0.. {
@@ -66,7 +65,9 @@ impl RunDir {
                     return Ok(RunDir { id, path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()))
+                }
             }
         }
         unreachable!()
@@ -84,7 +85,8 @@ impl RunDir {
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f =
+        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -94,7 +96,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Run directories, newest first.
 fn run_dirs(git_dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(runs_root(git_dir))
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     dirs.reverse();
@@ -123,7 +130,9 @@ pub fn recent_durations(git_dir: &Path, runs: usize) -> HashMap<String, Duration
         };
         for check in doc["checks"].as_array().into_iter().flatten() {
             if check["status"] == "passed" {
-                if let (Some(name), Some(ms)) = (check["name"].as_str(), check["duration_ms"].as_u64()) {
+                if let (Some(name), Some(ms)) =
+                    (check["name"].as_str(), check["duration_ms"].as_u64())
+                {
                     seen.entry(name.to_string()).or_default().push(ms);
                 }
             }
@@ -143,7 +152,7 @@ mod tests {
 
     #[test]
     fn stamps_are_utc_civil_dates() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_881_600 + 3 * 3600 + 4 * 60 + 5);
+        let t = UNIX_EPOCH + Duration::from_secs(1_794_787_200 + 3 * 3600 + 4 * 60 + 5);
         assert_eq!(utc_stamp(t), "20261116-030405");
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
     }

@@ -103,6 +103,7 @@ impl Outcome {
 }
 
 /// What the live view shows each tick.
+#[derive(Clone)]
 pub struct Live {
     /// Running jobs: index, elapsed, current memory of the tree.
     pub running: Vec<(usize, Duration, u64)>,
@@ -341,7 +342,11 @@ impl Coordinator<'_> {
             }
             for (i, n) in skipped {
                 let detail = Some(self.jobs[n].name.clone());
-                self.finish(i, Outcome::unstarted(Status::SkippedNeeds, detail), observer);
+                self.finish(
+                    i,
+                    Outcome::unstarted(Status::SkippedNeeds, detail),
+                    observer,
+                );
             }
             ready.sort_by(|&a, &b| self.critical[b].cmp(&self.critical[a]).then(a.cmp(&b)));
             for i in ready {
@@ -457,8 +462,7 @@ impl Coordinator<'_> {
                 signal,
                 error,
             } => {
-                let Slot::Running(r) = std::mem::replace(&mut self.slots[job], Slot::Queued)
-                else {
+                let Slot::Running(r) = std::mem::replace(&mut self.slots[job], Slot::Queued) else {
                     unreachable!("only running jobs finish");
                 };
                 self.reserved -= r.reserved;

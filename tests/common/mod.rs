@@ -1,0 +1,240 @@
+//! One builder for every integration test: a throwaway git repository with a
+//! fixed identity, a `checks.toml`, staged files, and the real precheck binary
+//! run inside it. A failed expectation prints the command, the directory,
+//! stdout and stderr.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_precheck");
+
+pub struct TestRepo {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+/// What one run of precheck did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub context: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context))
+    }
+
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "unexpected exit status\n{}", self.context);
+        self
+    }
+
+    /// The entry of one check in the JSON report.
+    pub fn check(&self, name: &str) -> serde_json::Value {
+        let doc = self.json();
+        doc["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no check `{name}` in the report\n{}", self.context))
+    }
+}
+
+/// The environment every child gets: no user or system git config, no hook
+/// variables inherited from an outer git, no colour.
+pub fn clean_env(cmd: &mut Command, home: &Path) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().to_string();
+        if k.starts_with("GIT_") || k == "CI" || k == "NO_COLOR" || k == "CLICOLOR_FORCE" {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("NO_COLOR", "1");
+}
+
+impl TestRepo {
+    pub fn new() -> TestRepo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = tempfile::tempdir().expect("temp home");
+        let repo = TestRepo { dir, home };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    pub fn write(&self, rel: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> &TestRepo {
+        let p = self.file(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&p, contents).unwrap();
+        self
+    }
+
+    pub fn read(&self, rel: impl AsRef<Path>) -> String {
+        fs::read_to_string(self.file(&rel))
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", rel.as_ref().display()))
+    }
+
+    pub fn checks(&self, toml: &str) -> &TestRepo {
+        self.write("checks.toml", toml)
+    }
+
+    pub fn git(&self, args: &[&str]) -> Output {
+        self.git_os(args.iter().map(OsStr::new))
+    }
+
+    pub fn git_os<'a>(&self, args: impl IntoIterator<Item = &'a OsStr>) -> Output {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(self.path());
+        clean_env(&mut cmd, self.home.path());
+        let out = cmd.output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {:?} failed in {}\n{}",
+            cmd.get_args().collect::<Vec<_>>(),
+            self.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn stage(&self, paths: &[&str]) -> &TestRepo {
+        let mut args = vec!["add", "--"];
+        args.extend(paths);
+        self.git(&args);
+        self
+    }
+
+    pub fn commit(&self, message: &str) -> &TestRepo {
+        self.git(&[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-verify",
+            "-m",
+            message,
+        ]);
+        self
+    }
+
+    /// A `Command` for precheck in this repository, with a clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(self.path());
+        clean_env(&mut cmd, self.home.path());
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn precheck(&self, args: &[&str]) -> Run {
+        let mut cmd = self.command(args);
+        finish(&mut cmd, self.path())
+    }
+}
+
+pub fn finish(cmd: &mut Command, dir: &Path) -> Run {
+    let out = cmd.output().expect("precheck runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let context = format!(
+        "command: {:?} {:?}\ndirectory: {}\nstatus: {:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        cmd.get_program(),
+        cmd.get_args().collect::<Vec<_>>(),
+        dir.display(),
+        out.status,
+    );
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        context,
+    }
+}
+
+/// A shell snippet that appends "NAME start|end NANOS" to `times.log`, for
+/// ordering and overlap assertions without wall-clock bounds.
+pub fn timed(name: &str, body: &str) -> String {
+    format!(
+        "echo \"{name} start $(date +%s%N)\" >> times.log; {body}; echo \"{name} end $(date +%s%N)\" >> times.log"
+    )
+}
+
+/// Intervals written by [`timed`] checks: name -> (start, end).
+pub fn intervals(repo: &TestRepo) -> std::collections::BTreeMap<String, (u128, u128)> {
+    let mut map = std::collections::BTreeMap::new();
+    for line in repo.read("times.log").lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let t: u128 = parts[2].parse().unwrap();
+        let e = map.entry(parts[0].to_string()).or_insert((0, 0));
+        if parts[1] == "start" {
+            e.0 = t;
+        } else {
+            e.1 = t;
+        }
+    }
+    map
+}
+
+/// The most intervals that hold at one instant.
+pub fn max_overlap(intervals: &std::collections::BTreeMap<String, (u128, u128)>) -> usize {
+    let mut events: Vec<(u128, i32)> = Vec::new();
+    for (s, e) in intervals.values() {
+        assert!(e > s, "every check wrote a start and an end: {intervals:?}");
+        events.push((*s, 1));
+        events.push((*e, -1));
+    }
+    // Ends sort before starts at the same instant.
+    events.sort();
+    let (mut now, mut max) = (0i32, 0i32);
+    for (_, d) in events {
+        now += d;
+        max = max.max(now);
+    }
+    max as usize
+}
+
+/// Is this process still there (a zombie counts as gone)?
+pub fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => {
+            let after = &s[s.rfind(')').unwrap() + 1..];
+            !after.trim_start().starts_with('Z')
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits until `cond` holds, polling; panics with `what` after a generous limit.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

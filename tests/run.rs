@@ -1,0 +1,250 @@
+//! `precheck run` end to end: the report (human and JSON), missing programs,
+//! huge output, and the `list` and `init` commands.
+
+mod common;
+
+use common::TestRepo;
+
+#[test]
+fn json_report_is_the_documented_contract() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[settings]\noutput_lines = 2\n\
+         [checks.ok]\nrun = 'echo fine'\n\
+         [checks.bad]\nrun = 'echo one; echo two; echo three; exit 4'\n\
+         [checks.docs]\nrun = 'true'\nglob = '*.md'\n",
+    );
+    let run = repo.precheck(&["run", "--format", "json"]);
+    run.expect_code(1);
+    let doc = run.json();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["status"], "failed");
+    assert_eq!(doc["exit_code"], 1);
+    assert!(doc["duration_ms"].is_u64());
+    assert!(doc["peak_memory_bytes"].is_u64());
+    let names: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ok", "bad", "docs"], "config order");
+    let bad = run.check("bad");
+    assert_eq!(bad["status"], "failed");
+    assert_eq!(bad["exit_code"], 4);
+    assert_eq!(bad["signal"], serde_json::Value::Null);
+    assert_eq!(bad["tail"], "two\nthree");
+    let log = bad["log"].as_str().unwrap();
+    assert!(std::path::Path::new(log).is_absolute());
+    assert_eq!(std::fs::read_to_string(log).unwrap(), "one\ntwo\nthree\n");
+    assert_eq!(run.check("ok")["status"], "passed");
+    assert_eq!(run.check("docs")["status"], "skipped_no_files");
+    assert!(
+        run.stderr.is_empty(),
+        "JSON mode prints no progress\n{}",
+        run.context
+    );
+}
+
+#[test]
+fn human_report_blocks_and_summary() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.alpha]\nrun = 'for i in 1 2 3; do echo alpha-$i; sleep 0.05; done; exit 1'\n\
+         [checks.beta]\nrun = 'for i in 1 2 3; do echo beta-$i; sleep 0.05; done; exit 2'\n\
+         [checks.gamma]\nrun = 'echo gamma-quiet'\n",
+    );
+    let run = repo.precheck(&["run"]);
+    run.expect_code(1);
+    let out = &run.stdout;
+    // Each failing check's output is one block, in config order, never interleaved.
+    let a = out.find("── alpha failed (exit 1)").expect("alpha block");
+    let b = out.find("── beta failed (exit 2)").expect("beta block");
+    assert!(a < b, "{}", run.context);
+    assert!(
+        out[a..b].contains("alpha-1\nalpha-2\nalpha-3\n"),
+        "{}",
+        run.context
+    );
+    assert!(!out[a..b].contains("beta-"), "{}", run.context);
+    assert!(
+        !out.contains("gamma-quiet"),
+        "passing output stays in its log"
+    );
+    assert!(out.contains("gamma  passed"), "{}", run.context);
+    assert!(
+        out.contains("failed: 1 passed, 2 failed"),
+        "{}",
+        run.context
+    );
+    // Not a terminal: plain progress lines on stderr.
+    assert!(run.stderr.contains("start alpha"), "{}", run.context);
+    assert!(run.stderr.contains("FAIL  beta"), "{}", run.context);
+    assert!(!run.stderr.contains('\x1b'), "no escape codes when piped");
+}
+
+#[test]
+fn quiet_prints_only_failures_and_the_summary() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n[checks.bad]\nrun = 'echo broken; exit 1'\n");
+    let run = repo.precheck(&["run", "-q"]);
+    run.expect_code(1);
+    assert!(run.stderr.is_empty(), "{}", run.context);
+    assert!(run.stdout.contains("broken"));
+    assert!(!run.stdout.contains("ok  "), "{}", run.context);
+    let ok = TestRepo::new();
+    ok.checks("[checks.ok]\nrun = 'true'\n");
+    let run = ok.precheck(&["run", "-q"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.context);
+}
+
+#[test]
+fn missing_program_is_named_in_both_forms() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.arr]\nrun = ['no-such-linter-xyz', '--check']\n\
+         [checks.str]\nrun = 'no-such-tool-abc --fix'\n",
+    );
+    let run = repo.precheck(&["run", "--format", "json"]);
+    run.expect_code(1);
+    let arr = run.check("arr");
+    assert_eq!(arr["status"], "failed");
+    assert!(arr["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("program `no-such-linter-xyz` not found"));
+    let s = run.check("str");
+    assert_eq!(s["exit_code"], 127);
+    assert!(s["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("program `no-such-tool-abc` not found"));
+    let human = repo.precheck(&["run"]);
+    assert!(
+        human
+            .stdout
+            .contains("check `arr`: program `no-such-linter-xyz` not found"),
+        "{}",
+        human.context
+    );
+}
+
+#[test]
+fn fifty_megabytes_of_output_leave_precheck_small() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.noisy]\nrun = 'yes \"a line of output that repeats\" | head -c 52428800; exit 1'\n\
+         [checks.oneline]\nrun = 'head -c 52428800 /dev/zero | tr \"\\\\0\" x; exit 1'\n",
+    );
+    let cmd = repo.command(&["run", "--format", "json"]);
+    let (code, max_rss, stdout) = run_with_rusage(cmd);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let noisy = doc["checks"][0]["log"].as_str().unwrap();
+    assert_eq!(std::fs::metadata(noisy).unwrap().len(), 52_428_800);
+    assert!(
+        stdout.len() < 200_000,
+        "the report shows a tail, not the log: {}",
+        stdout.len()
+    );
+    // Max resident memory of precheck (and of the small tools it ran).
+    assert!(
+        max_rss < 40 * 1024 * 1024,
+        "precheck grew to {max_rss} bytes"
+    );
+}
+
+/// Runs a command and returns its exit code, its peak resident memory (from
+/// wait4) and its stdout. The child is reaped by wait4 itself.
+#[allow(clippy::zombie_processes)]
+fn run_with_rusage(mut cmd: std::process::Command) -> (i32, u64, String) {
+    use std::io::Read;
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, with valid out-pointers.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let code = libc::WEXITSTATUS(status);
+    (code, usage.ru_maxrss as u64 * 1024, stdout)
+}
+
+#[test]
+fn list_shows_what_the_scheduler_sees() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[settings]\ndefault_memory = \"300MiB\"\n\
+         [checks.build]\nrun = 'true'\nmemory = \"2GiB\"\n\
+         [checks.lint]\nrun = 'true {files}'\nglob = '*.rs'\nneeds = [\"build\"]\n\
+         [checks.push]\nrun = 'true'\nhooks = [\"pre-push\"]\n",
+    );
+    let run = repo.precheck(&["list"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("build  runs on every run of its hook"),
+        "{}",
+        run.context
+    );
+    assert!(
+        run.stdout.contains("lint  skipped: no files"),
+        "{}",
+        run.context
+    );
+    assert!(
+        run.stdout.contains("push  not a pre-commit check"),
+        "{}",
+        run.context
+    );
+    assert!(
+        run.stdout.contains("memory  300MiB (default)"),
+        "{}",
+        run.context
+    );
+    let json = repo.precheck(&["list", "--format", "json"]).json();
+    assert_eq!(json["checks"][0]["memory_bytes"], 2u64 << 30);
+    assert_eq!(json["checks"][1]["needs"][0], "build");
+    assert_eq!(json["checks"][1]["decision"], "skipped_no_files");
+    assert_eq!(json["checks"][2]["decision"], "not_in_hook");
+}
+
+#[test]
+fn init_writes_a_starter_that_runs_and_refuses_to_overwrite() {
+    let repo = TestRepo::new();
+    repo.write("Cargo.toml", "[package]\nname = \"x\"\n");
+    repo.write(
+        "package.json",
+        "{\"scripts\": {\"lint\": \"eslint .\", \"test\": \"jest\", \"start\": \"node .\"}}",
+    );
+    repo.precheck(&["init"]).expect_code(0);
+    let text = repo.read("checks.toml");
+    for name in [
+        "[checks.fmt]",
+        "[checks.check]",
+        "[checks.clippy]",
+        "[checks.test]",
+        "[checks.lint]",
+        "[checks.test-npm]",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+    assert!(!text.contains("[checks.start]"));
+    assert!(text.contains("memory = \"1.5GiB\""));
+    let list = repo.precheck(&["list", "--format", "json"]);
+    list.expect_code(0);
+    let again = repo.precheck(&["init"]);
+    again.expect_code(2);
+    assert!(again.stderr.contains("--force"), "{}", again.context);
+    repo.write("Cargo.toml", "").write("package.json", "{}");
+    std::fs::remove_file(repo.file("Cargo.toml")).unwrap();
+    repo.precheck(&["init", "--force"]).expect_code(0);
+    assert!(!repo.read("checks.toml").contains("[checks.fmt]"));
+}
