@@ -279,7 +279,7 @@ fn jobs(
             n += 1;
         }
     }
-    let durations = runs::recent_durations(repo.git_dir(), 10);
+    let durations = runs::recent_durations(repo.git_dir(), 5);
     let mut jobs = Vec::with_capacity(n);
     for (i, check) in config.checks.iter().enumerate() {
         let Decision::Run { files } = &plan.decisions[i] else {

@@ -57,6 +57,15 @@ fn parse_stat(text: &str, page: u64) -> Option<Proc> {
     })
 }
 
+/// The identity of one process, read without scanning the whole table.
+pub fn proc_id(pid: i32) -> Option<ProcId> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text, 1).map(|p| ProcId {
+        pid,
+        start: p.start,
+    })
+}
+
 impl ProcTable {
     pub fn scan() -> ProcTable {
         let page = page_size();

@@ -194,6 +194,12 @@ pub fn signal(pgid: Option<i32>, procs: &[ProcId], signal: i32) {
     }
 }
 
+/// Does any process still belong to this process group? (Signal 0 only asks.)
+pub fn group_exists(pgid: i32) -> bool {
+    // SAFETY: signal 0 performs the permission and existence check only.
+    pgid > 1 && unsafe { libc::killpg(pgid, 0) } == 0
+}
+
 pub const SIGTERM: i32 = libc::SIGTERM;
 pub const SIGKILL: i32 = libc::SIGKILL;
 

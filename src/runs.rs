@@ -77,18 +77,22 @@ impl RunDir {
         self.path.join("logs").join(format!("{check}.log"))
     }
 
-    /// Writes `result.json` atomically.
+    /// Writes `result.json` atomically (not synced: a record, not the user's work).
     pub fn write_result(&self, json: &str) -> Result<()> {
-        write_atomic(&self.path.join("result.json"), json.as_bytes())
+        write_atomic(&self.path.join("result.json"), json.as_bytes(), false)
     }
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes a file so that readers see the old or the new contents, never
+/// half; `durable` also syncs it to disk before the rename.
+pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let mut f =
         fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

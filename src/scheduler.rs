@@ -26,7 +26,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::memory::{ProcId, ProcTable};
+use crate::memory::{self, ProcId, ProcTable};
 use crate::runner::{self, Invocation};
 
 /// How often process trees are measured and limits enforced.
@@ -233,7 +233,8 @@ pub fn run(
         }
     }
     let mut interrupted_by = None;
-    let mut next_tick = Instant::now();
+    // The first reading waits a tick: a check that ends sooner costs no /proc scan.
+    let mut next_tick = Instant::now() + TICK;
     loop {
         let got = signal.load(Ordering::SeqCst);
         if got != 0 && interrupted_by.is_none() {
@@ -423,27 +424,26 @@ impl Coordinator<'_> {
     fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
         match event {
             Event::Spawned { job, pid } => {
-                let table = ProcTable::scan();
                 if let Slot::Running(r) = &mut self.slots[job] {
                     let pid = pid as i32;
-                    r.root = table.id(pid).or(Some(ProcId { pid, start: 0 }));
+                    r.root = memory::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
                     r.pgid = Some(pid);
                     if let Some(id) = r.root {
                         r.known.insert(id);
                     }
                     if let Some(reason) = r.kill {
                         // Stopped before its process existed: stop it now.
-                        self.kill(job, reason, &table);
+                        self.kill(job, reason, &ProcTable::scan());
                     }
                 }
             }
             Event::BatchEnded { job } => {
                 // The batch's own process ended: members left in its process
                 // group go too (daemons that left the group are not ours to end).
-                let table = ProcTable::scan();
                 if let Slot::Running(r) = &mut self.slots[job] {
-                    if let Some(pgid) = r.pgid.take() {
-                        let left = table.group(pgid);
+                    // Asking the kernel first spares a /proc scan in the usual case.
+                    if let Some(pgid) = r.pgid.take().filter(|&g| runner::group_exists(g)) {
+                        let left = ProcTable::scan().group(pgid);
                         if !left.is_empty() {
                             runner::signal(Some(pgid), &left, runner::SIGTERM);
                             self.doomed.push(Doomed {
