@@ -462,7 +462,13 @@ impl Reporter {
                 _ => style(padded).dim(),
             };
             let (time, mem) = if ran {
-                (format_duration(e.duration), format_size(e.peak))
+                // A check that ended before the first reading has no measured peak.
+                let mem = if e.peak == 0 {
+                    "-".into()
+                } else {
+                    format_size(e.peak)
+                };
+                (format_duration(e.duration), mem)
             } else {
                 (String::new(), String::new())
             };

@@ -193,6 +193,7 @@ struct Coordinator<'a> {
     peak: u64,
     waiting_memory: usize,
     tx: Sender<Event>,
+    pool: Option<rayon::ThreadPool>,
 }
 
 /// Runs every job to an outcome. `signal` holds the number of a signal
@@ -204,10 +205,6 @@ pub fn run(
     signal: &AtomicUsize,
 ) -> anyhow::Result<RunResult> {
     let (tx, rx) = mpsc::channel();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .thread_name(|i| format!("precheck-worker-{i}"))
-        .build()?;
     let mut c = Coordinator {
         jobs,
         opts,
@@ -221,6 +218,7 @@ pub fn run(
         peak: 0,
         waiting_memory: 0,
         tx,
+        pool: None,
     };
     for job in jobs {
         if job.memory > opts.cap && job.batches.is_ok() {
@@ -243,7 +241,7 @@ pub fn run(
         }
         if !c.stopping {
             c.promote_ready(observer);
-            c.admit(&pool, observer);
+            c.admit(observer)?;
         } else {
             c.abandon_waiting(observer);
         }
@@ -362,7 +360,7 @@ impl Coordinator<'_> {
     }
 
     /// First-fit admission with a reservation for the oldest waiting job.
-    fn admit(&mut self, pool: &rayon::ThreadPool, observer: &mut dyn Observer) {
+    fn admit(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
         let mut held_for_oldest = 0u64;
         let mut blocked = 0;
         let mut i = 0;
@@ -374,7 +372,7 @@ impl Coordinator<'_> {
                 observer.started(job);
                 self.finish(job, outcome, observer);
                 if self.stopping {
-                    return;
+                    return Ok(());
                 }
                 continue;
             }
@@ -382,7 +380,7 @@ impl Coordinator<'_> {
             let need = self.need(job);
             if self.running < self.opts.jobs && need <= free {
                 self.queue.remove(i);
-                self.start(job, pool, observer);
+                self.start(job, observer)?;
                 continue;
             }
             if blocked == 0 && need > free {
@@ -396,9 +394,19 @@ impl Coordinator<'_> {
             i += 1;
         }
         self.waiting_memory = blocked;
+        Ok(())
     }
 
-    fn start(&mut self, job: usize, pool: &rayon::ThreadPool, observer: &mut dyn Observer) {
+    fn start(&mut self, job: usize, observer: &mut dyn Observer) -> anyhow::Result<()> {
+        if self.pool.is_none() {
+            // Built on the first start: a run with nothing to start spawns no thread.
+            self.pool = Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(self.opts.jobs.max(1))
+                    .thread_name(|i| format!("precheck-worker-{i}"))
+                    .build()?,
+            );
+        }
         let need = self.need(job);
         self.reserved += need;
         self.running += 1;
@@ -418,7 +426,10 @@ impl Coordinator<'_> {
         let batches = self.jobs[job].batches.as_ref().cloned().unwrap_or_default();
         let log = self.jobs[job].log.clone();
         let tx = self.tx.clone();
-        pool.spawn(move || work(job, batches, log, stop, tx));
+        if let Some(pool) = &self.pool {
+            pool.spawn(move || work(job, batches, log, stop, tx));
+        }
+        Ok(())
     }
 
     fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
