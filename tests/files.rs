@@ -46,10 +46,11 @@ fn received(repo: &TestRepo, file: &str) -> Vec<Vec<u8>> {
     got
 }
 
-#[test]
-fn weird_names_arrive_intact_in_shell_form() {
+/// Stages the weird names, runs `checks` (whose check writes the arguments it
+/// got, NUL-separated, to got.bin) and asserts each name arrived intact.
+fn assert_weird_names_arrive(checks: &str) {
     let repo = TestRepo::new();
-    repo.checks("[checks.names]\nrun = \"printf '%s\\\\0' {files} > got.bin\"\nglob = \"*.txt\"\n");
+    repo.checks(checks);
     let mut names = stage_weird(&repo);
     let run = repo.precheck(&["run", "--format", "json"]);
     run.expect_code(0);
@@ -60,17 +61,17 @@ fn weird_names_arrive_intact_in_shell_form() {
 }
 
 #[test]
+fn weird_names_arrive_intact_in_shell_form() {
+    assert_weird_names_arrive(
+        "[checks.names]\nrun = \"printf '%s\\\\0' {files} > got.bin\"\nglob = \"*.txt\"\n",
+    );
+}
+
+#[test]
 fn weird_names_arrive_intact_in_array_form() {
-    let repo = TestRepo::new();
-    repo.checks(
+    assert_weird_names_arrive(
         "[checks.names]\nrun = [\"sh\", \"-c\", \"printf '%s\\\\0' \\\"$@\\\" > got.bin\", \"sh\", \"{files}\"]\nglob = \"*.txt\"\n",
     );
-    let mut names = stage_weird(&repo);
-    let run = repo.precheck(&["run", "--format", "json"]);
-    run.expect_code(0);
-    names.sort();
-    assert_eq!(received(&repo, "got.bin"), names, "{}", run.context);
-    assert!(!repo.file("pwned").exists());
 }
 
 #[test]
