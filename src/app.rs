@@ -1,62 +1,266 @@
 //! One short, straight-line function per subcommand, wiring the stages:
 //! config → plan → scheduler → report. No stage is skipped or reordered here.
 
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cli::{Cli, Command, FileArgs, ListArgs, RunArgs};
+use crate::cli::{Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, RunArgs, UninstallArgs};
 use crate::config::{self, format_size, Config, MemoryCap};
+use crate::fixes::{self, Files, Modified};
 use crate::git::Repo;
+use crate::lock::TreeLock;
 use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
 use crate::scheduler::{self, Job, Outcome, Status};
-use crate::{exit, init, memory, runner, runs};
+use crate::snapshot::{self, Snapshot};
+use crate::{exit, init, install, memory, runner, runs};
 
 pub fn main(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run(args) => run(cli.config, args),
         Command::List(args) => list(cli.config, args),
         Command::Init(args) => init::init(args.force),
+        Command::Install(args) => install(cli.config, args),
+        Command::Uninstall(args) => uninstall(args),
+        Command::Hook(args) => hook(cli.config, args),
     }
 }
 
 /// Share of the memory available at start used as the cap when none is set.
 pub const DEFAULT_CAP_SHARE: f64 = 0.75;
 
+/// The environment variable naming checks to skip, comma-separated.
+pub const SKIP_ENV: &str = "PRECHECK_SKIP";
+
+/// Where the change's files come from.
+enum Change {
+    Staged,
+    All,
+    Files(Vec<PathBuf>),
+    Range(String, String),
+    Pushed(Vec<PathBuf>),
+}
+
+/// One run of checks, as `run` or a hook asks for it.
+struct Request {
+    sel: Selection,
+    change: Change,
+    /// Set unstaged changes aside so checks see the staged content.
+    stash: bool,
+    /// Stage the files that `stage_fixed` checks fixed.
+    stage_fixes: bool,
+    /// The commit message file, for `{msg}`.
+    msg: Option<PathBuf>,
+    jobs: Option<usize>,
+    memory: Option<String>,
+    fail_fast: bool,
+    format: Format,
+    quiet: bool,
+}
+
+fn selection(names: Vec<String>, hook: String) -> Selection {
+    let skip = std::env::var(SKIP_ENV)
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    Selection { names, hook, skip }
+}
+
 fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
     let repo = Repo::open()?;
+    snapshot::recover_if_needed(&repo)?;
     let config = load_config(&repo, config_path)?;
-    let files = change_files(&repo, &args.files)?;
-    let sel = Selection {
-        names: args.checks.clone(),
-        hook: args.files.hook.clone(),
+    let change = change_of(&repo, &args.files)?;
+    let staged = matches!(change, Change::Staged);
+    let req = Request {
+        sel: selection(args.checks, args.files.hook),
+        change,
+        stash: staged && !args.no_stash,
+        stage_fixes: false,
+        msg: None,
+        jobs: args.jobs.map(|j| j as usize),
+        memory: args.memory,
+        fail_fast: args.fail_fast,
+        format: args.format,
+        quiet: args.quiet,
     };
-    let plan = plan::plan(&config, &files, &sel)?;
-    let opts = scheduler::Options {
-        jobs: args
-            .jobs
-            .map(|j| j as usize)
-            .unwrap_or_else(|| default_jobs(&config)),
-        cap: memory_cap(&config, args.memory.as_deref())?,
-        fail_fast: args.fail_fast || config.settings.fail_fast,
+    execute(&repo, &config, req)
+}
+
+fn hook(config_path: Option<PathBuf>, args: HookArgs) -> Result<i32> {
+    let repo = Repo::open()?;
+    snapshot::recover_if_needed(&repo)?;
+    let mut stdin = Vec::new();
+    if args.name == "pre-push" {
+        std::io::stdin()
+            .read_to_end(&mut stdin)
+            .context("cannot read the pushed refs from stdin")?;
+    }
+    if let Some(code) = install::run_legacy(&repo, &args.name, &args.args, &stdin)? {
+        if code != exit::PASSED {
+            eprintln!(
+                "precheck: the {}.legacy hook failed (exit {code}); precheck's checks did not run",
+                args.name
+            );
+            return Ok(code);
+        }
+    }
+    let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
+    if !path.exists() {
+        eprintln!(
+            "precheck: no {} in this checkout: no {} checks ran (`precheck uninstall` removes the hook)",
+            display_path(&path).display(),
+            args.name
+        );
+        return Ok(exit::PASSED);
+    }
+    let config = config::load(&display_path(&path))?;
+    let change = match args.name.as_str() {
+        "pre-push" => {
+            let remote = args.args.first().map(String::as_str).unwrap_or("origin");
+            Change::Pushed(repo.pushed_files(remote, &String::from_utf8_lossy(&stdin))?)
+        }
+        _ => Change::Staged,
     };
-    let run_dir = runs::RunDir::create(repo.git_dir())?;
-    let (jobs, job_of) = jobs(&config, &plan, &repo, &run_dir);
-    let names = jobs.iter().map(|j| j.name.clone()).collect();
-    let mut reporter = Reporter::new(args.format, args.quiet, names);
+    let msg = match args.name.as_str() {
+        "commit-msg" | "prepare-commit-msg" => args.args.first().map(|m| {
+            let p = PathBuf::from(m);
+            if p.is_absolute() {
+                p
+            } else {
+                repo.root().join(p)
+            }
+        }),
+        _ => None,
+    };
+    let pre_commit = args.name == "pre-commit";
+    let req = Request {
+        sel: selection(Vec::new(), args.name),
+        change,
+        stash: pre_commit,
+        stage_fixes: pre_commit,
+        msg,
+        jobs: None,
+        memory: None,
+        fail_fast: false,
+        format: Format::Human,
+        quiet: false,
+    };
+    execute(&repo, &config, req)
+}
+
+fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
+    let repo = Repo::open()?;
+    let hooks = if args.hooks.is_empty() {
+        let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
+        if path.exists() {
+            let config = config::load(&display_path(&path))?;
+            let mut hooks: Vec<String> = Vec::new();
+            for c in &config.checks {
+                for h in &c.hooks {
+                    if h != "manual" && !hooks.contains(h) {
+                        hooks.push(h.clone());
+                    }
+                }
+            }
+            if hooks.is_empty() {
+                hooks.push(config::DEFAULT_HOOK.to_string());
+            }
+            hooks
+        } else {
+            eprintln!("precheck: no checks.toml yet: installing the pre-commit hook (`precheck init` writes a starter)");
+            vec![config::DEFAULT_HOOK.to_string()]
+        }
+    } else {
+        for h in &args.hooks {
+            if !config::HOOKS.contains(&h.as_str()) || h == "manual" {
+                anyhow::bail!(
+                    "unknown hook `{h}`; expected one of {}",
+                    config::HOOKS.join(", ")
+                );
+            }
+        }
+        args.hooks
+    };
+    for line in install::install(&repo, &hooks, args.force)? {
+        println!("{line}");
+    }
+    Ok(exit::PASSED)
+}
+
+fn uninstall(args: UninstallArgs) -> Result<i32> {
+    let repo = Repo::open()?;
+    for line in install::uninstall(&repo, &args.hooks)? {
+        println!("{line}");
+    }
+    Ok(exit::PASSED)
+}
+
+/// Registers SIGINT, SIGTERM and SIGHUP: the number of the one received.
+fn signals() -> Result<Arc<AtomicUsize>> {
     let signal = Arc::new(AtomicUsize::new(0));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)?;
     }
+    Ok(signal)
+}
+
+/// The pipeline: files → plan → (lock, snapshot) → scheduler → fixes → restore → report.
+fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
+    let files = files_of(repo, &req.change)?;
+    let plan = plan::plan(config, &files, &req.sel)?;
+    let opts = scheduler::Options {
+        jobs: req.jobs.unwrap_or_else(|| default_jobs(config)),
+        cap: memory_cap(config, req.memory.as_deref())?,
+        fail_fast: req.fail_fast || config.settings.fail_fast,
+    };
+    let signal = signals()?;
+    let runs_any = plan.decisions.iter().any(Decision::runs);
+    let fixers = fixers(config, &plan, &files);
+    let _lock = if runs_any && (req.stash || !fixers.is_empty()) {
+        match TreeLock::acquire(repo.git_dir(), &signal)? {
+            Some(lock) => Some(lock),
+            None => return Ok(exit::for_signal(signal.load(Ordering::SeqCst) as i32)),
+        }
+    } else {
+        None
+    };
+    let snapshot = if req.stash && runs_any {
+        Snapshot::take(repo)?
+    } else {
+        None
+    };
+    let run_dir = runs::RunDir::create(repo.git_dir())?;
+    let (jobs, job_of) = jobs(config, &plan, repo, &run_dir, req.msg.as_deref());
+    let before = fixes::before(repo.root(), &fixers);
+    let mut reporter = Reporter::new(
+        req.format,
+        req.quiet,
+        jobs.iter().map(|j| j.name.clone()).collect(),
+    );
     let started = Instant::now();
     let result = scheduler::run(&jobs, &opts, &mut reporter, &signal)?;
-    let summary = summary(
-        &config,
+    let mut modified = fixes::changed(repo.root(), &fixers, &before);
+    let conflicting = match &snapshot {
+        Some(s) if !modified.is_empty() => s.conflicting()?,
+        _ => Vec::new(),
+    };
+    if req.stage_fixes && result.interrupted_by.is_none() {
+        stage_fixed(repo, config, &mut modified, &conflicting)?;
+    }
+    let stashed = snapshot.as_ref().map_or(0, Snapshot::len);
+    let restored = snapshot.map(Snapshot::restore).transpose()?;
+    let mut summary = summary(
+        config,
         &plan,
         &jobs,
         &job_of,
@@ -65,20 +269,77 @@ fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
         &run_dir.id,
         &opts,
     );
+    summary.stashed = stashed;
+    summary.modified = modified;
+    if let Some(r) = restored {
+        summary.fix_conflicts = r.conflicts;
+        summary.fix_merged = r.merged;
+        summary.fix_patch = r.patch;
+    }
+    summary.settle_exit_code();
     reporter.finish(&summary)?;
     run_dir.write_result(&report::json(&summary))?;
     runs::prune(repo.git_dir(), runs::KEEP_RUNS);
     Ok(summary.exit_code)
 }
 
+/// Fixers that run, with the root-relative files they get (every file of
+/// the change for a fixer that is not a file check).
+fn fixers(config: &Config, plan: &Plan, files: &[PathBuf]) -> Vec<(String, Vec<PathBuf>)> {
+    config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .filter(|(c, _)| c.fix)
+        .filter_map(|(c, d)| match d {
+            Decision::Run { files: own } => Some((
+                c.name.clone(),
+                match Files::of(c, own) {
+                    Files::Some(set) => {
+                        let mut v: Vec<PathBuf> = set.into_iter().collect();
+                        v.sort();
+                        v
+                    }
+                    Files::All => files.to_vec(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Stages what `stage_fixed` checks fixed, except where the fix conflicts
+/// with unstaged changes that were set aside.
+fn stage_fixed(
+    repo: &Repo,
+    config: &Config,
+    modified: &mut [Modified],
+    conflicting: &[PathBuf],
+) -> Result<()> {
+    let stage_fixed: HashSet<&str> = config
+        .checks
+        .iter()
+        .filter(|c| c.stage_fixed)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut paths = Vec::new();
+    for m in modified.iter_mut() {
+        if stage_fixed.contains(m.check.as_str())
+            && !conflicting.contains(&m.path)
+            && repo.root().join(&m.path).exists()
+        {
+            m.staged = true;
+            paths.push(m.path.clone());
+        }
+    }
+    repo.add(&paths)
+}
+
 fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
     let repo = Repo::open()?;
     let config = load_config(&repo, config_path)?;
-    let files = change_files(&repo, &args.files)?;
-    let sel = Selection {
-        names: Vec::new(),
-        hook: args.files.hook.clone(),
-    };
+    let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
+    let sel = selection(Vec::new(), args.files.hook.clone());
     let plan = plan::plan(&config, &files, &sel)?;
     let cap = memory_cap(&config, None)?;
     let rows: Vec<ListRow> = config
@@ -182,6 +443,7 @@ fn decision_key(d: &Decision) -> &'static str {
         Decision::NoFiles => "skipped_no_files",
         Decision::NotInHook => "not_in_hook",
         Decision::NotSelected => "not_selected",
+        Decision::SkippedByUser => "skipped_by_user",
     }
 }
 
@@ -223,16 +485,20 @@ fn memory_cap(config: &Config, flag: Option<&str>) -> Result<u64> {
     .max(1))
 }
 
-/// The change's files, relative to the repository root.
-fn change_files(repo: &Repo, args: &FileArgs) -> Result<Vec<PathBuf>> {
+/// What the change is, from the command line.
+fn change_of(repo: &Repo, args: &FileArgs) -> Result<Change> {
     if args.all {
-        return repo.tracked_files();
+        return Ok(Change::All);
+    }
+    if let (Some(from), Some(to)) = (&args.from_ref, &args.to_ref) {
+        return Ok(Change::Range(from.clone(), to.clone()));
     }
     if args.files.is_empty() {
-        return repo.staged_files();
+        return Ok(Change::Staged);
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    args.files
+    let files = args
+        .files
         .iter()
         .map(|f| {
             let abs = normalize(&cwd.join(f));
@@ -246,7 +512,18 @@ fn change_files(repo: &Repo, args: &FileArgs) -> Result<Vec<PathBuf>> {
                     )
                 })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(Change::Files(files))
+}
+
+/// The change's files, relative to the repository root.
+fn files_of(repo: &Repo, change: &Change) -> Result<Vec<PathBuf>> {
+    match change {
+        Change::Staged => repo.staged_files(),
+        Change::All => repo.tracked_files(),
+        Change::Files(f) | Change::Pushed(f) => Ok(f.clone()),
+        Change::Range(from, to) => repo.files_between(from, to),
+    }
 }
 
 /// Removes `.` and `..` without touching the file system (the file may not exist).
@@ -270,6 +547,7 @@ fn jobs(
     plan: &Plan,
     repo: &Repo,
     run_dir: &runs::RunDir,
+    msg: Option<&Path>,
 ) -> (Vec<Job>, Vec<Option<usize>>) {
     let mut job_of = vec![None; config.checks.len()];
     let mut n = 0;
@@ -281,6 +559,8 @@ fn jobs(
     }
     let durations = runs::recent_durations(repo.git_dir(), 5);
     let mut jobs = Vec::with_capacity(n);
+    let mut fix = Vec::with_capacity(n);
+    let mut files_of_job = Vec::with_capacity(n);
     for (i, check) in config.checks.iter().enumerate() {
         let Decision::Run { files } = &plan.decisions[i] else {
             continue;
@@ -295,14 +575,20 @@ fn jobs(
             .collect();
         jobs.push(Job {
             name: check.name.clone(),
-            batches: runner::invocations(check, repo.root(), files).map_err(|p| p.0),
+            batches: runner::invocations(check, repo.root(), files, msg).map_err(|p| p.0),
             log: run_dir.log_path(&check.name),
             memory: check.memory.unwrap_or(config.settings.default_memory),
             memory_limit: check.memory_limit,
             timeout: check.timeout,
             needs,
             expected: durations.get(&check.name).copied(),
+            exclusive_with: Vec::new(),
         });
+        fix.push(check.fix);
+        files_of_job.push(Files::of(check, files));
+    }
+    for (job, exclusive) in jobs.iter_mut().zip(fixes::exclusions(&fix, &files_of_job)) {
+        job.exclusive_with = exclusive;
     }
     (jobs, job_of)
 }
@@ -342,6 +628,10 @@ fn summary(
                 let outcome = Outcome::unstarted(Status::SkippedNoFiles, None);
                 entries.push(Entry::new(&check.name, &outcome, None, Tail::default()));
             }
+            (Decision::SkippedByUser, _) => {
+                let outcome = Outcome::unstarted(Status::SkippedByUser, None);
+                entries.push(Entry::new(&check.name, &outcome, None, Tail::default()));
+            }
             _ => {}
         }
     }
@@ -372,5 +662,10 @@ fn summary(
         exit_code,
         output_lines: lines,
         warnings,
+        stashed: 0,
+        modified: Vec::new(),
+        fix_conflicts: Vec::new(),
+        fix_merged: Vec::new(),
+        fix_patch: None,
     }
 }

@@ -37,6 +37,49 @@ pub enum Command {
         after_help = "Examples:\n  precheck init\n  precheck init --force   # overwrite an existing checks.toml"
     )]
     Init(InitArgs),
+    /// Install git hook shims (default: the hooks checks.toml uses)
+    #[command(
+        after_help = "Examples:\n  precheck install\n  precheck install --hook pre-commit --hook pre-push\n\nAn existing hook that is not precheck's is kept as HOOK.legacy and run first."
+    )]
+    Install(InstallArgs),
+    /// Remove precheck's hook shims and put back the hooks they replaced
+    #[command(
+        after_help = "Examples:\n  precheck uninstall\n  precheck uninstall --hook pre-push"
+    )]
+    Uninstall(UninstallArgs),
+    /// Run the checks of a git hook (what the installed shims call)
+    #[command(
+        after_help = "Examples:\n  precheck hook pre-commit\n  precheck hook commit-msg .git/COMMIT_EDITMSG"
+    )]
+    Hook(HookArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// A hook to install (repeatable); default: every hook checks.toml uses
+    #[arg(long = "hook", value_name = "NAME")]
+    pub hooks: Vec<String>,
+
+    /// Rewrite precheck's shims even when up to date; keep a foreign hook as HOOK.legacy.N when HOOK.legacy exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    /// A hook to uninstall (repeatable); default: every precheck hook
+    #[arg(long = "hook", value_name = "NAME")]
+    pub hooks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// The hook's name: pre-commit, commit-msg, pre-push, …
+    pub name: String,
+
+    /// The arguments git gives the hook
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// Which files the change holds.
@@ -49,6 +92,14 @@ pub struct FileArgs {
     /// These files instead of the staged ones (relative to the current directory)
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// The files changed from the merge base of REF and --to-ref (as in a pull request)
+    #[arg(long, value_name = "REF", requires = "to_ref", conflicts_with_all = ["all", "files"])]
+    pub from_ref: Option<String>,
+
+    /// With --from-ref: the newer end of the range
+    #[arg(long, value_name = "REF", requires = "from_ref")]
+    pub to_ref: Option<String>,
 
     /// Run the checks of this hook (pre-commit, pre-push, commit-msg, manual, …)
     #[arg(long, default_value = "pre-commit", value_name = "NAME")]
@@ -75,6 +126,10 @@ pub struct RunArgs {
     /// Stop at the first failure: start nothing more, stop what runs
     #[arg(long)]
     pub fail_fast: bool,
+
+    /// On staged files, run on the work tree as it is instead of setting unstaged changes aside
+    #[arg(long)]
+    pub no_stash: bool,
 
     /// Output format
     #[arg(long, value_enum, default_value = "human")]

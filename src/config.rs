@@ -35,6 +35,8 @@ pub const DEFAULT_HOOK: &str = "pre-commit";
 
 /// The placeholder replaced by the check's files, each as its own argument.
 pub const FILES_PLACEHOLDER: &str = "{files}";
+/// The placeholder replaced by the commit message file's path (commit-msg hooks).
+pub const MSG_PLACEHOLDER: &str = "{msg}";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -104,7 +106,10 @@ pub struct Check {
     pub dir: Option<String>,
     pub env: Vec<(String, String)>,
     pub hooks: Vec<String>,
+    /// It may modify files: it never runs beside a check whose files overlap.
     pub fix: bool,
+    /// Files it fixed are staged again (in a pre-commit hook).
+    pub stage_fixed: bool,
 }
 
 impl Check {
@@ -214,6 +219,7 @@ struct RawCheck {
     env: Option<IndexMap<String, String>>,
     hooks: Option<Vec<Spanned<String>>>,
     fix: Option<bool>,
+    stage_fixed: Option<bool>,
 }
 
 /// Reads and validates the file at `path`.
@@ -386,7 +392,9 @@ fn check(
             dir,
             env: raw.env.unwrap_or_default().into_iter().collect(),
             hooks,
-            fix: raw.fix.unwrap_or(false),
+            // Staging what it fixed makes it a fixer.
+            fix: raw.fix.unwrap_or(false) || raw.stage_fixed.unwrap_or(false),
+            stage_fixed: raw.stage_fixed.unwrap_or(false),
         },
         needs_spans,
     ))
@@ -420,14 +428,16 @@ fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, Con
                     format!("check `{name}`: the first element of `run` must be the program, not {FILES_PLACEHOLDER}"),
                 ));
             }
-            if let Some(a) = args
-                .iter()
-                .find(|a| a.contains(FILES_PLACEHOLDER) && *a != FILES_PLACEHOLDER)
-            {
-                return Err(src.error(
-                    span,
-                    format!("check `{name}`: `{a}`: in an array, {FILES_PLACEHOLDER} must be an element of its own"),
-                ));
+            for placeholder in [FILES_PLACEHOLDER, MSG_PLACEHOLDER] {
+                if let Some(a) = args
+                    .iter()
+                    .find(|a| a.contains(placeholder) && *a != placeholder)
+                {
+                    return Err(src.error(
+                        span,
+                        format!("check `{name}`: `{a}`: in an array, {placeholder} must be an element of its own"),
+                    ));
+                }
             }
             Ok(Run::Exec(args))
         }

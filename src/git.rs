@@ -1,22 +1,40 @@
-//! Git: the only user of git2 (and, later, of the git binary). It finds the
-//! repository, its root and its git dir, and lists the files of a change.
+//! Git: the only user of git2 and of the git binary. It finds the
+//! repository, its root, git dir and hooks folder, lists the files of a
+//! change (staged, tracked, pushed, between two refs), tells which tracked
+//! files differ from the index, and writes the index version of files into
+//! the work tree or stages files (through the git binary, so that filters,
+//! attributes and `GIT_INDEX_FILE` behave exactly as in git).
 //!
-//! Paths are returned as raw bytes turned into `PathBuf`s, so names that are
-//! not UTF-8 are kept exactly. The repository is opened from the environment
+//! Paths are raw bytes turned into `PathBuf`s, so names that are not UTF-8
+//! are kept exactly. The repository is opened from the environment
 //! (`GIT_DIR`, `GIT_INDEX_FILE`, …) so that a hook sees the index git is
 //! committing from.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result};
-use git2::{Delta, DiffOptions, Repository};
+use anyhow::{bail, Context, Result};
+use git2::{Delta, DiffOptions, IndexEntry, IndexEntryExtendedFlag, Oid, Repository};
 
 pub struct Repo {
     repo: Repository,
     root: PathBuf,
 }
+
+/// A tracked path whose work-tree state differs from the index.
+#[derive(Debug, Clone)]
+pub struct Unstaged {
+    pub path: PathBuf,
+    /// The index has a real entry to write back (not intent-to-add).
+    pub in_index: bool,
+    pub intent_to_add: bool,
+}
+
+/// The mode of a gitlink (submodule) entry.
+const GITLINK: u32 = 0o160000;
 
 impl Repo {
     /// The repository the current directory is in, as git would find it.
@@ -42,10 +60,17 @@ impl Repo {
         self.repo.path()
     }
 
-    /// Files the index adds, copies, modifies or renames against HEAD (not deletions),
-    /// relative to the root. Before the first commit: every file in the index.
+    fn index(&self) -> Result<git2::Index> {
+        let mut index = self.repo.index().context("cannot read the git index")?;
+        index.read(true).context("cannot read the git index")?;
+        Ok(index)
+    }
+
+    /// Files the index adds, copies, modifies or renames against HEAD (not
+    /// deletions, not intent-to-add entries), relative to the root. Before
+    /// the first commit: every file in the index.
     pub fn staged_files(&self) -> Result<Vec<PathBuf>> {
-        let index = self.repo.index().context("cannot read the git index")?;
+        let index = self.index()?;
         let head_tree = match self.repo.head() {
             Ok(head) => Some(head.peel_to_tree().context("cannot read HEAD's tree")?),
             Err(_) => None,
@@ -58,17 +83,15 @@ impl Repo {
             .context("cannot compare the index with HEAD")?;
         let mut files = Vec::new();
         for delta in diff.deltas() {
-            match delta.status() {
-                Delta::Added
-                | Delta::Modified
-                | Delta::Renamed
-                | Delta::Copied
-                | Delta::Typechange => {
-                    if let Some(p) = delta.new_file().path_bytes() {
+            if matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            ) {
+                if let Some(p) = delta.new_file().path_bytes() {
+                    if !index_entry(&index, p).is_some_and(|e| is_intent_to_add(&e)) {
                         files.push(bytes_path(p));
                     }
                 }
-                _ => {}
             }
         }
         files.sort();
@@ -78,11 +101,315 @@ impl Repo {
 
     /// Every file in the index, once (conflicted paths too), relative to the root.
     pub fn tracked_files(&self) -> Result<Vec<PathBuf>> {
-        let index = self.repo.index().context("cannot read the git index")?;
-        let mut files: Vec<PathBuf> = index.iter().map(|e| bytes_path(&e.path)).collect();
+        let index = self.index()?;
+        let mut files: Vec<PathBuf> = index
+            .iter()
+            .filter(|e| !is_intent_to_add(e))
+            .map(|e| bytes_path(&e.path))
+            .collect();
         files.dedup();
         Ok(files)
     }
+
+    /// Tracked paths whose work tree differs from the index (content, mode,
+    /// type, deletion), submodules excepted; intent-to-add entries included.
+    pub fn unstaged(&self) -> Result<Vec<Unstaged>> {
+        let index = self.index()?;
+        let mut opts = DiffOptions::new();
+        opts.include_typechange(true)
+            .ignore_submodules(true)
+            .include_untracked(false);
+        let diff = self
+            .repo
+            .diff_index_to_workdir(Some(&index), Some(&mut opts))
+            .context("cannot compare the work tree with the index")?;
+        let mut out = Vec::new();
+        for delta in diff.deltas() {
+            let Some(p) = delta
+                .old_file()
+                .path_bytes()
+                .or(delta.new_file().path_bytes())
+            else {
+                continue;
+            };
+            let entry = index_entry(&index, p);
+            if entry.as_ref().is_some_and(|e| e.mode == GITLINK) {
+                continue;
+            }
+            let intent_to_add = entry.as_ref().is_some_and(is_intent_to_add);
+            out.push(Unstaged {
+                path: bytes_path(p),
+                in_index: entry.is_some() && !intent_to_add,
+                intent_to_add,
+            });
+        }
+        // Intent-to-add entries are not always reported as differences; add them.
+        for e in index.iter() {
+            if is_intent_to_add(&e) && !out.iter().any(|u| u.path.as_os_str().as_bytes() == e.path)
+            {
+                out.push(Unstaged {
+                    path: bytes_path(&e.path),
+                    in_index: false,
+                    intent_to_add: true,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Which of `paths` now differ from the index in the work tree.
+    pub fn differing(&self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = self.unstaged()?;
+        Ok(all
+            .into_iter()
+            .filter(|u| !u.intent_to_add)
+            .map(|u| u.path)
+            .filter(|p| paths.contains(p))
+            .collect())
+    }
+
+    /// Writes the index version of `paths` into the work tree (with the
+    /// repository's filters and modes), as `git checkout-index -f` does.
+    pub fn checkout_index(&self, paths: &[PathBuf]) -> Result<()> {
+        self.git_with_paths(&["checkout-index", "-f", "-z", "--stdin"], paths)
+    }
+
+    /// Stages the work-tree state of `paths`, as `git add` does.
+    pub fn add(&self, paths: &[PathBuf]) -> Result<()> {
+        self.git_with_paths(
+            &["add", "--pathspec-from-file=-", "--pathspec-file-nul"],
+            paths,
+        )
+    }
+
+    /// Runs git in the root with NUL-separated paths on stdin.
+    fn git_with_paths(&self, args: &[&str], paths: &[PathBuf]) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut input = Vec::new();
+        for p in paths {
+            // Pathspecs: make them literal, so `*` or `:` in a name is just a name.
+            if args[0] == "add" {
+                input.extend_from_slice(b":(literal)");
+            }
+            input.extend_from_slice(p.as_os_str().as_bytes());
+            input.push(0);
+        }
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run git")?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(&input)
+            .context("cannot write to git")?;
+        let out = child.wait_with_output().context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git {} failed: {}",
+                args[0],
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// The index version of `path` as git would write it to the work tree
+    /// (smudged), for merging against work-tree contents.
+    pub fn index_smudged(&self, path: &Path) -> Result<Option<Vec<u8>>> {
+        let index = self.index()?;
+        let Some(entry) = index_entry(&index, path.as_os_str().as_bytes()) else {
+            return Ok(None);
+        };
+        let out = Command::new("git")
+            .arg("cat-file")
+            .arg("--filters")
+            .arg(OsStr::from_bytes(
+                &[b"--path=".as_slice(), path.as_os_str().as_bytes()].concat(),
+            ))
+            .arg(entry.id.to_string())
+            .current_dir(&self.root)
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git cat-file failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(Some(out.stdout))
+    }
+
+    /// A three-way merge of file contents: `Ok((merged, clean))`.
+    pub fn merge_contents(
+        &self,
+        base: &[u8],
+        ours: &[u8],
+        theirs: &[u8],
+        scratch: &Path,
+    ) -> Result<(Vec<u8>, bool)> {
+        std::fs::create_dir_all(scratch)?;
+        let (b, o, t) = (
+            scratch.join("base"),
+            scratch.join("ours"),
+            scratch.join("theirs"),
+        );
+        std::fs::write(&b, base)?;
+        std::fs::write(&o, ours)?;
+        std::fs::write(&t, theirs)?;
+        let out = Command::new("git")
+            .args(["merge-file", "-p", "-q"])
+            .arg(&o)
+            .arg(&b)
+            .arg(&t)
+            .current_dir(&self.root)
+            .output()
+            .context("cannot run git merge-file")?;
+        let _ = std::fs::remove_dir_all(scratch);
+        match out.status.code() {
+            Some(0) => Ok((out.stdout, true)),
+            Some(n) if n > 0 => Ok((out.stdout, false)),
+            _ => bail!(
+                "git merge-file failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        }
+    }
+
+    /// A patch (git format, binary-safe) turning `old` into `new` at `path`.
+    pub fn patch(&self, path: &Path, old: &[u8], new: &[u8]) -> Result<Vec<u8>> {
+        let mut opts = DiffOptions::new();
+        opts.show_binary(true);
+        let mut patch =
+            git2::Patch::from_buffers(old, Some(path), new, Some(path), Some(&mut opts))?;
+        Ok(patch.to_buf()?.to_vec())
+    }
+
+    /// The folder git reads hooks from: `core.hooksPath` (resolved as git
+    /// does) or the common git dir's `hooks`, as `git rev-parse --git-path hooks` says.
+    pub fn hooks_dir(&self) -> Result<PathBuf> {
+        let out = Command::new("git")
+            .args(["rev-parse", "--git-path", "hooks"])
+            .current_dir(&self.root)
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git rev-parse --git-path hooks failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let text = out.stdout.strip_suffix(b"\n").unwrap_or(&out.stdout);
+        let p = bytes_path(text);
+        Ok(if p.is_absolute() {
+            p
+        } else {
+            self.root.join(p)
+        })
+    }
+
+    fn commit_oid(&self, spec: &str) -> Result<Oid> {
+        let obj = self
+            .repo
+            .revparse_single(spec)
+            .with_context(|| format!("unknown revision `{spec}`"))?;
+        Ok(obj
+            .peel_to_commit()
+            .with_context(|| format!("`{spec}` is not a commit"))?
+            .id())
+    }
+
+    /// Files changed from the merge base of `from` and `to` up to `to`
+    /// (as `git diff from...to`), not deletions.
+    pub fn files_between(&self, from: &str, to: &str) -> Result<Vec<PathBuf>> {
+        let to = self.commit_oid(to)?;
+        let from = self.commit_oid(from)?;
+        let base = self.repo.merge_base(from, to).unwrap_or(from);
+        self.changed_between(Some(base), to)
+    }
+
+    /// Files changed between two commits (all files of `to` when `from` is None).
+    fn changed_between(&self, from: Option<Oid>, to: Oid) -> Result<Vec<PathBuf>> {
+        let to_tree = self.repo.find_commit(to)?.tree()?;
+        let from_tree = match from {
+            Some(f) => Some(self.repo.find_commit(f)?.tree()?),
+            None => None,
+        };
+        let diff = self
+            .repo
+            .diff_tree_to_tree(from_tree.as_ref(), Some(&to_tree), None)?;
+        let mut files: Vec<PathBuf> = diff
+            .deltas()
+            .filter(|d| d.status() != Delta::Deleted)
+            .filter_map(|d| d.new_file().path_bytes().map(bytes_path))
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// Files a push changes, from the lines git gives a pre-push hook on
+    /// stdin (`<local ref> <local sha> <remote ref> <remote sha>`): against
+    /// the remote's sha; for a new branch against the merge base with the
+    /// remote's default branch, or every file when none is known; a deleted
+    /// ref checks nothing.
+    pub fn pushed_files(&self, remote: &str, stdin: &str) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for line in stdin.lines() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let [_, local_sha, _, remote_sha] = parts[..] else {
+                continue;
+            };
+            let is_zero = |s: &str| s.chars().all(|c| c == '0');
+            if is_zero(local_sha) {
+                continue;
+            }
+            let local = Oid::from_str(local_sha)?;
+            let base = if !is_zero(remote_sha)
+                && self.repo.find_commit(Oid::from_str(remote_sha)?).is_ok()
+            {
+                Some(Oid::from_str(remote_sha)?)
+            } else {
+                self.remote_default(remote)
+                    .and_then(|d| self.repo.merge_base(d, local).ok())
+            };
+            files.extend(self.changed_between(base, local)?);
+        }
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// The commit of the remote's default branch (`refs/remotes/R/HEAD`, else main or master).
+    fn remote_default(&self, remote: &str) -> Option<Oid> {
+        ["HEAD", "main", "master"].iter().find_map(|b| {
+            self.repo
+                .revparse_single(&format!("refs/remotes/{remote}/{b}"))
+                .ok()?
+                .peel_to_commit()
+                .ok()
+                .map(|c| c.id())
+        })
+    }
+}
+
+fn index_entry(index: &git2::Index, path: &[u8]) -> Option<IndexEntry> {
+    index.get_path(Path::new(OsStr::from_bytes(path)), 0)
+}
+
+fn is_intent_to_add(e: &IndexEntry) -> bool {
+    IndexEntryExtendedFlag::from_bits_truncate(e.flags_extended).is_intent_to_add()
 }
 
 fn bytes_path(bytes: &[u8]) -> PathBuf {

@@ -6,14 +6,18 @@ mod app;
 mod cli;
 mod config;
 mod exit;
+mod fixes;
 mod git;
 mod init;
+mod install;
+mod lock;
 mod memory;
 mod plan;
 mod report;
 mod runner;
 mod runs;
 mod scheduler;
+mod snapshot;
 
 use std::io::Write;
 

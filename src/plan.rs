@@ -17,6 +17,8 @@ pub struct Selection {
     /// Checks named on the command line; empty means those of `hook`.
     pub names: Vec<String>,
     pub hook: String,
+    /// Checks the user skips for this run (`PRECHECK_SKIP`).
+    pub skip: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub enum Decision {
     NotInHook,
     /// Other checks were named and this one is not among them or their needs.
     NotSelected,
+    /// Named in `PRECHECK_SKIP`.
+    SkippedByUser,
 }
 
 impl Decision {
@@ -47,6 +51,7 @@ impl Decision {
             Decision::NoFiles => "skipped: no files".into(),
             Decision::NotInHook => format!("not a {} check", sel.hook),
             Decision::NotSelected => "not selected".into(),
+            Decision::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
         }
     }
 }
@@ -131,6 +136,7 @@ pub fn plan(config: &Config, files: &[PathBuf], sel: &Selection) -> anyhow::Resu
     for (i, check) in config.checks.iter().enumerate() {
         let decision = match chosen.get(i) {
             Some(Choice::No(d)) => d.clone(),
+            _ if sel.skip.contains(&check.name) => Decision::SkippedByUser,
             _ => {
                 let files = files_for(check, files)?;
                 if check.is_file_check() && files.is_empty() {
@@ -251,6 +257,7 @@ mod tests {
         let sel = Selection {
             names: vec![],
             hook: "pre-commit".into(),
+            skip: vec![],
         };
         let p = plan(&c, &paths(&["web/a.js", "b.js", "web/x/c.js"]), &sel).unwrap();
         assert_eq!(

@@ -17,6 +17,7 @@ use console::{style, Term};
 use serde::Serialize;
 
 use crate::config::format_size;
+use crate::fixes::Modified;
 use crate::scheduler::{Live, Observer, Outcome, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,6 +43,7 @@ pub fn status_key(status: Status) -> &'static str {
         Status::KilledMemory => "killed_memory",
         Status::SkippedNeeds => "skipped_needs",
         Status::SkippedNoFiles => "skipped_no_files",
+        Status::SkippedByUser => "skipped_by_user",
         Status::NotStarted => "not_started",
         Status::Interrupted => "interrupted",
     }
@@ -61,6 +63,7 @@ fn status_text(e: &Entry) -> String {
         Status::KilledMemory => "killed: memory".into(),
         Status::SkippedNeeds => format!("skipped: needs {}", e.detail.as_deref().unwrap_or("?")),
         Status::SkippedNoFiles => "skipped: no files".into(),
+        Status::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
         Status::NotStarted => "not started".into(),
         Status::Interrupted => "interrupted".into(),
     }
@@ -194,16 +197,38 @@ pub struct Summary {
     pub exit_code: i32,
     pub output_lines: usize,
     pub warnings: Vec<String>,
+    /// Files whose unstaged changes were set aside during the checks.
+    pub stashed: usize,
+    /// Files fixers changed.
+    pub modified: Vec<Modified>,
+    /// Set-aside files whose fix conflicted with the user's unstaged changes.
+    pub fix_conflicts: Vec<PathBuf>,
+    /// Set-aside files whose fix merged cleanly with the unstaged changes.
+    pub fix_merged: Vec<PathBuf>,
+    /// Where the conflicting fixes were saved.
+    pub fix_patch: Option<PathBuf>,
 }
 
 impl Summary {
+    /// Something changed files that the user must look at before committing.
+    fn needs_review(&self) -> bool {
+        self.modified.iter().any(|m| !m.staged) || !self.fix_conflicts.is_empty()
+    }
+
     pub fn status(&self) -> &'static str {
         if self.interrupted {
             "interrupted"
-        } else if self.entries.iter().any(|e| e.status.is_failure()) {
+        } else if self.entries.iter().any(|e| e.status.is_failure()) || self.needs_review() {
             "failed"
         } else {
             "passed"
+        }
+    }
+
+    /// A run whose checks passed but left changes to review fails too.
+    pub fn settle_exit_code(&mut self) {
+        if self.exit_code == crate::exit::PASSED && self.needs_review() {
+            self.exit_code = crate::exit::FAILED;
         }
     }
 }
@@ -217,6 +242,18 @@ struct JsonReport<'a> {
     peak_memory_bytes: u64,
     run_id: &'a str,
     checks: Vec<JsonCheck<'a>>,
+    stashed_files: usize,
+    modified_files: Vec<JsonModified>,
+    fix_conflicts: Vec<String>,
+    fix_merged: Vec<String>,
+    fix_patch: Option<&'a Path>,
+}
+
+#[derive(Serialize)]
+struct JsonModified {
+    path: String,
+    check: String,
+    staged: bool,
 }
 
 #[derive(Serialize)]
@@ -256,8 +293,42 @@ pub fn json(summary: &Summary) -> String {
                 detail: e.detail.as_deref(),
             })
             .collect(),
+        stashed_files: summary.stashed,
+        modified_files: summary
+            .modified
+            .iter()
+            .map(|m| JsonModified {
+                path: m.path.to_string_lossy().into_owned(),
+                check: m.check.clone(),
+                staged: m.staged,
+            })
+            .collect(),
+        fix_conflicts: summary
+            .fix_conflicts
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        fix_merged: summary
+            .fix_merged
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        fix_patch: summary.fix_patch.as_deref(),
     };
     serde_json::to_string_pretty(&doc).expect("the report serializes")
+}
+
+/// A path as a shell word, quoted when it needs to be.
+fn quote_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+        && !s.starts_with('-')
+    {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -372,6 +443,64 @@ impl Reporter {
         let _ = self.err.flush();
     }
 
+    /// What fixers changed, and what the user should do about it.
+    fn changes_block(&self, out: &mut impl Write, summary: &Summary) -> io::Result<()> {
+        if !summary.modified.is_empty() {
+            let header = "── files changed by fixers ";
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}{}",
+                style(header).yellow().bold(),
+                style("─".repeat(33)).yellow()
+            )?;
+            for m in &summary.modified {
+                let note = match (m.staged, summary.fix_merged.contains(&m.path)) {
+                    (true, true) => " (staged; also merged into your unstaged changes)",
+                    (true, false) => " (staged)",
+                    (false, true) => " (merged into your unstaged changes)",
+                    (false, false) => "",
+                };
+                writeln!(out, "  {}: {}{note}", m.check, m.path.display())?;
+            }
+            let unstaged: Vec<String> = summary
+                .modified
+                .iter()
+                .filter(|m| !m.staged && !summary.fix_conflicts.contains(&m.path))
+                .map(|m| quote_path(&m.path))
+                .collect();
+            if !unstaged.is_empty() {
+                writeln!(
+                    out,
+                    "Review the changes (git diff), accept them with `git add {}`, then commit again.",
+                    unstaged.join(" ")
+                )?;
+            }
+        }
+        if !summary.fix_conflicts.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                style("── fixes that conflict with your unstaged changes ──")
+                    .yellow()
+                    .bold()
+            )?;
+            for p in &summary.fix_conflicts {
+                writeln!(out, "  {}", p.display())?;
+            }
+            if let Some(patch) = &summary.fix_patch {
+                writeln!(
+                    out,
+                    "Your unstaged changes were kept. The fixers' changes are in {}\n(apply them with `git apply --3way {}`).",
+                    patch.display(),
+                    quote_path(patch)
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the live view and prints the result.
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.clear();
@@ -417,6 +546,7 @@ impl Reporter {
                 writeln!(out, "{}", style(note).dim())?;
             }
         }
+        self.changes_block(&mut out, summary)?;
         if !self.quiet || !failures.is_empty() || summary.interrupted {
             writeln!(out)?;
         }
@@ -452,7 +582,10 @@ impl Reporter {
         for (e, text) in rows.iter().zip(&texts) {
             let ran = !matches!(
                 e.status,
-                Status::SkippedNeeds | Status::SkippedNoFiles | Status::NotStarted
+                Status::SkippedNeeds
+                    | Status::SkippedNoFiles
+                    | Status::SkippedByUser
+                    | Status::NotStarted
             );
             let padded = format!("{text:status_w$}");
             let colored = match e.status {
@@ -479,7 +612,12 @@ impl Reporter {
             |f: &dyn Fn(Status) -> bool| summary.entries.iter().filter(|e| f(e.status)).count();
         let passed = count(&|s| s == Status::Passed);
         let failed = count(&|s| s.is_failure());
-        let skipped = count(&|s| matches!(s, Status::SkippedNeeds | Status::SkippedNoFiles));
+        let skipped = count(&|s| {
+            matches!(
+                s,
+                Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
+            )
+        });
         let other = summary.entries.len() - passed - failed - skipped;
         let mut parts = vec![format!("{passed} passed"), format!("{failed} failed")];
         if skipped > 0 {
@@ -493,6 +631,18 @@ impl Reporter {
             "failed" => style("failed").red().bold(),
             _ => style("interrupted").yellow().bold(),
         };
+        if summary.stashed > 0 && !self.quiet {
+            writeln!(
+                out,
+                "{}",
+                style(format!(
+                    "unstaged changes in {} file{} were set aside while the checks ran, and restored",
+                    summary.stashed,
+                    crate::plan::plural(summary.stashed)
+                ))
+                .dim()
+            )?;
+        }
         writeln!(
             out,
             "{verdict}: {} in {}, peak memory {} (run {})",

@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
-use crate::config::{Check, Run, FILES_PLACEHOLDER};
+use crate::config::{Check, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
 use crate::memory::ProcId;
 
 /// One process to start: a check runs one invocation per batch of files.
@@ -29,17 +29,24 @@ pub struct Invocation {
 #[derive(Debug)]
 pub struct Preflight(pub String);
 
+/// The environment variable holding the commit message file for `{msg}`.
+pub const MSG_ENV: &str = "PRECHECK_MSG_FILE";
+
 /// The shell script for a string `run`: `{files}` becomes `"$@"`, and the
-/// files follow as positional parameters, so no name is ever parsed by sh.
+/// files follow as positional parameters; `{msg}` becomes a quoted variable.
+/// No file name is ever parsed by sh.
 fn shell_script(run: &str) -> String {
     run.replace(FILES_PLACEHOLDER, "\"$@\"")
+        .replace(MSG_PLACEHOLDER, &format!("\"${MSG_ENV}\""))
 }
 
-/// The command lines for `check` over `files` (relative to its dir).
+/// The command lines for `check` over `files` (relative to its dir); `msg`
+/// is the commit message file for `{msg}`.
 pub fn invocations(
     check: &Check,
     root: &Path,
     files: &[PathBuf],
+    msg: Option<&Path>,
 ) -> Result<Vec<Invocation>, Preflight> {
     let dir = match &check.dir {
         Some(d) => root.join(d),
@@ -69,13 +76,23 @@ pub fn invocations(
                     head[0]
                 ))
             })?;
+            let arg = |a: &String| -> OsString {
+                match msg {
+                    Some(m) if a == MSG_PLACEHOLDER => m.as_os_str().to_os_string(),
+                    _ => OsString::from(a),
+                }
+            };
             (
                 program.into_os_string(),
-                head[1..].iter().map(OsString::from).collect(),
-                tail.iter().map(OsString::from).collect(),
+                head[1..].iter().map(arg).collect(),
+                tail.iter().map(arg).collect(),
             )
         }
     };
+    let mut env = check.env.clone();
+    if let Some(m) = msg {
+        env.push((MSG_ENV.to_string(), m.to_string_lossy().into_owned()));
+    }
     let make = |batch: &[PathBuf]| Invocation {
         program: program.clone(),
         args: before
@@ -85,7 +102,7 @@ pub fn invocations(
             .chain(after.iter().cloned())
             .collect(),
         dir: dir.clone(),
-        env: check.env.clone(),
+        env: env.clone(),
     };
     if !check.run.uses_files() || files.is_empty() {
         return Ok(vec![make(&[])]);
@@ -95,8 +112,7 @@ pub fn invocations(
         .chain(&after)
         .map(|a| arg_cost(a.len()))
         .sum::<usize>()
-        + check
-            .env
+        + env
             .iter()
             .map(|(k, v)| arg_cost(k.len() + v.len() + 1))
             .sum::<usize>();
@@ -163,6 +179,19 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         .unchecked()
         .before_spawn(|cmd| {
             cmd.process_group(0);
+            // SAFETY: prctl and getppid are async-signal-safe; this runs in
+            // the child between fork and exec. If precheck is killed outright
+            // (SIGKILL), the check gets SIGKILL too instead of running on.
+            unsafe {
+                let parent = libc::getpid();
+                cmd.pre_exec(move || {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    if libc::getppid() != parent {
+                        libc::_exit(1);
+                    }
+                    Ok(())
+                });
+            }
             Ok(())
         });
     for (k, v) in &inv.env {

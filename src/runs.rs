@@ -45,6 +45,11 @@ fn utc_stamp(t: SystemTime) -> String {
     )
 }
 
+/// A unique, time-ordered name for a file written now: `YYYYMMDD-HHMMSS-PID`.
+pub fn stamp_now() -> String {
+    format!("{}-{}", utc_stamp(SystemTime::now()), std::process::id())
+}
+
 impl RunDir {
     /// A new, empty run directory with a unique, time-ordered id.
     pub fn create(git_dir: &Path) -> Result<RunDir> {

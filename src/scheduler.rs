@@ -10,7 +10,8 @@
 //!   first, then file order); the oldest waiting check that does not fit
 //!   reserves what it needs out of the free memory, so newer checks only take
 //!   the excess and it cannot starve. A check expecting more than the whole cap
-//!   reserves all of it and so runs alone.
+//!   reserves all of it and so runs alone. A fixer never runs beside a check
+//!   whose files overlap its own (`exclusive_with`).
 //! - Every `TICK` the coordinator reads the process table once, measures each
 //!   running check's tree (all descendants, including those that called
 //!   `setsid` or lost their parent), enforces `timeout` and `memory_limit`,
@@ -48,6 +49,8 @@ pub struct Job {
     pub needs: Vec<usize>,
     /// How long it usually takes, when known.
     pub expected: Option<Duration>,
+    /// Jobs it must never run beside (a fixer and a check sharing files).
+    pub exclusive_with: Vec<usize>,
 }
 
 pub struct Options {
@@ -65,6 +68,8 @@ pub enum Status {
     SkippedNeeds,
     /// Decided by the plan, never by the scheduler; part of the shared vocabulary.
     SkippedNoFiles,
+    /// Named in PRECHECK_SKIP; decided by the plan.
+    SkippedByUser,
     NotStarted,
     Interrupted,
 }
@@ -374,6 +379,14 @@ impl Coordinator<'_> {
                 if self.stopping {
                     return Ok(());
                 }
+                continue;
+            }
+            let excluded = self.jobs[job]
+                .exclusive_with
+                .iter()
+                .any(|&o| matches!(self.slots[o], Slot::Running(_)));
+            if excluded {
+                i += 1;
                 continue;
             }
             let free = self.opts.cap - self.reserved - held_for_oldest;

@@ -1,0 +1,16 @@
+#!/bin/sh
+# precheck hook shim: runs the checks of this hook (see checks.toml).
+# Written by `precheck install`; `precheck uninstall` removes it and puts back
+# any hook that was here before (kept meanwhile as HOOK.legacy).
+# precheck-shim-version: 1
+hook=__HOOK__
+precheck=__PRECHECK__
+if [ -x "$precheck" ]; then
+  exec "$precheck" hook "$hook" "$@"
+fi
+if command -v precheck >/dev/null 2>&1; then
+  exec precheck hook "$hook" "$@"
+fi
+echo "precheck: cannot run the $hook checks: precheck is neither at $precheck nor on PATH." >&2
+echo "precheck: reinstall it and run \`precheck install\`, or skip the checks once with \`git commit --no-verify\`." >&2
+exit 1

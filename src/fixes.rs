@@ -1,0 +1,128 @@
+//! Fixers: checks with `fix = true`, which may modify files. This module
+//! decides which checks must never run side by side (a fixer and any check
+//! whose files overlap its own), and finds which files fixers changed, by
+//! fingerprinting their files before and after the run.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::config::Check;
+
+/// A check's files relative to the root, or every file (a check that is not
+/// a file check reads the whole tree).
+pub enum Files {
+    All,
+    Some(HashSet<PathBuf>),
+}
+
+impl Files {
+    /// The files a check gets, relative to the root.
+    pub fn of(check: &Check, files: &[PathBuf]) -> Files {
+        if !check.is_file_check() {
+            return Files::All;
+        }
+        let dir = check.dir.as_deref().map(Path::new);
+        Files::Some(
+            files
+                .iter()
+                .map(|f| match dir {
+                    Some(d) => d.join(f),
+                    None => f.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    fn overlaps(&self, other: &Files) -> bool {
+        match (self, other) {
+            (Files::All, _) | (_, Files::All) => true,
+            (Files::Some(a), Files::Some(b)) => {
+                let (small, big) = if a.len() < b.len() { (a, b) } else { (b, a) };
+                small.iter().any(|f| big.contains(f))
+            }
+        }
+    }
+}
+
+/// For each job, the jobs it must not run beside: pairs where one is a
+/// fixer and their files overlap.
+pub fn exclusions(fix: &[bool], files: &[Files]) -> Vec<Vec<usize>> {
+    let n = fix.len();
+    let mut out = vec![Vec::new(); n];
+    for a in 0..n {
+        for b in a + 1..n {
+            if (fix[a] || fix[b]) && files[a].overlaps(&files[b]) {
+                out[a].push(b);
+                out[b].push(a);
+            }
+        }
+    }
+    out
+}
+
+/// A file's content fingerprint; None when it does not exist.
+fn fingerprint(path: &Path) -> Option<u64> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut hasher = DefaultHasher::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.write(&buf[..n]);
+    }
+    Some(hasher.finish())
+}
+
+/// Fingerprints of the files fixers will get, taken before they run.
+pub struct Before {
+    prints: HashMap<PathBuf, Option<u64>>,
+}
+
+/// Fingerprints every file of `fixers` (check name, root-relative files).
+pub fn before(root: &Path, fixers: &[(String, Vec<PathBuf>)]) -> Before {
+    let mut prints = HashMap::new();
+    for (_, files) in fixers {
+        for f in files {
+            prints
+                .entry(f.clone())
+                .or_insert_with(|| fingerprint(&root.join(f)));
+        }
+    }
+    Before { prints }
+}
+
+/// A file a fixer changed.
+#[derive(Debug, Clone)]
+pub struct Modified {
+    pub path: PathBuf,
+    pub check: String,
+    pub staged: bool,
+}
+
+/// The files whose content changed since `before`, each with the fixer
+/// that was given it (the first in file order).
+pub fn changed(root: &Path, fixers: &[(String, Vec<PathBuf>)], before: &Before) -> Vec<Modified> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (name, files) in fixers {
+        for f in files {
+            if seen.contains(f) {
+                continue;
+            }
+            if before.prints.get(f) != Some(&fingerprint(&root.join(f))) {
+                seen.insert(f.clone());
+                out.push(Modified {
+                    path: f.clone(),
+                    check: name.clone(),
+                    staged: false,
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,168 @@
+//! Hook shims: written from the template in `hooks/` (embedded in the
+//! binary) into the folder git really reads hooks from. A hook that is not
+//! precheck's is never destroyed: it is kept as `HOOK.legacy`, run before the
+//! checks (its exit status respected), and put back by `uninstall`.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::git::Repo;
+
+const TEMPLATE: &str = include_str!("../hooks/shim.sh");
+/// Marks a file as precheck's shim.
+const MARKER: &str = "# precheck-shim-version:";
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The shim for `hook`, calling the precheck at `exe`.
+pub fn shim(hook: &str, exe: &Path) -> String {
+    TEMPLATE
+        .replace("__HOOK__", &shell_quote(hook))
+        .replace("__PRECHECK__", &shell_quote(&exe.to_string_lossy()))
+}
+
+fn is_ours(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|t| t.contains(MARKER))
+}
+
+fn legacy_path(dir: &Path, hook: &str) -> PathBuf {
+    dir.join(format!("{hook}.legacy"))
+}
+
+fn write_executable(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("precheck-tmp");
+    fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Installs shims for `hooks`; returns what was done, line by line.
+pub fn install(repo: &Repo, hooks: &[String], force: bool) -> Result<Vec<String>> {
+    let dir = repo.hooks_dir()?;
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let exe = std::env::current_exe().context("cannot find precheck's own path")?;
+    let exe = fs::canonicalize(&exe).unwrap_or(exe);
+    let mut said = Vec::new();
+    for hook in hooks {
+        let path = dir.join(hook);
+        let text = shim(hook, &exe);
+        let legacy = legacy_path(&dir, hook);
+        if path.exists() && is_ours(&path) {
+            if !force && fs::read_to_string(&path).is_ok_and(|t| t == text) {
+                said.push(format!("{hook}: already installed in {}", dir.display()));
+                continue;
+            }
+            write_executable(&path, &text)?;
+            said.push(format!("{hook}: updated {}", path.display()));
+            continue;
+        }
+        if fs::symlink_metadata(&path).is_ok() {
+            if fs::symlink_metadata(&legacy).is_ok() {
+                if !force {
+                    bail!(
+                        "{} is not precheck's, and {} already exists; move one of them away, or run `precheck install --force` to keep the hook as {}.N",
+                        path.display(),
+                        legacy.display(),
+                        legacy.display()
+                    );
+                }
+                let spare = (1..)
+                    .map(|n| dir.join(format!("{hook}.legacy.{n}")))
+                    .find(|p| fs::symlink_metadata(p).is_err())
+                    .expect("a free name");
+                fs::rename(&path, &spare)?;
+                said.push(format!(
+                    "{hook}: kept the existing hook as {} (not run; {} is run)",
+                    spare.display(),
+                    legacy.display()
+                ));
+            } else {
+                fs::rename(&path, &legacy)?;
+                said.push(format!(
+                    "{hook}: kept your existing hook as {}; it runs before precheck's checks, and `precheck uninstall` puts it back",
+                    legacy.display()
+                ));
+            }
+        }
+        write_executable(&path, &text)?;
+        said.push(format!("{hook}: installed {}", path.display()));
+    }
+    Ok(said)
+}
+
+/// Removes precheck's shims (all of them when `hooks` is empty) and puts
+/// back the hooks they replaced.
+pub fn uninstall(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
+    let dir = repo.hooks_dir()?;
+    let names: Vec<String> = if hooks.is_empty() {
+        let mut found: Vec<String> = fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| is_ours(&e.path()))
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    } else {
+        hooks.to_vec()
+    };
+    let mut said = Vec::new();
+    for hook in names {
+        let path = dir.join(&hook);
+        if !is_ours(&path) {
+            said.push(format!("{hook}: no precheck hook in {}", dir.display()));
+            continue;
+        }
+        fs::remove_file(&path)?;
+        let legacy = legacy_path(&dir, &hook);
+        if fs::symlink_metadata(&legacy).is_ok() {
+            fs::rename(&legacy, &path)?;
+            said.push(format!(
+                "{hook}: removed precheck's hook and put back your own"
+            ));
+        } else {
+            said.push(format!("{hook}: removed {}", path.display()));
+        }
+    }
+    if said.is_empty() {
+        said.push(format!("no precheck hooks in {}", dir.display()));
+    }
+    Ok(said)
+}
+
+/// Runs `HOOK.legacy` if there is one, with the hook's arguments and stdin;
+/// returns its exit status.
+pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
+    let legacy = legacy_path(&repo.hooks_dir()?, hook);
+    let Ok(meta) = fs::metadata(&legacy) else {
+        return Ok(None);
+    };
+    if meta.permissions().mode() & 0o111 == 0 {
+        eprintln!(
+            "precheck: {} is not executable; it was not run",
+            legacy.display()
+        );
+        return Ok(None);
+    }
+    let mut child = Command::new(&legacy)
+        .args(args)
+        .current_dir(repo.root())
+        .stdin(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", legacy.display()))?;
+    let mut input = child.stdin.take().expect("piped stdin");
+    // A hook that does not read its stdin closes the pipe: not an error.
+    let _ = input.write_all(stdin);
+    drop(input);
+    let status = child.wait()?;
+    Ok(Some(status.code().unwrap_or(1)))
+}

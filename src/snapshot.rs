@@ -1,0 +1,461 @@
+//! The staged snapshot: while pre-commit checks run, the work tree holds
+//! exactly what is being committed, and afterwards every unstaged byte is
+//! back.
+//!
+//! How: each tracked file whose work tree differs from the index (content,
+//! mode, type, deletion, intent-to-add) is *moved* (renamed: no copy, the
+//! bytes and metadata stay as they were) into a private folder under the git
+//! dir, after a manifest listing them has been written and synced; then the
+//! index version is written in its place (`git checkout-index`). Restoring
+//! moves each file back. Untracked and ignored files are never touched.
+//!
+//! The snapshot is a guard: it is restored on every path out of a run
+//! (passed, failed, signals, errors, panics unwinding), and after a crash the
+//! next precheck command restores it ([`recover`]). The folder is deleted
+//! only after every file is back. When a check changed a file that had
+//! unstaged changes, the two are merged; if they conflict the user's version
+//! wins and the check's changes are saved as a patch.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::git::Repo;
+use crate::runs;
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+struct Entry {
+    /// Path relative to the root, as raw bytes.
+    path: Vec<u8>,
+    /// Name under `files/` of the user's version, when the work tree had one.
+    saved: Option<String>,
+    /// The index version was written into the work tree in its place.
+    wrote_index: bool,
+}
+
+impl Entry {
+    fn rel(&self) -> PathBuf {
+        PathBuf::from(OsStr::from_bytes(&self.path))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    version: u32,
+    pid: u32,
+    root: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+fn snapshot_dir(git_dir: &Path) -> PathBuf {
+    git_dir.join("precheck").join("snapshot")
+}
+
+/// Syncs a directory, so that renames in it survive a power loss.
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))
+}
+
+/// Moves a file (or symlink) by renaming; across file systems, by copying,
+/// syncing, then removing the original.
+fn move_path(from: &Path, to: &Path) -> Result<()> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let meta = fs::symlink_metadata(from)?;
+            if meta.file_type().is_symlink() {
+                std::os::unix::fs::symlink(fs::read_link(from)?, to)?;
+            } else {
+                fs::copy(from, to)?;
+                fs::File::open(to)?.sync_all()?;
+            }
+            fs::remove_file(from)?;
+            Ok(())
+        }
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot move {} to {}", from.display(), to.display()))
+        }
+    }
+}
+
+fn exists(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok()
+}
+
+fn remove(p: &Path) -> Result<()> {
+    match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
+        Ok(_) => fs::remove_file(p),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+    .with_context(|| format!("cannot remove {}", p.display()))
+}
+
+/// Unstaged changes set aside for the length of a run.
+pub struct Snapshot<'r> {
+    repo: &'r Repo,
+    dir: PathBuf,
+    entries: Vec<Entry>,
+    done: bool,
+}
+
+/// What the restore did.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Files a check changed that also had unstaged changes, merged cleanly.
+    pub merged: Vec<PathBuf>,
+    /// Files where they conflicted: the user's version was kept.
+    pub conflicts: Vec<PathBuf>,
+    /// The checks' changes to the conflicting files.
+    pub patch: Option<PathBuf>,
+}
+
+/// How one entry will be restored.
+enum Plan {
+    /// Put the user's version back (or nothing, if it had none).
+    Back,
+    /// A check changed it: write these merged bytes with the user's file.
+    Merged(Vec<u8>),
+    /// A check changed it and the change conflicts: the user's version
+    /// wins; this patch holds the check's change.
+    Conflict(Vec<u8>),
+}
+
+impl<'r> Snapshot<'r> {
+    /// Sets unstaged changes aside; None when there are none.
+    pub fn take(repo: &'r Repo) -> Result<Option<Snapshot<'r>>> {
+        let unstaged = repo.unstaged()?;
+        if unstaged.is_empty() {
+            return Ok(None);
+        }
+        let dir = snapshot_dir(repo.git_dir());
+        if exists(&dir) {
+            anyhow::bail!(
+                "{} already holds unstaged changes set aside by an earlier precheck; run any precheck command to restore them",
+                dir.display()
+            );
+        }
+        let files = dir.join("files");
+        fs::create_dir_all(&files).with_context(|| format!("cannot create {}", files.display()))?;
+        let root = repo.root();
+        let entries: Vec<Entry> = unstaged
+            .iter()
+            .enumerate()
+            .map(|(i, u)| Entry {
+                path: u.path.as_os_str().as_bytes().to_vec(),
+                saved: exists(&root.join(&u.path)).then(|| i.to_string()),
+                wrote_index: u.in_index,
+            })
+            .collect();
+        let manifest = Manifest {
+            version: 1,
+            pid: std::process::id(),
+            root: root.as_os_str().as_bytes().to_vec(),
+            entries: entries.clone(),
+        };
+        // The manifest is on disk before any file moves.
+        runs::write_atomic(
+            &dir.join("manifest.json"),
+            &serde_json::to_vec(&manifest)?,
+            true,
+        )?;
+        sync_dir(&dir)?;
+        let mut snapshot = Snapshot {
+            repo,
+            dir,
+            entries,
+            done: false,
+        };
+        if let Err(e) = snapshot.set_aside() {
+            // Put back whatever moved before failing.
+            let undo = snapshot.restore_all();
+            return Err(match undo {
+                Ok(_) => e.context("could not set unstaged changes aside; the work tree is as it was"),
+                Err(u) => e.context(format!(
+                    "could not set unstaged changes aside, and putting them back failed too ({u:#}); they are in {}",
+                    snapshot.dir.display()
+                )),
+            });
+        }
+        Ok(Some(snapshot))
+    }
+
+    fn set_aside(&mut self) -> Result<()> {
+        let root = self.repo.root();
+        let files = self.dir.join("files");
+        for e in &self.entries {
+            if let Some(name) = &e.saved {
+                move_path(&root.join(e.rel()), &files.join(name))?;
+            }
+        }
+        sync_dir(&files)?;
+        let write: Vec<PathBuf> = self
+            .entries
+            .iter()
+            .filter(|e| e.wrote_index)
+            .map(Entry::rel)
+            .collect();
+        self.repo.checkout_index(&write)
+    }
+
+    /// How many files were set aside.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Which set-aside files a check changed; `restore` merges those.
+    fn plans(&self) -> Result<Vec<Plan>> {
+        let root = self.repo.root();
+        let written: Vec<PathBuf> = self
+            .entries
+            .iter()
+            .filter(|e| e.wrote_index)
+            .map(Entry::rel)
+            .collect();
+        let changed = self.repo.differing(&written)?;
+        let scratch = self.dir.join("merge");
+        let mut plans = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            let rel = e.rel();
+            let cur = root.join(&rel);
+            let touched = if e.wrote_index {
+                changed.contains(&rel)
+            } else {
+                exists(&cur)
+            };
+            if !touched {
+                plans.push(Plan::Back);
+                continue;
+            }
+            let base = if e.wrote_index {
+                self.repo.index_smudged(&rel)?.unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let theirs = fs::read(&cur).ok();
+            let ours = e
+                .saved
+                .as_ref()
+                .and_then(|n| fs::read(self.dir.join("files").join(n)).ok());
+            let plan = match (&ours, &theirs) {
+                (Some(ours), Some(theirs)) => {
+                    let (merged, clean) =
+                        self.repo.merge_contents(&base, ours, theirs, &scratch)?;
+                    if clean {
+                        Plan::Merged(merged)
+                    } else {
+                        Plan::Conflict(self.repo.patch(&rel, &base, theirs)?)
+                    }
+                }
+                _ => Plan::Conflict(self.repo.patch(
+                    &rel,
+                    &base,
+                    theirs.as_deref().unwrap_or_default(),
+                )?),
+            };
+            plans.push(plan);
+        }
+        Ok(plans)
+    }
+
+    /// The set-aside files a check changed whose change conflicts with the
+    /// user's: these must not be staged.
+    pub fn conflicting(&self) -> Result<Vec<PathBuf>> {
+        Ok(self
+            .plans()?
+            .iter()
+            .zip(&self.entries)
+            .filter(|(p, _)| matches!(p, Plan::Conflict(_)))
+            .map(|(_, e)| e.rel())
+            .collect())
+    }
+
+    /// Puts every file back; deletes the folder only when all are back.
+    pub fn restore(mut self) -> Result<Restored> {
+        self.restore_all()
+    }
+
+    fn restore_all(&mut self) -> Result<Restored> {
+        let plans = self.plans()?;
+        let root = self.repo.root().to_path_buf();
+        let files = self.dir.join("files");
+        let mut out = Restored::default();
+        let mut patch = Vec::new();
+        for (e, plan) in self.entries.iter().zip(plans) {
+            let rel = e.rel();
+            let cur = root.join(&rel);
+            let saved = e.saved.as_ref().map(|n| files.join(n));
+            let saved_there = saved.as_deref().is_some_and(exists);
+            if e.saved.is_some() && !saved_there {
+                // Never moved (a failure while setting aside): still in place.
+                continue;
+            }
+            match plan {
+                Plan::Back => {}
+                Plan::Merged(bytes) => {
+                    if let Some(s) = &saved {
+                        fs::write(s, bytes)?;
+                    }
+                    out.merged.push(rel.clone());
+                }
+                Plan::Conflict(p) => {
+                    patch.extend_from_slice(&p);
+                    out.conflicts.push(rel.clone());
+                }
+            }
+            remove(&cur)?;
+            if let Some(s) = &saved {
+                if let Some(parent) = cur.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                move_path(s, &cur)?;
+            }
+        }
+        if !patch.is_empty() {
+            let fixes = self
+                .dir
+                .parent()
+                .expect("snapshot has a parent")
+                .join("fixes");
+            fs::create_dir_all(&fixes)?;
+            let path = fixes.join(format!("{}.patch", crate::runs::stamp_now()));
+            runs::write_atomic(&path, &patch, true)?;
+            out.patch = Some(path);
+        }
+        fs::remove_dir_all(&self.dir)
+            .with_context(|| format!("cannot remove {}", self.dir.display()))?;
+        self.done = true;
+        Ok(out)
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self.restore_all() {
+                eprintln!(
+                    "precheck: could not restore your unstaged changes: {e:#}\nthey are safe in {}; run any precheck command to retry, or see the README's \"Recovering by hand\"",
+                    self.dir.display()
+                );
+            }
+        }
+    }
+}
+
+/// After a crash: restores a snapshot left by a precheck that died. The
+/// caller holds the work-tree lock, so no live precheck owns it. Returns
+/// what it did, for the user.
+pub fn recover(repo: &Repo) -> Result<Vec<String>> {
+    let dir = snapshot_dir(repo.git_dir());
+    if !exists(&dir) {
+        return Ok(Vec::new());
+    }
+    let manifest: Manifest = match fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        Some(m) => m,
+        None => {
+            // The manifest is written before anything moves: without one,
+            // nothing was set aside.
+            let files = dir.join("files");
+            if fs::read_dir(&files)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(true)
+            {
+                fs::remove_dir_all(&dir)?;
+                return Ok(Vec::new());
+            }
+            anyhow::bail!(
+                "{} holds files but no readable manifest; move them back by hand (see the README's \"Recovering by hand\")",
+                dir.display()
+            );
+        }
+    };
+    let root = repo.root();
+    let written: Vec<PathBuf> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.wrote_index)
+        .map(Entry::rel)
+        .collect();
+    let differing = repo.differing(&written)?;
+    let mut kept_aside = Vec::new();
+    let recovered = dir
+        .parent()
+        .expect("snapshot has a parent")
+        .join("recovered")
+        .join(crate::runs::stamp_now());
+    let mut restored = 0;
+    for e in &manifest.entries {
+        let rel = e.rel();
+        let cur = root.join(&rel);
+        let saved = e.saved.as_ref().map(|n| dir.join("files").join(n));
+        match saved {
+            Some(s) if exists(&s) => {
+                // The work tree holds what we wrote (or nothing): safe to replace.
+                let ours_in_place = !exists(&cur) || (e.wrote_index && !differing.contains(&rel));
+                if ours_in_place {
+                    remove(&cur)?;
+                    if let Some(parent) = cur.parent() {
+                        fs::create_dir_all(parent)?;
+                    }
+                    move_path(&s, &cur)?;
+                    restored += 1;
+                } else {
+                    // Changed since the crash: keep both.
+                    let target = recovered.join(&rel);
+                    fs::create_dir_all(target.parent().expect("has a parent"))?;
+                    move_path(&s, &target)?;
+                    kept_aside.push((rel, target));
+                }
+            }
+            Some(_) => {} // never moved: the user's file is still in place
+            None => {
+                // The work tree had no file; remove the index version we wrote.
+                if e.wrote_index && exists(&cur) && !differing.contains(&rel) {
+                    remove(&cur)?;
+                }
+            }
+        }
+    }
+    fs::remove_dir_all(&dir)?;
+    let mut notes = vec![format!(
+        "precheck: restored {restored} file{} with unstaged changes that a precheck (pid {}) set aside before it died",
+        crate::plan::plural(restored),
+        manifest.pid
+    )];
+    for (rel, target) in kept_aside {
+        notes.push(format!(
+            "precheck: {} changed since then, so it was left as it is; your earlier unstaged version is in {}",
+            rel.display(),
+            target.display()
+        ));
+    }
+    Ok(notes)
+}
+
+/// Restores a dead precheck's snapshot, if there is one and no live precheck
+/// holds the work tree. Cheap when there is none (one stat).
+pub fn recover_if_needed(repo: &Repo) -> Result<()> {
+    if !exists(&snapshot_dir(repo.git_dir())) {
+        return Ok(());
+    }
+    let lock = match crate::lock::TreeLock::try_acquire(repo.git_dir())? {
+        crate::lock::Attempt::Got(lock) => lock,
+        crate::lock::Attempt::HeldBy(_) => return Ok(()),
+    };
+    for note in recover(repo)? {
+        eprintln!("{note}");
+    }
+    drop(lock);
+    Ok(())
+}
