@@ -160,6 +160,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs) -> Result<i32> {
 
 fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
     let repo = Repo::open()?;
+    snapshot::recover_if_needed(&repo)?;
     let hooks = if args.hooks.is_empty() {
         let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
         if path.exists() {
@@ -199,6 +200,7 @@ fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
 
 fn uninstall(args: UninstallArgs) -> Result<i32> {
     let repo = Repo::open()?;
+    snapshot::recover_if_needed(&repo)?;
     for line in install::uninstall(&repo, &args.hooks)? {
         println!("{line}");
     }
@@ -250,15 +252,20 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let started = Instant::now();
     let result = scheduler::run(&jobs, &opts, &mut reporter, &signal)?;
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
-    let conflicting = match &snapshot {
-        Some(s) if !modified.is_empty() => s.conflicting()?,
-        _ => Vec::new(),
-    };
+    // How set-aside files come back is decided before fixes are staged.
+    let prepared = snapshot.as_ref().map(Snapshot::prepare).transpose()?;
+    let conflicting = prepared
+        .as_ref()
+        .map(|p| p.conflicting())
+        .unwrap_or_default();
     if req.stage_fixes && result.interrupted_by.is_none() {
         stage_fixed(repo, config, &mut modified, &conflicting)?;
     }
     let stashed = snapshot.as_ref().map_or(0, Snapshot::len);
-    let restored = snapshot.map(Snapshot::restore).transpose()?;
+    let restored = match (snapshot, prepared) {
+        (Some(s), Some(p)) => Some(s.restore(p)?),
+        _ => None,
+    };
     let mut summary = summary(
         config,
         &plan,
@@ -337,6 +344,7 @@ fn stage_fixed(
 
 fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
     let repo = Repo::open()?;
+    snapshot::recover_if_needed(&repo)?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
     let sel = selection(Vec::new(), args.files.hook.clone());

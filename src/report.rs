@@ -678,6 +678,7 @@ impl Observer for Reporter {
             let word = match outcome.status {
                 Status::Passed => "pass",
                 s if s.is_failure() => "FAIL",
+                Status::Interrupted | Status::NotStarted => "stop",
                 _ => "skip",
             };
             format!("{word}  {} {}", entry.name, status_text(&entry))
@@ -688,14 +689,14 @@ impl Observer for Reporter {
                 status_text(&entry)
             )
         };
-        let line = if ran {
-            format!(
+        let line = match (ran, outcome.peak) {
+            (false, _) => line,
+            (true, 0) => format!("{line} {}", format_duration(outcome.duration)),
+            (true, peak) => format!(
                 "{line} {} {}",
                 format_duration(outcome.duration),
-                format_size(outcome.peak)
-            )
-        } else {
-            line
+                format_size(peak)
+            ),
         };
         self.say(&line);
     }

@@ -118,6 +118,25 @@ pub struct Restored {
     pub patch: Option<PathBuf>,
 }
 
+/// How every set-aside file will come back, decided before fixes are staged.
+pub struct Prepared {
+    plans: Vec<Plan>,
+    paths: Vec<PathBuf>,
+}
+
+impl Prepared {
+    /// Files a check changed whose change conflicts with the user's
+    /// unstaged changes: these must not be staged.
+    pub fn conflicting(&self) -> Vec<PathBuf> {
+        self.plans
+            .iter()
+            .zip(&self.paths)
+            .filter(|(p, _)| matches!(p, Plan::Conflict(_)))
+            .map(|(_, path)| path.clone())
+            .collect()
+    }
+}
+
 /// How one entry will be restored.
 enum Plan {
     /// Put the user's version back (or nothing, if it had none).
@@ -266,25 +285,27 @@ impl<'r> Snapshot<'r> {
         Ok(plans)
     }
 
-    /// The set-aside files a check changed whose change conflicts with the
-    /// user's: these must not be staged.
-    pub fn conflicting(&self) -> Result<Vec<PathBuf>> {
-        Ok(self
-            .plans()?
-            .iter()
-            .zip(&self.entries)
-            .filter(|(p, _)| matches!(p, Plan::Conflict(_)))
-            .map(|(_, e)| e.rel())
-            .collect())
+    /// Decides how each file will come back (merging what checks changed),
+    /// before anything else (staging fixes) changes the index.
+    pub fn prepare(&self) -> Result<Prepared> {
+        Ok(Prepared {
+            plans: self.plans()?,
+            paths: self.entries.iter().map(Entry::rel).collect(),
+        })
     }
 
-    /// Puts every file back; deletes the folder only when all are back.
-    pub fn restore(mut self) -> Result<Restored> {
-        self.restore_all()
+    /// Puts every file back as `prepared` says; deletes the folder only
+    /// when all are back.
+    pub fn restore(mut self, prepared: Prepared) -> Result<Restored> {
+        self.restore_with(prepared.plans)
     }
 
     fn restore_all(&mut self) -> Result<Restored> {
         let plans = self.plans()?;
+        self.restore_with(plans)
+    }
+
+    fn restore_with(&mut self, plans: Vec<Plan>) -> Result<Restored> {
         let root = self.repo.root().to_path_buf();
         let files = self.dir.join("files");
         let mut out = Restored::default();

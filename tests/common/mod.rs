@@ -121,6 +121,43 @@ impl TestRepo {
         out
     }
 
+    /// Runs git and returns its output whatever the status (for `git commit`
+    /// through hooks, which may fail on purpose).
+    pub fn git_try(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(self.path()).stdin(Stdio::null());
+        clean_env(&mut cmd, self.home.path());
+        finish(&mut cmd, self.path())
+    }
+
+    /// A `git` command with the test environment, not yet run.
+    pub fn git_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(self.path()).stdin(Stdio::null());
+        clean_env(&mut cmd, self.home.path());
+        cmd
+    }
+
+    /// The bytes of an object, like `git show SPEC` (`:path` for the index).
+    pub fn show(&self, spec: &str) -> Vec<u8> {
+        self.git(&["cat-file", "blob", spec]).stdout
+    }
+
+    pub fn bytes(&self, rel: impl AsRef<Path>) -> Vec<u8> {
+        fs::read(self.file(&rel))
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", rel.as_ref().display()))
+    }
+
+    /// `precheck install`, which must succeed.
+    pub fn install(&self) -> &TestRepo {
+        self.precheck(&["install"]).expect_code(0);
+        self
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     pub fn stage(&self, paths: &[&str]) -> &TestRepo {
         let mut args = vec!["add", "--"];
         args.extend(paths);

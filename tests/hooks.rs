@@ -1,0 +1,240 @@
+//! Installing and uninstalling hook shims where git really reads them, the
+//! hooks they replace, a missing precheck, and pre-push ranges.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::TestRepo;
+
+const FAILING: &str = "[checks.no]\nrun = 'echo blocked-by-precheck; exit 1'\n";
+
+#[track_caller]
+fn assert_commit_blocked(repo: &TestRepo, dir: &std::path::Path) {
+    repo.write(
+        dir.join("x.txt"),
+        format!("{:?}", std::time::Instant::now()),
+    );
+    let mut add = repo.git_command(&["add", "x.txt"]);
+    add.current_dir(dir);
+    assert!(add.status().unwrap().success());
+    let mut cmd = repo.git_command(&["commit", "-qm", "x"]);
+    cmd.current_dir(dir);
+    let run = common::finish(&mut cmd, dir);
+    assert_ne!(run.code, 0, "{}", run.context);
+    assert!(
+        run.stderr.contains("blocked-by-precheck"),
+        "{}",
+        run.context
+    );
+}
+
+#[test]
+fn install_is_idempotent_and_uninstall_removes() {
+    let repo = TestRepo::new();
+    repo.checks(&format!(
+        "{FAILING}[checks.push]\nrun = 'true'\nhooks = ['pre-push']\n"
+    ));
+    let first = repo.precheck(&["install"]);
+    first.expect_code(0);
+    assert!(
+        first.stdout.contains("pre-commit: installed"),
+        "{}",
+        first.context
+    );
+    assert!(
+        first.stdout.contains("pre-push: installed"),
+        "{}",
+        first.context
+    );
+    let again = repo.precheck(&["install"]);
+    assert!(
+        again.stdout.contains("pre-commit: already installed"),
+        "{}",
+        again.context
+    );
+    assert_commit_blocked(&repo, repo.path());
+    repo.precheck(&["uninstall"]).expect_code(0);
+    assert!(!repo.file(".git/hooks/pre-commit").exists());
+    assert!(!repo.file(".git/hooks/pre-push").exists());
+    repo.git_try(&["commit", "-qm", "free"]).expect_code(0);
+}
+
+#[test]
+fn install_follows_a_relative_core_hooks_path() {
+    let repo = TestRepo::new();
+    repo.checks(FAILING);
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    repo.install();
+    assert!(repo.file(".githooks/pre-commit").exists());
+    assert!(!repo.file(".git/hooks/pre-commit").exists());
+    assert_commit_blocked(&repo, repo.path());
+    // From a subdirectory too: git resolves the path from the top.
+    std::fs::create_dir_all(repo.file("deep/er")).unwrap();
+    assert_commit_blocked(&repo, &repo.file("deep/er"));
+}
+
+#[test]
+fn install_in_a_linked_worktree_uses_the_common_hooks() {
+    let repo = TestRepo::new();
+    repo.checks(FAILING);
+    repo.stage(&["checks.toml"]).commit("base");
+    let wt = repo.path().parent().unwrap().join(format!(
+        "{}-wt",
+        repo.path().file_name().unwrap().to_string_lossy()
+    ));
+    repo.git(&["worktree", "add", "-q", &wt.to_string_lossy(), "-b", "side"]);
+    let mut cmd = repo.command(&["install"]);
+    cmd.current_dir(&wt);
+    common::finish(&mut cmd, &wt).expect_code(0);
+    assert!(
+        repo.file(".git/hooks/pre-commit").exists(),
+        "the common dir's hooks"
+    );
+    assert_commit_blocked(&repo, &wt);
+    assert_commit_blocked(&repo, repo.path());
+    let _ = std::fs::remove_dir_all(&wt);
+}
+
+#[test]
+fn an_existing_hook_is_kept_chained_and_put_back() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'echo precheck-ran'\n");
+    let user_hook =
+        "#!/bin/sh\necho user-hook-ran\nexit \"$(cat .user-hook-exit 2>/dev/null || echo 0)\"\n";
+    repo.write(".git/hooks/pre-commit", user_hook);
+    std::fs::set_permissions(
+        repo.file(".git/hooks/pre-commit"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
+    let install = repo.precheck(&["install"]);
+    install.expect_code(0);
+    assert!(
+        install.stdout.contains("pre-commit.legacy"),
+        "{}",
+        install.context
+    );
+    assert_eq!(repo.read(".git/hooks/pre-commit.legacy"), user_hook);
+    repo.write("a", "1").stage(&["a"]);
+    let commit = repo.git_try(&["commit", "-qm", "both"]);
+    commit.expect_code(0);
+    let both = format!("{}{}", commit.stdout, commit.stderr);
+    let user_at = both.find("user-hook-ran").expect("user hook ran");
+    assert!(
+        both.contains("ok     passed") || both.contains("ok  passed"),
+        "{}",
+        commit.context
+    );
+    assert!(
+        user_at < both.find("passed").unwrap(),
+        "the user's hook runs first"
+    );
+    // Its exit status is respected.
+    repo.write(".user-hook-exit", "3");
+    repo.write("b", "1").stage(&["b"]);
+    let blocked = repo.git_try(&["commit", "-qm", "blocked"]);
+    assert_eq!(
+        blocked.code, 1,
+        "git reports a failed hook\n{}",
+        blocked.context
+    );
+    assert!(
+        blocked
+            .stderr
+            .contains("pre-commit.legacy hook failed (exit 3)"),
+        "{}",
+        blocked.context
+    );
+    let uninstall = repo.precheck(&["uninstall"]);
+    assert!(
+        uninstall.stdout.contains("put back your own"),
+        "{}",
+        uninstall.context
+    );
+    assert_eq!(repo.read(".git/hooks/pre-commit"), user_hook);
+    let mode = std::fs::metadata(repo.file(".git/hooks/pre-commit"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o750);
+    assert!(!repo.file(".git/hooks/pre-commit.legacy").exists());
+}
+
+#[test]
+fn a_missing_precheck_fails_the_hook_and_says_what_to_do() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n");
+    let spare = tempfile::tempdir().unwrap();
+    let copy = spare.path().join("precheck");
+    std::fs::copy(common::BIN, &copy).unwrap();
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.arg("install").current_dir(repo.path());
+    common::clean_env(&mut cmd, repo.home());
+    common::finish(&mut cmd, repo.path()).expect_code(0);
+    std::fs::remove_file(&copy).unwrap();
+    repo.write("a", "1").stage(&["a"]);
+    let mut commit = repo.git_command(&["commit", "-qm", "x"]);
+    commit.env("PATH", "/usr/bin:/bin");
+    let run = common::finish(&mut commit, repo.path());
+    assert_ne!(
+        run.code, 0,
+        "a missing tool never silently skips the checks\n{}",
+        run.context
+    );
+    assert!(
+        run.stderr.contains("precheck is neither at"),
+        "{}",
+        run.context
+    );
+    assert!(run.stderr.contains("--no-verify"), "{}", run.context);
+}
+
+#[test]
+fn pre_push_checks_what_is_pushed() {
+    let remote = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(remote.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let repo = TestRepo::new();
+    repo.checks("[checks.pushed]\nrun = \"printf '%s\\\\n' {files} > pushed.txt\"\nglob = '*.rs'\nhooks = ['pre-push']\n");
+    repo.write(".gitignore", "pushed*\n");
+    repo.write("a.rs", "1").write("b.rs", "1");
+    repo.stage(&["."]).commit("base").install();
+    repo.git(&["remote", "add", "origin", &remote.path().to_string_lossy()]);
+    // A first push: nothing known on the remote, every file.
+    repo.git_try(&["push", "-q", "origin", "main"])
+        .expect_code(0);
+    assert_eq!(repo.read("pushed.txt"), "a.rs\nb.rs\n");
+    // An update: what changed since the remote's commit.
+    repo.write("b.rs", "2").stage(&["b.rs"]).commit("change b");
+    repo.git_try(&["push", "-q", "origin", "main"])
+        .expect_code(0);
+    assert_eq!(repo.read("pushed.txt"), "b.rs\n");
+    // A new branch: against the merge base with the remote's default branch.
+    repo.git(&["checkout", "-qb", "feature"]);
+    repo.write("c.rs", "1").stage(&["c.rs"]).commit("add c");
+    repo.git_try(&["push", "-q", "origin", "feature"])
+        .expect_code(0);
+    assert_eq!(repo.read("pushed.txt"), "c.rs\n");
+    // Deleting a ref checks nothing.
+    std::fs::remove_file(repo.file("pushed.txt")).unwrap();
+    let del = repo.git_try(&["push", "-q", "origin", ":feature"]);
+    del.expect_code(0);
+    assert!(!repo.file("pushed.txt").exists(), "{}", del.context);
+    // The same range by hand.
+    let by_hand = repo.precheck(&[
+        "run",
+        "--hook",
+        "pre-push",
+        "--from-ref",
+        "main",
+        "--to-ref",
+        "feature",
+    ]);
+    by_hand.expect_code(0);
+    assert_eq!(repo.read("pushed.txt"), "c.rs\n");
+}
