@@ -288,3 +288,35 @@ fn sigterm_and_sighup_exit_143_and_129() {
     interrupt(libc::SIGTERM, false, 143);
     interrupt(libc::SIGHUP, false, 129);
 }
+
+#[test]
+fn a_fixer_never_runs_beside_a_check_sharing_its_files() {
+    let repo = TestRepo::new();
+    repo.checks(&format!(
+        "[settings]\njobs = 4\nmemory = \"8GiB\"\n\
+         [checks.fixer]\nrun = '{}'\nglob = '*.txt'\nfix = true\n\
+         [checks.reader]\nrun = '{}'\nglob = '*.txt'\n\
+         [checks.whole-tree]\nrun = '{}'\n\
+         [checks.other-files]\nrun = '{}'\nglob = '*.rs'\n",
+        timed("fixer", "sleep 0.4"),
+        timed("reader", "sleep 0.4"),
+        timed("whole-tree", "sleep 0.4"),
+        timed("other-files", "sleep 0.4"),
+    ));
+    repo.write("a.txt", "1")
+        .write("b.rs", "1")
+        .stage(&["a.txt", "b.rs"]);
+    repo.precheck(&["run", "--no-stash", "--format", "json"])
+        .expect_code(0);
+    let t = intervals(&repo);
+    let overlap = |a: &str, b: &str| t[a].0 < t[b].1 && t[b].0 < t[a].1;
+    assert!(!overlap("fixer", "reader"), "{t:?}");
+    assert!(
+        !overlap("fixer", "whole-tree"),
+        "a check of the whole tree shares every file: {t:?}"
+    );
+    assert!(
+        overlap("fixer", "other-files"),
+        "disjoint files may run together: {t:?}"
+    );
+}
