@@ -5,6 +5,9 @@
 # precheck-shim-version: 1
 hook=__HOOK__
 precheck=__PRECHECK__
+# Where this shim lives, so precheck finds HOOK.legacy without asking git.
+PRECHECK_HOOKS_DIR=${0%/*}
+export PRECHECK_HOOKS_DIR
 if [ -x "$precheck" ]; then
   exec "$precheck" hook "$hook" "$@"
 fi

@@ -142,7 +142,15 @@ pub fn uninstall(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
 /// Runs `HOOK.legacy` if there is one, with the hook's arguments and stdin;
 /// returns its exit status.
 pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
-    let legacy = legacy_path(&repo.hooks_dir()?, hook);
+    // The shim says where it lives; asking git costs a process.
+    let from_shim = std::env::var_os("PRECHECK_HOOKS_DIR")
+        .map(PathBuf::from)
+        .filter(|d| is_ours(&d.join(hook)));
+    let dir = match from_shim {
+        Some(d) => d,
+        None => repo.hooks_dir()?,
+    };
+    let legacy = legacy_path(&dir, hook);
     let Ok(meta) = fs::metadata(&legacy) else {
         return Ok(None);
     };

@@ -99,6 +99,18 @@ fn remove(p: &Path) -> Result<()> {
     .with_context(|| format!("cannot remove {}", p.display()))
 }
 
+/// Removes the folders that writing the index version of `path` created,
+/// as far up as they are empty (a deleted folder stays deleted).
+fn remove_empty_parents(path: &Path, root: &Path) {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
 /// Unstaged changes set aside for the length of a run.
 pub struct Snapshot<'r> {
     repo: &'r Repo,
@@ -333,11 +345,14 @@ impl<'r> Snapshot<'r> {
                 }
             }
             remove(&cur)?;
-            if let Some(s) = &saved {
-                if let Some(parent) = cur.parent() {
-                    fs::create_dir_all(parent)?;
+            match &saved {
+                Some(s) => {
+                    if let Some(parent) = cur.parent() {
+                        fs::create_dir_all(parent)?;
+                    }
+                    move_path(s, &cur)?;
                 }
-                move_path(s, &cur)?;
+                None => remove_empty_parents(&cur, &root),
             }
         }
         if !patch.is_empty() {
@@ -444,6 +459,7 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
                 // The work tree had no file; remove the index version we wrote.
                 if e.wrote_index && exists(&cur) && !differing.contains(&rel) {
                     remove(&cur)?;
+                    remove_empty_parents(&cur, root);
                 }
             }
         }
