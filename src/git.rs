@@ -232,23 +232,33 @@ impl Repo {
         let Some(entry) = index_entry(&index, path.as_os_str().as_bytes()) else {
             return Ok(None);
         };
+        let path_arg = [b"--path=".as_slice(), path.as_os_str().as_bytes()].concat();
+        let oid = entry.id.to_string();
+        let args = [
+            OsStr::new("cat-file"),
+            OsStr::new("--filters"),
+            OsStr::from_bytes(&path_arg),
+            OsStr::new(&oid),
+        ];
+        self.git_stdout(&args).map(Some)
+    }
+
+    /// Runs git in the root and returns its stdout; a failure is an error
+    /// carrying git's own message.
+    fn git_stdout(&self, args: &[&OsStr]) -> Result<Vec<u8>> {
         let out = Command::new("git")
-            .arg("cat-file")
-            .arg("--filters")
-            .arg(OsStr::from_bytes(
-                &[b"--path=".as_slice(), path.as_os_str().as_bytes()].concat(),
-            ))
-            .arg(entry.id.to_string())
+            .args(args)
             .current_dir(&self.root)
             .output()
             .context("cannot run git")?;
         if !out.status.success() {
             bail!(
-                "git cat-file failed: {}",
+                "git {} failed: {}",
+                args[0].to_string_lossy(),
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(Some(out.stdout))
+        Ok(out.stdout)
     }
 
     /// A three-way merge of file contents: `Ok((merged, clean))`.
@@ -299,18 +309,8 @@ impl Repo {
     /// The folder git reads hooks from: `core.hooksPath` (resolved as git
     /// does) or the common git dir's `hooks`, as `git rev-parse --git-path hooks` says.
     pub fn hooks_dir(&self) -> Result<PathBuf> {
-        let out = Command::new("git")
-            .args(["rev-parse", "--git-path", "hooks"])
-            .current_dir(&self.root)
-            .output()
-            .context("cannot run git")?;
-        if !out.status.success() {
-            bail!(
-                "git rev-parse --git-path hooks failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let text = out.stdout.strip_suffix(b"\n").unwrap_or(&out.stdout);
+        let out = self.git_stdout(&["rev-parse", "--git-path", "hooks"].map(OsStr::new))?;
+        let text = out.strip_suffix(b"\n").unwrap_or(&out);
         let p = bytes_path(text);
         Ok(if p.is_absolute() {
             p
