@@ -4,31 +4,66 @@
 What it measures
 ----------------
 The time one `run` of each tool takes, from process start to exit, in a fresh
-throw-away git repository that holds one staged, modified file, for the same
-checks written in each tool's own config:
+throw-away git repository set up for the scenario, for the same checks written
+in each tool's own config:
 
-* overhead -- one trivial check (`true`): the cost of the runner itself.
-* parallel -- four checks, each `sleep 1`: how well the runner overlaps
-  independent checks. The lower bound is 1000 ms; the table also shows each
-  tool's median minus that bound.
+* overhead   -- one staged file, one trivial check (`true`): the cost of the
+                runner itself.
+* parallel   -- one staged file, four checks, each `sleep 1`: how well the
+                runner overlaps independent checks. The lower bound is
+                1000 ms; the table also shows each tool's median minus that
+                bound.
+* partial    -- 200 tracked .txt files, each with a staged change and a
+                different unstaged change on top (every file partially
+                staged); one trivial check that receives the files. This
+                measures setting unstaged changes aside and restoring them.
+* large      -- 20,000 tracked .txt files in 200 directories, 2,000 of them
+                staged with changes, no unstaged changes; one trivial check
+                on `*.txt` that receives the staged files. This measures file
+                selection, glob matching and batching.
+* big-binary -- one 50 MiB binary file (random bytes), partially staged: the
+                index differs from HEAD in a few bytes and the work tree from
+                the index in a few others; one trivial check with no files,
+                always run. This measures setting aside and restoring a big
+                file's unstaged changes.
 
 Before any timing, each tool runs a probe config whose checks `touch` marker
 files, to prove that it really runs every configured check (a tool that exits 0
-without running anything would otherwise look very fast). Then, per scenario,
-each tool is run once (warm-up; it also lets pre-commit and prek do their
-one-time setup) and must exit 0 -- and, where there is a lower bound, take at
-least that long. A tool that fails any of this is reported as failed, with its
-output, and left out of the timing. Finally every tool is run N times, round-robin
-(the order rotates each round), so machine noise hits all tools alike. The
-report gives the median and the minimum in milliseconds and each tool's median
-relative to precheck's.
+without running anything would otherwise look very fast). For partial, large
+and big-binary each tool also runs a content probe first, in a separate copy
+of the scenario's repository: a check that records every file it receives, the
+SHA-1 of each file's bytes as the check sees them, and `git stash list`. That
+proves the tool passes exactly the expected files, and shows whether the check
+saw the staged (index) version or the work-tree version, i.e. whether the tool
+set the unstaged changes aside.
+
+Then, per scenario, each tool is run once (warm-up; it also lets pre-commit and
+prek do their one-time setup) and must exit 0 -- and, where there is a lower
+bound, take at least that long. A tool that fails any of this is reported as
+failed, with its output, and left out of the timing. Finally every tool is run
+N times, round-robin (the order rotates each round), so machine noise hits all
+tools alike. The report gives the median and the minimum in milliseconds and
+each tool's median relative to precheck's.
+
+Correctness: after every run of every tool (probe, warm-up and timed, in every
+scenario), outside the timed span, the script compares the repository with its
+state before the first run: HEAD, the index entries (`git ls-files -s`: mode
+and blob id of each path), `git diff --cached`, `git diff`, `git status` with
+untracked and ignored files, `git stash list`, and the SHA-256 and mode of
+every tracked file's bytes in the work tree. A tool that changes any of it is
+reported as failed, with what differed, and the state is re-created before the
+next run. (Reading the state runs `git status`, which also refreshes the
+index's stat data, so every run starts from a fresh index.)
 
 How each tool is configured and invoked
 ---------------------------------------
 * precheck:   `checks.toml` ([settings] jobs = 4), run as `precheck run -q`.
-* pre-commit: `.pre-commit-config.yaml` with `repo: local`, `language: system`,
-              `pass_filenames: false`, `always_run: true` hooks; run as
-              `pre-commit run`. pre-commit always runs hooks one after another.
+              A check on files: `run = "true {files}"`, `glob = "*.txt"`.
+* pre-commit: `.pre-commit-config.yaml` with `repo: local`, `language: system`
+              hooks; checks without files have `pass_filenames: false`,
+              `always_run: true`; a check on files has `files: \\.txt$` and
+              the default `pass_filenames: true`. Run as `pre-commit run`.
+              pre-commit always runs hooks one after another.
 * prek:       the same hooks in prek's native `prek.toml` (which prek prefers
               over the YAML file), each with `priority = 0`: hooks sharing a
               priority run concurrently. prek caps that at the CPU count by
@@ -36,39 +71,65 @@ How each tool is configured and invoked
               jobs = 4. (The extra key lives in prek.toml rather than the shared
               YAML because pre-commit warns about unknown keys.) Run as
               `prek run`.
-* lefthook:   `lefthook.yml` with `parallel: true`; run as
+* lefthook:   `lefthook.yml` with `parallel: true`; a check on files has
+              `run: true {staged_files}`, `glob: "*.txt"`. Run as
               `lefthook run pre-commit --no-auto-install` (without that flag
               lefthook would write git hooks into the repo on every run). The
               PyPI package's `lefthook` command is a Python wrapper that spawns
               the bundled Go binary; the binary is timed directly, so Python's
               start-up is not counted against lefthook.
 
+What each tool does with unstaged changes in these runs (the content probe
+shows it for each run of the script):
+* precheck:   moves every tracked file whose work tree differs from the index
+              into .git/precheck/snapshot, writes the index version in its
+              place, runs the checks, moves the files back.
+* pre-commit: `pre-commit run` (without --all-files or --files) writes the
+              unstaged changes as a binary patch into PRE_COMMIT_HOME, runs
+              `git checkout -- .`, runs the hooks, then `git apply`s the patch.
+* prek:       `prek run` likewise writes them as a patch into
+              PREK_HOME/patches, checks out the index version of those files,
+              runs the hooks, re-applies the patch.
+* lefthook:   for the pre-commit hook (also when run as `lefthook run
+              pre-commit`) it finds the partially staged files, saves their
+              unstaged diff in .git/info/lefthook-unstaged.patch, records a
+              `git stash` entry ("lefthook auto backup"), checks out the index
+              version of those files
+              (`git checkout --force --`), runs the commands, applies the
+              patch and drops the stash entry.
+
 The peers are installed from PyPI on first use into bench/.venv. pre-commit's
 and prek's caches (PRE_COMMIT_HOME, PREK_HOME) point into the scratch
-directory, so the user's own caches are neither used nor touched. All files are
-removed afterwards.
+directory, so the user's own caches are neither used nor touched. Every scratch
+repository has gc.auto = 0 and maintenance.auto = false, so no background
+`git gc` runs during the timing. All files are removed afterwards.
 
 Usage
 -----
-    python3 bench/run.py [--precheck PATH] [--runs N] [--write]
+    python3 bench/run.py [--precheck PATH] [--runs N] [--scenario NAME]... [--write]
 
     --precheck PATH  precheck binary (default: target/release/precheck in the
                      repository root; build it with `cargo build --release`)
-    --runs N         timed runs per tool (default: 20 overhead, 5 parallel)
+    --runs N         timed runs per tool (default: 20 overhead, 5 parallel,
+                     10 partial, 10 large, 5 big-binary)
     --scenario NAME  run only this scenario (repeatable)
     --write          replace (or append) the generated section of BENCHMARKS.md
                      in the repository root with this run's results
 
 Python 3.11 standard library only. Tables go to stdout, progress to stderr.
+Exit status 1 when any tool failed anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
+import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -76,8 +137,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -94,19 +157,158 @@ RUN_TIMEOUT_S = 300
 SCRUBBED_ENV_PREFIXES = ("GIT_", "LEFTHOOK", "PRE_COMMIT", "PREK_")
 SCRUBBED_ENV_NAMES = ("SKIP",)
 
+# Scenario sizes.
+PARTIAL_FILES = 200
+LARGE_DIRS, LARGE_FILES_PER_DIR, LARGE_STAGED_EVERY = 200, 100, 10  # 20,000 files, 2,000 staged
+BIG_FILE, BIG_SIZE = "big.bin", 50 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------
+# Scenarios: checks and repository layouts
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check, the same in every tool's config.
+
+    Without a glob the check always runs and gets no files. With one, it runs
+    only if a staged file matches, and the matching staged files are appended
+    to `entry` as arguments (precheck `{files}`, pre-commit/prek
+    pass_filenames, lefthook `{staged_files}`). `glob` is precheck's and
+    lefthook's pattern, `regex` pre-commit's and prek's `files` for the same set.
+    """
+
+    entry: str
+    glob: str | None = None
+    regex: str | None = None
+
+
+TXT_FILES = {"glob": "*.txt", "regex": r"\.txt$"}
+
+
+@dataclass
+class Layout:
+    """The tracked files of a scenario repo (besides the configs) and its changes."""
+
+    committed: dict[str, bytes]  # path -> bytes in HEAD
+    staged: dict[str, bytes] = field(default_factory=dict)  # index versions that differ from HEAD
+    unstaged: dict[str, bytes] = field(default_factory=dict)  # work-tree versions that differ from the index
+
+    def index_version(self, path: str) -> bytes:
+        return self.staged.get(path, self.committed[path])
+
+    def worktree_version(self, path: str) -> bytes:
+        return self.unstaged.get(path, self.index_version(path))
+
+
+def layout_one_file() -> Layout:
+    return Layout({"hello.txt": b"hello\n"}, {"hello.txt": b"hello, world\n"})
+
+
+def layout_partial() -> Layout:
+    """200 .txt files; each has a staged change and another, unstaged one on top."""
+    layout = Layout({})
+    for i in range(PARTIAL_FILES):
+        path = f"text/f{i:03d}.txt"
+        lines = [f"file {i}, line {n}\n" for n in range(40)]
+        layout.committed[path] = "".join(lines).encode()
+        lines[2] = f"file {i}, line 2: staged change\n"
+        layout.staged[path] = "".join(lines).encode()
+        lines[30] = f"file {i}, line 30: unstaged change on top\n"
+        layout.unstaged[path] = "".join(lines).encode()
+    return layout
+
+
+def layout_large() -> Layout:
+    """20,000 .txt files in 200 directories; every 10th one staged with a change."""
+    layout = Layout({})
+    n = 0
+    for d in range(LARGE_DIRS):
+        for f in range(LARGE_FILES_PER_DIR):
+            path = f"d{d:03d}/f{f:03d}.txt"
+            text = f"{path}\nsome text\n".encode()
+            layout.committed[path] = text
+            if n % LARGE_STAGED_EVERY == 0:
+                layout.staged[path] = text + b"a staged change\n"
+            n += 1
+    return layout
+
+
+def flip_bytes(data: bytes, offsets: tuple[int, ...]) -> bytes:
+    out = bytearray(data)
+    for offset in offsets:
+        out[offset] ^= 0xFF
+    return bytes(out)
+
+
+def layout_big_binary() -> Layout:
+    """One 50 MiB random file; index and work tree each differ in 3 other bytes."""
+    committed = os.urandom(BIG_SIZE)
+    staged = flip_bytes(committed, (1_000, BIG_SIZE // 2, BIG_SIZE - 1_000))
+    unstaged = flip_bytes(staged, (2_000, BIG_SIZE // 3, BIG_SIZE - 2_000))
+    return Layout({BIG_FILE: committed}, {BIG_FILE: staged}, {BIG_FILE: unstaged})
+
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
-    checks: tuple[str, ...]  # one shell command per check
+    measures: str  # one sentence for the report: what the scenario measures
+    checks: tuple[Check, ...]
     default_runs: int
     lower_bound_ms: float | None = None
+    layout: Callable[[], Layout] = layout_one_file
+    # Content probe: run a recording check first; the fixed arguments it gets
+    # when the scenario's check takes no files.
+    content_probe: bool = False
+    probe_args: tuple[str, ...] = ()
 
 
 SCENARIOS = (
-    Scenario("overhead", "one trivial check (`true`)", ("true",), 20),
-    Scenario("parallel", "four checks, each `sleep 1`", ("sleep 1",) * 4, 5, 1000.0),
+    Scenario(
+        "overhead", "one trivial check (`true`)",
+        "the fixed cost of the runner itself: one staged file, one check that does nothing.",
+        (Check("true"),), 20,
+    ),
+    Scenario(
+        "parallel", "four checks, each `sleep 1`",
+        "how well the runner overlaps independent checks: four checks of 1 s each, so "
+        "1000 ms is the lower bound.",
+        (Check("sleep 1"),) * 4, 5, 1000.0,
+    ),
+    Scenario(
+        "partial",
+        f"{PARTIAL_FILES} partially staged files, one check on them (`true {{files}}`)",
+        f"setting unstaged changes aside and restoring them: each of {PARTIAL_FILES} "
+        "tracked .txt files has a staged change and a different unstaged change on top, "
+        "and one trivial check on `*.txt` receives the files.",
+        (Check("true", **TXT_FILES),), 10,
+        layout=layout_partial, content_probe=True,
+    ),
+    Scenario(
+        "large",
+        f"{LARGE_DIRS * LARGE_FILES_PER_DIR:,} tracked files, "
+        f"{LARGE_DIRS * LARGE_FILES_PER_DIR // LARGE_STAGED_EVERY:,} staged, "
+        "one check on them (`true {files}`)",
+        "file selection, glob matching and batching: "
+        f"{LARGE_DIRS * LARGE_FILES_PER_DIR:,} tracked .txt files in {LARGE_DIRS} "
+        f"directories, {LARGE_DIRS * LARGE_FILES_PER_DIR // LARGE_STAGED_EVERY:,} of them "
+        "staged with changes (no unstaged changes), and one trivial check on `*.txt` "
+        "that receives the staged files.",
+        (Check("true", **TXT_FILES),), 10,
+        layout=layout_large, content_probe=True,
+    ),
+    Scenario(
+        "big-binary",
+        f"one {BIG_SIZE // 2**20} MiB binary file, partially staged; one check with no files",
+        f"setting aside and restoring the unstaged changes of one big file: a "
+        f"{BIG_SIZE // 2**20} MiB file of random bytes whose index version differs from HEAD "
+        "in 3 bytes and whose work-tree version differs from the index in 3 other bytes, "
+        "and one trivial check (`true`) that gets no files and always runs.",
+        (Check("true"),), 5,
+        layout=layout_big_binary, content_probe=True, probe_args=(BIG_FILE,),
+    ),
 )
 
 
@@ -121,6 +323,7 @@ class Tool:
 class Result:
     tool: str
     samples_ms: list[float] = field(default_factory=list)
+    # First line: what went wrong; the other lines: details and the tool's output.
     error: str | None = None
 
     @property
@@ -232,77 +435,187 @@ def quoted(text: str) -> str:
     return json.dumps(text)
 
 
-def precheck_config(checks: tuple[str, ...]) -> str:
+def precheck_config(checks: tuple[Check, ...]) -> str:
     lines = ["[settings]", f"jobs = {PRECHECK_JOBS}"]
-    for i, cmd in enumerate(checks, 1):
-        lines += ["", f"[checks.c{i}]", f"run = {quoted(cmd)}"]
+    for i, check in enumerate(checks, 1):
+        run = check.entry if check.glob is None else f"{check.entry} {{files}}"
+        lines += ["", f"[checks.c{i}]", f"run = {quoted(run)}"]
+        if check.glob is not None:
+            lines.append(f"glob = {quoted(check.glob)}")
     return "\n".join(lines) + "\n"
 
 
-def pre_commit_config(checks: tuple[str, ...]) -> str:
+def pre_commit_config(checks: tuple[Check, ...]) -> str:
     lines = ["repos:", "  - repo: local", "    hooks:"]
-    for i, cmd in enumerate(checks, 1):
+    for i, check in enumerate(checks, 1):
         lines += [
             f"      - id: c{i}",
             f"        name: c{i}",
-            f"        entry: {quoted(cmd)}",
+            f"        entry: {quoted(check.entry)}",
             "        language: system",
-            "        pass_filenames: false",
-            "        always_run: true",
         ]
+        if check.glob is None:
+            lines += ["        pass_filenames: false", "        always_run: true"]
+        else:
+            lines.append(f"        files: {quoted(check.regex)}")
     return "\n".join(lines) + "\n"
 
 
-def prek_config(checks: tuple[str, ...]) -> str:
+def prek_config(checks: tuple[Check, ...]) -> str:
     lines = ["[[repos]]", 'repo = "local"', "hooks = ["]
-    for i, cmd in enumerate(checks, 1):
+    for i, check in enumerate(checks, 1):
+        if check.glob is None:
+            which = "pass_filenames = false, always_run = true"
+        else:
+            which = f"files = {quoted(check.regex)}"
         lines.append(
-            f'  {{ id = "c{i}", name = "c{i}", entry = {quoted(cmd)}, language = "system",'
-            " pass_filenames = false, always_run = true, priority = 0 },"
+            f'  {{ id = "c{i}", name = "c{i}", entry = {quoted(check.entry)}, language = "system",'
+            f" {which}, priority = 0 }},"
         )
     lines.append("]")
     return "\n".join(lines) + "\n"
 
 
-def lefthook_config(checks: tuple[str, ...]) -> str:
+def lefthook_config(checks: tuple[Check, ...]) -> str:
     lines = ["pre-commit:", "  parallel: true", "  commands:"]
-    for i, cmd in enumerate(checks, 1):
-        lines += [f"    c{i}:", f"      run: {quoted(cmd)}"]
+    for i, check in enumerate(checks, 1):
+        run = check.entry if check.glob is None else f"{check.entry} {{staged_files}}"
+        lines += [f"    c{i}:", f"      run: {quoted(run)}"]
+        if check.glob is not None:
+            lines.append(f"      glob: {quoted(check.glob)}")
     return "\n".join(lines) + "\n"
 
 
-def git(repo: Path, *args: str) -> str:
+def git_bytes(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     proc = subprocess.run(
         ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", *args],
-        cwd=repo, env=clean_env(), capture_output=True, text=True, check=True,
+        cwd=repo, env=clean_env(), input=input, capture_output=True, check=True,
     )
     return proc.stdout
 
 
-def make_repo(scratch: Path, scenario: Scenario) -> Path:
-    """A git repo with every tool's config committed and one staged change."""
-    repo = Path(tempfile.mkdtemp(prefix=f"{scenario.name}-", dir=scratch))
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    return git_bytes(repo, *args, input=input).decode(errors="replace")
+
+
+def write_files(repo: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def stage(repo: Path, paths: list[str]) -> None:
+    if paths:
+        git(repo, "add", "--pathspec-from-file=-", "--pathspec-file-nul",
+            input="\0".join(paths).encode())
+
+
+def apply_changes(repo: Path, layout: Layout) -> None:
+    """From a clean checkout of HEAD: stage the staged versions, then write the unstaged ones."""
+    write_files(repo, layout.staged)
+    stage(repo, sorted(layout.staged))
+    write_files(repo, layout.unstaged)
+
+
+def make_repo(scratch: Path, name: str, checks: tuple[Check, ...], layout: Layout) -> Path:
+    """A git repo with every tool's config and the layout committed, then its changes applied."""
+    repo = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=scratch))
     git(repo, "init", "-q")
-    git(repo, "config", "user.name", "precheck bench")
-    git(repo, "config", "user.email", "bench@example.invalid")
-    files = {
-        "checks.toml": precheck_config(scenario.checks),
-        ".pre-commit-config.yaml": pre_commit_config(scenario.checks),
-        "prek.toml": prek_config(scenario.checks),
-        "lefthook.yml": lefthook_config(scenario.checks),
-        "hello.txt": "hello\n",
-    }
-    for name, text in files.items():
-        (repo / name).write_text(text)
+    for key, value in (
+        ("user.name", "precheck bench"), ("user.email", "bench@example.invalid"),
+        ("gc.auto", "0"), ("maintenance.auto", "false"),
+    ):
+        git(repo, "config", key, value)
+    write_files(repo, {
+        "checks.toml": precheck_config(checks).encode(),
+        ".pre-commit-config.yaml": pre_commit_config(checks).encode(),
+        "prek.toml": prek_config(checks).encode(),
+        "lefthook.yml": lefthook_config(checks).encode(),
+    })
+    write_files(repo, layout.committed)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", "initial")
-    (repo / "hello.txt").write_text("hello, world\n")
-    git(repo, "add", "hello.txt")
+    apply_changes(repo, layout)
+    # The changes must show up exactly as intended (no racy-git surprises).
+    cached = set(git(repo, "diff", "--cached", "--name-only", "-z").split("\0")) - {""}
+    unstaged = set(git(repo, "diff", "--name-only", "-z").split("\0")) - {""}
+    if cached != set(layout.staged) or unstaged != set(layout.unstaged):
+        raise RuntimeError(
+            f"scenario repo {repo}: staged {len(cached)} files (want {len(layout.staged)}), "
+            f"unstaged {len(unstaged)} (want {len(layout.unstaged)})"
+        )
     return repo
 
 
-def repo_status(repo: Path) -> str:
-    return git(repo, "status", "--porcelain")
+def recreate_state(repo: Path, head: str, layout: Layout) -> None:
+    """Put the repo back as make_repo left it (after a tool changed it)."""
+    git(repo, "reset", "-q", "--hard", head)
+    git(repo, "clean", "-q", "-f", "-d", "-x")
+    git(repo, "stash", "clear")
+    apply_changes(repo, layout)
+
+
+# --------------------------------------------------------------------------
+# Repository state: what must be the same after every run
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class RepoState:
+    parts: dict[str, str]  # description -> git output
+    files: dict[str, str]  # tracked path -> "sha256 mode" of the work-tree file, or "missing"
+
+
+def capture_state(repo: Path) -> RepoState:
+    # `git status` first: it refreshes the index's stat data, so the outputs
+    # below (and the next tool) see a fresh index.
+    parts = {
+        "git status (with untracked and ignored files)":
+            git(repo, "status", "--porcelain=v1", "--untracked-files=all", "--ignored"),
+        "HEAD": git(repo, "rev-parse", "HEAD"),
+        "index entries (git ls-files -s: mode, blob id, path)": git(repo, "ls-files", "-s"),
+        "git diff --cached": git(repo, "diff", "--cached", "--no-ext-diff", "--no-color"),
+        "git diff": git(repo, "diff", "--no-ext-diff", "--no-color"),
+        "git stash list": git(repo, "stash", "list"),
+    }
+    files = {}
+    for path in sorted(set(git(repo, "ls-files", "-z").split("\0")) - {""}):
+        full = repo / path
+        try:
+            st = full.lstat()
+            files[path] = f"{hashlib.sha256(full.read_bytes()).hexdigest()} {st.st_mode:o}"
+        except OSError:
+            files[path] = "missing"
+    return RepoState(parts, files)
+
+
+def state_differences(before: RepoState, after: RepoState, limit: int = 12) -> list[str]:
+    """What differs, as readable lines (empty when nothing does)."""
+    out = []
+    for name, old in before.parts.items():
+        new = after.parts[name]
+        if new == old:
+            continue
+        out.append(f"{name} differs:")
+        diff = list(difflib.unified_diff(
+            old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=0
+        ))
+        out += ["  " + line for line in diff[2:2 + limit]]
+        if len(diff) > 2 + limit:
+            out.append(f"  ... ({len(diff) - 2 - limit} more diff lines)")
+    changed = [
+        p for p in sorted(set(before.files) | set(after.files))
+        if before.files.get(p) != after.files.get(p)
+    ]
+    if changed:
+        out.append(f"work-tree bytes or mode differ in {len(changed)} tracked file(s):")
+        for p in changed[:limit]:
+            out.append(f"  {p}: {before.files.get(p, 'untracked')} -> "
+                       f"{after.files.get(p, 'untracked')}")
+        if len(changed) > limit:
+            out.append(f"  ... and {len(changed) - limit} more")
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -335,10 +648,60 @@ def run_once(tool: Tool, repo: Path, env: dict[str, str]) -> tuple[float, int, s
     return elapsed_ms, proc.returncode, proc.stdout.decode(errors="replace")
 
 
-def failure(code: int, output: str, what: str) -> str:
-    """First line: what went wrong; then the last 40 lines of the tool's output."""
+def failure(code: int, output: str, what: str, details: list[str] | None = None) -> str:
+    """First line: what went wrong; then any details; then the last 40 lines of output."""
     tail = "\n".join(output.strip().splitlines()[-40:]) or "(no output)"
-    return f"{what} (exit code {code})\n{tail}"
+    lines = [f"{what} (exit code {code})"]
+    if details:
+        lines += [*details, "", "tool output (last 40 lines):"]
+    return "\n".join(lines + [tail])
+
+
+class StateBroken(Exception):
+    """The scenario's state could not be re-created after a tool changed it."""
+
+
+@dataclass
+class StateGuard:
+    """The state of a scenario repo before any run, checked after every run."""
+
+    repo: Path
+    layout: Layout
+    initial: RepoState
+
+    @classmethod
+    def of(cls, repo: Path, layout: Layout) -> StateGuard:
+        return cls(repo, layout, capture_state(repo))
+
+    def check(self) -> list[str]:
+        """What differs from the initial state; re-creates the state if anything does."""
+        diffs = state_differences(self.initial, capture_state(self.repo))
+        if diffs:
+            log(f"  state changed; re-creating it in {self.repo}")
+            recreate_state(self.repo, self.initial.parts["HEAD"].strip(), self.layout)
+            again = state_differences(self.initial, capture_state(self.repo))
+            if again:
+                raise StateBroken("\n".join(again))
+        return diffs
+
+
+def run_checked(
+    tool: Tool, guard: StateGuard, env: dict[str, str], label: str
+) -> tuple[float, int, str, str | None]:
+    """Run once, then compare the repo with its initial state.
+
+    Returns (elapsed ms, exit code, output, error or None)."""
+    elapsed_ms, code, output = run_once(tool, guard.repo, env)
+    diffs = guard.check()
+    if diffs:
+        return elapsed_ms, code, output, failure(
+            code, output,
+            f"{label} changed the work tree or index (the state was re-created afterwards)",
+            ["what differed from the state before the run:", *diffs],
+        )
+    if code != 0:
+        return elapsed_ms, code, output, failure(code, output, label)
+    return elapsed_ms, code, output, None
 
 
 def probe_tools(
@@ -347,8 +710,8 @@ def probe_tools(
     """Check that each tool runs all its checks; return {tool: error} for those that don't."""
     markers = scratch / "probe-markers"
     markers.mkdir()
-    checks = tuple(f"touch {markers / f'c{i}'}" for i in range(1, 5))
-    repo = make_repo(scratch, Scenario("probe", "marker files", checks, 1))
+    checks = tuple(Check(f"touch {markers / f'c{i}'}") for i in range(1, 5))
+    repo = make_repo(scratch, "probe", checks, layout_one_file())
     errors = {}
     for tool in tools:
         log(f"[probe] {tool.name}")
@@ -365,58 +728,225 @@ def probe_tools(
     return errors
 
 
+# The content probe's check: SHA-1 of every file it gets, as it sees them, and
+# the stash list at that moment; one output file per invocation ($0 is the
+# output directory).
+PROBE_SCRIPT = (
+    'sha1sum -- "$@" > "$(mktemp "$0/seen.XXXXXX")"; '
+    'git stash list > "$(mktemp "$0/stash.XXXXXX")"'
+)
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+ABOUT_UNSTAGED = re.compile(r"unstaged|stash|patch", re.IGNORECASE)
+
+
+@dataclass
+class ProbeFinding:
+    received: str  # "200 of 200"
+    invocations: int  # how many times the check was started (batches)
+    saw: str  # which version of the files the check saw
+    state: str  # "intact" or "changed"
+    stash_seen: list[str] = field(default_factory=list)  # `git stash list` during the check
+    said: list[str] = field(default_factory=list)  # the tool's own lines about unstaged changes
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def describe_versions(kinds: Counter, total: int) -> str:
+    if total == 0:
+        return "-"
+    if kinds["same"] == total:
+        return "index = work tree (no unstaged changes)"
+    if kinds["index"] + kinds["same"] == total:
+        return f"staged (index) version of all {total}: unstaged changes set aside"
+    if kinds["worktree"] + kinds["same"] == total:
+        return f"work-tree version of all {total}: unstaged changes visible"
+    return (f"mixed: {kinds['index']} index version, {kinds['worktree']} work-tree version, "
+            f"{kinds['other']} neither")
+
+
+def content_probe(
+    scenario: Scenario,
+    layout: Layout,
+    tools: list[Tool],
+    scratch: Path,
+    base_env: dict[str, str],
+    errors: dict[str, str],
+) -> dict[str, ProbeFinding]:
+    """Run each tool once with a recording check; adds failures to errors."""
+    outdir = scratch / f"probe-{scenario.name}"
+    outdir.mkdir()
+    (check,) = scenario.checks
+    entry = f"sh -c {shlex.quote(PROBE_SCRIPT)} {shlex.quote(str(outdir))}"
+    if check.glob is None:
+        entry = " ".join([entry, *map(shlex.quote, scenario.probe_args)])
+        expected = list(scenario.probe_args)
+    else:
+        expected = sorted(p for p in layout.staged if re.search(check.regex, p))
+    versions = {
+        p: (sha1(layout.index_version(p)), sha1(layout.worktree_version(p))) for p in expected
+    }
+    repo = make_repo(scratch, f"{scenario.name}-probe", (Check(entry, check.glob, check.regex),),
+                     layout)
+    findings = {}
+    try:
+        guard = StateGuard.of(repo, layout)
+        for tool in tools:
+            if tool.name in errors:
+                continue
+            log(f"[{scenario.name}] content probe {tool.name}")
+            for old in outdir.iterdir():
+                old.unlink()
+            _, code, output, error = run_checked(
+                tool, guard, {**base_env, **tool.env}, "content probe run"
+            )
+            seen: list[tuple[str, str]] = []
+            stash: set[str] = set()
+            invocations = 0
+            for out in sorted(outdir.iterdir()):
+                lines = out.read_text(errors="replace").splitlines()
+                if out.name.startswith("seen."):
+                    invocations += 1
+                    seen += [tuple(line.split("  ", 1)) for line in lines if "  " in line]
+                else:
+                    stash.update(lines)
+            counts = Counter(path for _, path in seen)
+            kinds: Counter = Counter()
+            for digest, path in seen:
+                index_sha, worktree_sha = versions.get(path, (None, None))
+                if digest == index_sha == worktree_sha:
+                    kinds["same"] += 1
+                elif digest == index_sha:
+                    kinds["index"] += 1
+                elif digest == worktree_sha:
+                    kinds["worktree"] += 1
+                else:
+                    kinds["other"] += 1
+            said = []
+            for line in output.splitlines():
+                line = ANSI_ESCAPE.sub("", line).strip()
+                if ABOUT_UNSTAGED.search(line) and line not in said:
+                    said.append(line)
+            findings[tool.name] = ProbeFinding(
+                received=f"{len(set(counts) & set(expected)):,} of {len(expected):,}",
+                invocations=invocations,
+                saw=describe_versions(kinds, len(seen)),
+                state="changed" if error and "changed the work tree" in error else "intact",
+                stash_seen=sorted(stash),
+                said=said[:3],
+            )
+            missing = [p for p in expected if p not in counts]
+            extra = sorted(p for p in counts if p not in versions)
+            twice = sorted(p for p, n in counts.items() if n > 1)
+            problems = []
+            if missing:
+                problems.append(f"{len(missing)} expected file(s) not received: "
+                                + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
+            if extra:
+                problems.append(f"{len(extra)} unexpected file(s) received: "
+                                + ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else ""))
+            if twice:
+                problems.append(f"{len(twice)} file(s) received more than once: "
+                                + ", ".join(twice[:5]))
+            if kinds["other"]:
+                problems.append(f"{kinds['other']} file(s) held neither the index nor the "
+                                "work-tree version when the check read them")
+            if error:
+                errors[tool.name] = error
+            elif problems:
+                errors[tool.name] = failure(
+                    code, output, "content probe run: the check did not get the expected files",
+                    problems,
+                )
+    except StateBroken as err:
+        for tool in tools:
+            errors.setdefault(tool.name, f"content probe aborted: could not re-create the "
+                                         f"scenario state\n{err}")
+    finally:
+        shutil.rmtree(repo, ignore_errors=True)
+    return findings
+
+
 def bench_scenario(
     scenario: Scenario,
+    layout: Layout,
     tools: list[Tool],
     runs: int,
     scratch: Path,
     base_env: dict[str, str],
     known_errors: dict[str, str],
 ) -> list[Result]:
-    repo = make_repo(scratch, scenario)
-    before = repo_status(repo)
+    repo = make_repo(scratch, scenario.name, scenario.checks, layout)
+    guard = StateGuard.of(repo, layout)
     envs = {t.name: {**base_env, **t.env} for t in tools}
     results = {t.name: Result(t.name, error=known_errors.get(t.name)) for t in tools}
 
-    active = []
-    for tool in tools:
-        if results[tool.name].error:
-            continue
-        log(f"[{scenario.name}] warm-up {tool.name}")
-        elapsed_ms, code, output = run_once(tool, repo, envs[tool.name])
-        if code != 0:
-            results[tool.name].error = failure(code, output, "warm-up run")
-        elif scenario.lower_bound_ms is not None and elapsed_ms < scenario.lower_bound_ms:
-            results[tool.name].error = failure(
-                code, output,
-                f"warm-up run took {elapsed_ms:.1f} ms, under the "
-                f"{scenario.lower_bound_ms:.0f} ms lower bound, so its checks did not all run",
-            )
-        else:
-            active.append(tool)
-
-    for round_no in range(runs):
-        log(f"[{scenario.name}] round {round_no + 1}/{runs}")
-        shift = round_no % len(active) if active else 0
-        for tool in active[shift:] + active[:shift]:
+    try:
+        active = []
+        for tool in tools:
             if results[tool.name].error:
                 continue
-            elapsed_ms, code, output = run_once(tool, repo, envs[tool.name])
-            if code == 0:
-                results[tool.name].samples_ms.append(elapsed_ms)
+            log(f"[{scenario.name}] warm-up {tool.name}")
+            elapsed_ms, code, output, error = run_checked(
+                tool, guard, envs[tool.name], "warm-up run"
+            )
+            if error:
+                results[tool.name].error = error
+            elif scenario.lower_bound_ms is not None and elapsed_ms < scenario.lower_bound_ms:
+                results[tool.name].error = failure(
+                    code, output,
+                    f"warm-up run took {elapsed_ms:.1f} ms, under the "
+                    f"{scenario.lower_bound_ms:.0f} ms lower bound, so its checks did not all run",
+                )
             else:
-                results[tool.name].error = failure(code, output, f"timed run {round_no + 1}")
+                active.append(tool)
 
-    after = repo_status(repo)
-    if after != before:
-        log(f"warning: [{scenario.name}] repo state changed during the runs:\n"
-            f"before:\n{before}after:\n{after}")
+        for round_no in range(runs):
+            log(f"[{scenario.name}] round {round_no + 1}/{runs}")
+            shift = round_no % len(active) if active else 0
+            for tool in active[shift:] + active[:shift]:
+                if results[tool.name].error:
+                    continue
+                elapsed_ms, _, _, error = run_checked(
+                    tool, guard, envs[tool.name], f"timed run {round_no + 1}"
+                )
+                if error:
+                    results[tool.name].error = error
+                else:
+                    results[tool.name].samples_ms.append(elapsed_ms)
+    except StateBroken as err:
+        for r in results.values():
+            if not r.error:
+                r.error = f"scenario aborted: could not re-create the scenario state\n{err}"
+    finally:
+        shutil.rmtree(repo, ignore_errors=True)
     return [results[t.name] for t in tools]
 
 
 # --------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------
+
+# How each tool sets unstaged changes aside in these runs (see the docstring);
+# the content probe adds what it observed.
+UNSTAGED_HANDLING = {
+    "precheck": "moves each file with unstaged changes into .git/precheck/snapshot, writes "
+                "the index version in its place, and moves the files back afterwards.",
+    "pre-commit": "`pre-commit run` writes the unstaged changes as a binary patch into "
+                  "PRE_COMMIT_HOME, runs `git checkout -- .`, and `git apply`s the patch "
+                  "afterwards.",
+    "prek": "`prek run` writes the unstaged changes as a patch into PREK_HOME/patches, "
+            "checks out the index version of those files, and re-applies the patch afterwards.",
+    "lefthook": "for the pre-commit hook it saves the unstaged diff of the partially staged "
+                "files in .git/info/lefthook-unstaged.patch, records a `git stash` entry, "
+                "checks out the index version of those files (`git checkout --force`), and "
+                "applies the patch and drops the stash entry afterwards.",
+}
+
+
+def md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def results_table(scenario: Scenario, results: list[Result]) -> str:
@@ -437,17 +967,72 @@ def results_table(scenario: Scenario, results: list[Result]) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
-def scenario_report(scenario: Scenario, runs: int, results: list[Result]) -> str:
+def probe_table(tools: list[str], findings: dict[str, ProbeFinding]) -> str:
+    rows = [
+        ["tool", "files received", "check started", "version of the files the check read",
+         "work tree and index afterwards"],
+        ["---", "---:", "---:", "---", "---"],
+    ]
+    for name in tools:
+        f = findings.get(name)
+        if f is None:
+            rows.append([name, "not run (failed earlier)", "", "", ""])
+            continue
+        rows.append([name, f.received, f"{f.invocations}×", f.saw, f.state])
+    return "\n".join("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows)
+
+
+def unstaged_notes(tools: list[str], findings: dict[str, ProbeFinding]) -> list[str]:
+    notes = []
+    for name in tools:
+        text = f"- {name}: {UNSTAGED_HANDLING.get(name, '')}"
+        f = findings.get(name)
+        if f is not None:
+            text += f" Probe: the check read the {f.saw}."
+            if f.stash_seen:
+                text += " `git stash list` during the check: " + "; ".join(
+                    f"`{s}`" for s in f.stash_seen) + "."
+            else:
+                text += " `git stash list` was empty during the check."
+            if f.said:
+                text += " The tool printed: " + "; ".join(f"“{s}”" for s in f.said) + "."
+        notes.append(text)
+    return notes
+
+
+def scenario_report(
+    scenario: Scenario,
+    runs: int,
+    results: list[Result],
+    findings: dict[str, ProbeFinding] | None,
+    has_unstaged: bool,
+) -> str:
+    tools = [r.tool for r in results]
     parts = [
         f"### {scenario.name}: {scenario.description}",
         "",
-        f"{runs} timed run{'s' if runs != 1 else ''} per tool, after one warm-up run.",
+        f"What it measures: {scenario.measures}",
+        "",
+        f"{runs} timed run{'s' if runs != 1 else ''} per tool, after one warm-up run; after "
+        "every run the work tree and index were compared with their state before the "
+        "first run.",
         "",
         results_table(scenario, results),
     ]
+    if findings is not None:
+        parts += [
+            "",
+            "Content probe (one run per tool, before the timing, in a copy of this repository "
+            "whose check records the files it gets and the SHA-1 of their bytes as it reads "
+            "them):",
+            "",
+            probe_table(tools, findings),
+        ]
+    if has_unstaged:
+        parts += ["", "Unstaged changes, per tool:", "", *unstaged_notes(tools, findings or {})]
     for r in results:
         if r.error:
-            parts += ["", f"{r.tool} failed: {r.error.splitlines()[0]}; its output:",
+            parts += ["", f"{r.tool} failed: {r.error.splitlines()[0]}; details:",
                       "", "```", *r.error.splitlines()[1:], "```"]
     return "\n".join(parts)
 
@@ -462,9 +1047,14 @@ def full_report(
         "- Versions: " + "; ".join(versions[k] for k in versions),
         f"- Settings: precheck `jobs = {PRECHECK_JOBS}`; pre-commit runs hooks serially; "
         f"prek `priority = 0` on every hook and `PREK_CONCURRENT_HOOKS={PRECHECK_JOBS}`; "
-        "lefthook `parallel: true`, `--no-auto-install`, native binary.",
-        "- Each run: wall clock of one `run` in a temporary git repo with one staged file; "
-        "tools interleaved round-robin.",
+        "lefthook `parallel: true`, `--no-auto-install`, native binary. Checks on files: "
+        "precheck `{files}` with `glob = \"*.txt\"`, pre-commit and prek "
+        "`files: \\.txt$` with `pass_filenames`, lefthook `{staged_files}` with "
+        "`glob: \"*.txt\"`.",
+        "- Each run: wall clock of one `run` in a temporary git repo set up as the scenario "
+        "says; tools interleaved round-robin. After every run (untimed) the repo is "
+        "compared with its initial state: HEAD, index entries, `git diff --cached`, "
+        "`git diff`, `git status`, `git stash list`, and the bytes of every tracked file.",
     ]
     return "\n".join(lines) + "\n\n" + "\n\n".join(sections) + "\n"
 
@@ -550,8 +1140,15 @@ def main() -> int:
         known_errors = probe_tools(tools, scratch, base_env)
         for scenario in scenarios:
             runs = args.runs or scenario.default_runs
-            results = bench_scenario(scenario, tools, runs, scratch, base_env, known_errors)
-            section = scenario_report(scenario, runs, results)
+            log(f"[{scenario.name}] setting up")
+            layout = scenario.layout()
+            errors = dict(known_errors)
+            findings = None
+            if scenario.content_probe:
+                findings = content_probe(scenario, layout, tools, scratch, base_env, errors)
+            results = bench_scenario(scenario, layout, tools, runs, scratch, base_env, errors)
+            section = scenario_report(scenario, runs, results, findings, bool(layout.unstaged))
+            del layout
             print(section, end="\n\n", flush=True)
             sections.append(section)
             any_failed |= any(r.error for r in results)

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,12 +15,13 @@ use crate::cli::{Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, RunArg
 use crate::config::{self, format_size, Config, MemoryCap};
 use crate::fixes::{self, Files, Modified};
 use crate::git::Repo;
-use crate::lock::TreeLock;
+use crate::ledger::Ledger;
+use crate::lock::{Mode, TreeLock};
 use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
-use crate::scheduler::{self, Job, Outcome, Status};
+use crate::scheduler::{self, Job, Outcome, Status, Tee};
 use crate::snapshot::{self, Snapshot};
-use crate::{exit, init, install, memory, runner, runs};
+use crate::{exit, init, install, memory, runner, runs, tasks};
 
 pub fn main(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -30,6 +31,11 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Install(args) => install(cli.config, args),
         Command::Uninstall(args) => uninstall(args),
         Command::Hook(args) => hook(cli.config, args),
+        Command::Tasks(args) => tasks::tasks(&Repo::open()?, args),
+        Command::Log(args) => tasks::log(&Repo::open()?, args),
+        Command::Wait(args) => tasks::wait(&Repo::open()?, args),
+        Command::Kill(args) => tasks::kill(&Repo::open()?, args),
+        Command::Clean => tasks::clean(&Repo::open()?),
     }
 }
 
@@ -38,6 +44,10 @@ pub const DEFAULT_CAP_SHARE: f64 = 0.75;
 
 /// The environment variable naming checks to skip, comma-separated.
 pub const SKIP_ENV: &str = "PRECHECK_SKIP";
+
+/// Set (to anything) for a pre-commit hook that runs on the work tree as it
+/// is, without setting unstaged changes aside.
+pub const NO_STASH_ENV: &str = "PRECHECK_NO_STASH";
 
 /// Where the change's files come from.
 enum Change {
@@ -50,6 +60,8 @@ enum Change {
 
 /// One run of checks, as `run` or a hook asks for it.
 struct Request {
+    /// What started the run: `run` or the hook's name.
+    trigger: String,
     sel: Selection,
     change: Change,
     /// Set unstaged changes aside so checks see the staged content.
@@ -79,12 +91,16 @@ fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
     let repo = Repo::open()?;
     snapshot::recover_if_needed(&repo)?;
     let config = load_config(&repo, config_path)?;
+    if args.background {
+        return tasks::start_background(&repo);
+    }
     let change = change_of(&repo, &args.files)?;
     let staged = matches!(change, Change::Staged);
     let req = Request {
+        trigger: "run".into(),
         sel: selection(args.checks, args.files.hook),
         change,
-        stash: staged && !args.no_stash,
+        stash: staged && !args.no_stash && std::env::var_os(RUN_ID_ENV).is_none(),
         stage_fixes: false,
         msg: None,
         jobs: args.jobs.map(|j| j as usize),
@@ -144,9 +160,10 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs) -> Result<i32> {
     };
     let pre_commit = args.name == "pre-commit";
     let req = Request {
+        trigger: args.name.clone(),
         sel: selection(Vec::new(), args.name),
         change,
-        stash: pre_commit,
+        stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
         stage_fixes: pre_commit,
         msg,
         jobs: None,
@@ -207,14 +224,20 @@ fn uninstall(args: UninstallArgs) -> Result<i32> {
     Ok(exit::PASSED)
 }
 
-/// Registers SIGINT, SIGTERM and SIGHUP: the number of the one received.
-fn signals() -> Result<Arc<AtomicUsize>> {
+/// Registers SIGINT, SIGTERM and SIGHUP (the number of the one received)
+/// and SIGUSR1 (`precheck kill` has a request).
+fn signals() -> Result<(Arc<AtomicUsize>, Arc<AtomicBool>)> {
     let signal = Arc::new(AtomicUsize::new(0));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)?;
     }
-    Ok(signal)
+    let kill = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(libc::SIGUSR1, kill.clone())?;
+    Ok((signal, kill))
 }
+
+/// Set in a background run's environment: the id its parent gave it.
+pub const RUN_ID_ENV: &str = "PRECHECK_RUN_ID";
 
 /// The pipeline: files → plan → (lock, snapshot) → scheduler → fixes → restore → report.
 fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
@@ -225,11 +248,18 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         cap: memory_cap(config, req.memory.as_deref())?,
         fail_fast: req.fail_fast || config.settings.fail_fast,
     };
-    let signal = signals()?;
+    let (signal, kill_asked) = signals()?;
     let runs_any = plan.decisions.iter().any(Decision::runs);
     let fixers = fixers(config, &plan, &files);
-    let _lock = if runs_any && (req.stash || !fixers.is_empty()) {
-        match TreeLock::acquire(repo.git_dir(), &signal)? {
+    // Readers of the work tree share it; a run that changes it holds it alone.
+    let changes_tree = !fixers.is_empty() || (req.stash && !repo.unstaged()?.is_empty());
+    let _lock = if runs_any {
+        let mode = if changes_tree {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        };
+        match TreeLock::acquire(repo.git_dir(), mode, &signal, || tasks::holders(repo))? {
             Some(lock) => Some(lock),
             None => return Ok(exit::for_signal(signal.load(Ordering::SeqCst) as i32)),
         }
@@ -241,16 +271,38 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     } else {
         None
     };
-    let run_dir = runs::RunDir::create(repo.git_dir())?;
+    let run_dir = match std::env::var(RUN_ID_ENV) {
+        Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
+        Err(_) => runs::RunDir::create(repo.git_dir())?,
+    };
     let (jobs, job_of) = jobs(config, &plan, repo, &run_dir, req.msg.as_deref());
+    let checks: Vec<(String, PathBuf)> = jobs
+        .iter()
+        .map(|j| (j.name.clone(), j.log.clone()))
+        .collect();
+    let mut recorder = runs::Recorder::new(&run_dir, &req.trigger, &checks)?;
     let before = fixes::before(repo.root(), &fixers);
     let mut reporter = Reporter::new(
         req.format,
         req.quiet,
         jobs.iter().map(|j| j.name.clone()).collect(),
     );
+    let mut ledger = Ledger::open(repo.git_dir()).ok();
+    let kill_requests = || runs::take_kill_requests(&run_dir);
+    let controls = scheduler::Controls {
+        signal: &signal,
+        kill_asked: &kill_asked,
+        kill_requests: &kill_requests,
+        ledger: ledger.as_mut(),
+    };
     let started = Instant::now();
-    let result = scheduler::run(&jobs, &opts, &mut reporter, &signal)?;
+    let result = scheduler::run(
+        &jobs,
+        &opts,
+        &mut Tee(&mut reporter, &mut recorder),
+        controls,
+    )?;
+    let killed = result.killed;
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
     // How set-aside files come back is decided before fixes are staged.
     let prepared = snapshot.as_ref().map(Snapshot::prepare).transpose()?;
@@ -258,7 +310,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         .as_ref()
         .map(|p| p.conflicting())
         .unwrap_or_default();
-    if req.stage_fixes && result.interrupted_by.is_none() {
+    if req.stage_fixes && result.interrupted_by.is_none() && !killed {
         stage_fixed(repo, config, &mut modified, &conflicting)?;
     }
     let stashed = snapshot.as_ref().map_or(0, Snapshot::len);
@@ -286,7 +338,10 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     summary.settle_exit_code();
     reporter.finish(&summary)?;
     run_dir.write_result(&report::json(&summary))?;
-    runs::prune(repo.git_dir(), runs::KEEP_RUNS);
+    let state = if killed { "killed" } else { summary.status() };
+    recorder.finish(state, summary.exit_code)?;
+    drop(ledger);
+    runs::prune(repo.git_dir(), config.settings.keep_runs);
     Ok(summary.exit_code)
 }
 

@@ -52,6 +52,86 @@ pub enum Command {
         after_help = "Examples:\n  precheck hook pre-commit\n  precheck hook commit-msg .git/COMMIT_EDITMSG"
     )]
     Hook(HookArgs),
+    /// Running and recent runs, newest first
+    #[command(
+        visible_alias = "ps",
+        after_help = "Examples:\n  precheck tasks\n  precheck ps --format json"
+    )]
+    Tasks(TasksArgs),
+    /// A check's output, or a run's checks and the failing ones' last lines
+    #[command(
+        after_help = "Examples:\n  precheck log                 # the latest run's checks\n  precheck log test -f         # follow test's output until it ends\n  precheck log lint --run ID --tail 50"
+    )]
+    Log(LogArgs),
+    /// Wait until runs end; exit with their status
+    #[command(
+        after_help = "Examples:\n  precheck wait                       # every run still going, else the latest\n  precheck wait --run ID --timeout 10m"
+    )]
+    Wait(WaitArgs),
+    /// Stop a run, or one of its checks (the whole process tree)
+    #[command(
+        after_help = "Examples:\n  precheck kill                # the latest running run\n  precheck kill test --run ID  # one check of a run"
+    )]
+    Kill(KillArgs),
+    /// Remove finished runs' records and logs
+    #[command(after_help = "Examples:\n  precheck clean")]
+    Clean,
+}
+
+#[derive(Args, Debug)]
+pub struct TasksArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// The check whose output to show (default: a summary of the run's checks)
+    #[arg(value_name = "CHECK")]
+    pub check: Option<String>,
+
+    /// The run (default: the latest)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+
+    /// Keep printing new output until the check ends
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Only the last N lines
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+
+    /// Output format (json: the run's and checks' metadata, not the output)
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    /// Runs to wait for (repeatable; default: every run still going, else the latest)
+    #[arg(long = "run", value_name = "ID")]
+    pub runs: Vec<String>,
+
+    /// Give up after this long (like 90s, 10m), exit 124
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Stop only this check (default: the whole run)
+    #[arg(value_name = "CHECK")]
+    pub check: Option<String>,
+
+    /// The run (default: the latest running run)
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -130,6 +210,10 @@ pub struct RunArgs {
     /// On staged files, run on the work tree as it is instead of setting unstaged changes aside
     #[arg(long)]
     pub no_stash: bool,
+
+    /// Start the run detached and return at once; prints its id on stdout (implies --no-stash)
+    #[arg(long)]
+    pub background: bool,
 
     /// Output format
     #[arg(long, value_enum, default_value = "human")]

@@ -53,6 +53,8 @@ pub struct Settings {
     pub default_memory: u64,
     pub fail_fast: bool,
     pub output_lines: usize,
+    /// Finished runs' records kept under the git dir.
+    pub keep_runs: usize,
 }
 
 pub const DEFAULT_MEMORY: u64 = 512 * MIB;
@@ -203,6 +205,7 @@ struct RawSettings {
     default_memory: Option<Spanned<String>>,
     fail_fast: Option<bool>,
     output_lines: Option<Spanned<i64>>,
+    keep_runs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -282,12 +285,20 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         Some(n) => *n.get_ref() as usize,
         None => DEFAULT_OUTPUT_LINES,
     };
+    let keep_runs = match raw.keep_runs {
+        Some(n) if *n.get_ref() < 1 => {
+            return Err(src.error(n.span(), "`keep_runs` must be at least 1"));
+        }
+        Some(n) => *n.get_ref() as usize,
+        None => crate::runs::KEEP_RUNS,
+    };
     Ok(Settings {
         jobs,
         memory,
         default_memory,
         fail_fast: raw.fail_fast.unwrap_or(false),
         output_lines,
+        keep_runs,
     })
 }
 

@@ -6,6 +6,8 @@ pub const PASSED: i32 = 0;
 pub const FAILED: i32 = 1;
 /// Bad usage, a bad checks.toml, or an environment precheck cannot work in.
 pub const USAGE: i32 = 2;
+/// `precheck wait --timeout` ran out before the runs ended (as timeout(1)).
+pub const WAIT_TIMEOUT: i32 = 124;
 /// Interrupted by SIGHUP (128 + 1).
 pub const HANGUP: i32 = 129;
 /// Interrupted by SIGINT, Ctrl-C (128 + 2).

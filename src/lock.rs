@@ -1,116 +1,104 @@
-//! The work-tree lock: only one precheck at a time may change the work tree
-//! (set unstaged changes aside, run fixers, restore). A file under the git
-//! dir holds the owner's pid and start time; a lock whose owner is gone is
-//! stale and is cleared. The lock is released when dropped.
+//! The work-tree lock, a readers–writer lock on a file under the git dir
+//! (`flock(2)`): runs that only read the work tree share it; a run that
+//! changes it (sets unstaged changes aside, runs fixers, restores) holds it
+//! alone. The kernel releases it when its holder dies, so a lock left by a
+//! crashed precheck never blocks anyone.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::memory;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Reads the work tree: many at once.
+    Shared,
+    /// Changes the work tree: alone.
+    Exclusive,
+}
 
+/// Held until dropped (closing the file releases the lock).
 pub struct TreeLock {
-    path: PathBuf,
-    token: String,
+    _file: File,
 }
 
 fn lock_path(git_dir: &Path) -> PathBuf {
     git_dir.join("precheck").join("worktree.lock")
 }
 
-fn own_token() -> String {
-    let pid = std::process::id() as i32;
-    let start = memory::proc_id(pid).map_or(0, |p| p.start);
-    format!("{pid} {start}\n")
+fn open(git_dir: &Path) -> Result<File> {
+    let path = lock_path(git_dir);
+    fs::create_dir_all(path.parent().expect("lock has a parent"))
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
-/// The pid of a live owner of the lock, or None when the lock is stale.
-fn live_owner(text: &str) -> Option<i32> {
-    let mut parts = text.split_whitespace();
-    let pid: i32 = parts.next()?.parse().ok()?;
-    let start: u64 = parts.next()?.parse().ok()?;
-    memory::proc_id(pid)
-        .filter(|p| p.start == start)
-        .map(|p| p.pid)
+/// One non-blocking attempt.
+fn try_lock(file: &File, mode: Mode) -> Result<bool> {
+    let op = match mode {
+        Mode::Shared => libc::LOCK_SH,
+        Mode::Exclusive => libc::LOCK_EX,
+    } | libc::LOCK_NB;
+    // SAFETY: flock on a file descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
+        _ => Err(err).context("cannot lock the work tree"),
+    }
 }
 
 pub enum Attempt {
     Got(TreeLock),
-    HeldBy(i32),
+    Busy,
 }
 
 impl TreeLock {
-    /// Takes the lock if it is free (clearing a stale one).
-    pub fn try_acquire(git_dir: &Path) -> Result<Attempt> {
-        let path = lock_path(git_dir);
-        fs::create_dir_all(path.parent().expect("lock has a parent"))
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let token = own_token();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    f.write_all(token.as_bytes())?;
-                    return Ok(Attempt::Got(TreeLock { path, token }));
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let text = fs::read_to_string(&path).unwrap_or_default();
-                    if text.is_empty() {
-                        // Being written this instant, or left empty by a crash
-                        // between create and write: look again shortly.
-                        std::thread::sleep(Duration::from_millis(20));
-                        let again = fs::read_to_string(&path).unwrap_or_default();
-                        if again.is_empty() {
-                            let _ = fs::remove_file(&path);
-                        }
-                        continue;
-                    }
-                    match live_owner(&text) {
-                        Some(pid) => return Ok(Attempt::HeldBy(pid)),
-                        None => {
-                            // Stale: its owner died without releasing it.
-                            let _ = fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create {}", path.display()))
-                }
-            }
-        }
+    /// Takes the lock if it is free now.
+    pub fn try_acquire(git_dir: &Path, mode: Mode) -> Result<Attempt> {
+        let file = open(git_dir)?;
+        Ok(if try_lock(&file, mode)? {
+            Attempt::Got(TreeLock { _file: file })
+        } else {
+            Attempt::Busy
+        })
     }
 
-    /// Waits for the lock, saying once who holds it; gives up (None) when a
-    /// signal arrives while waiting.
-    pub fn acquire(git_dir: &Path, signal: &AtomicUsize) -> Result<Option<TreeLock>> {
+    /// Waits for the lock, saying once who holds it (`holders` describes
+    /// them); gives up (None) when a signal arrives while waiting.
+    pub fn acquire(
+        git_dir: &Path,
+        mode: Mode,
+        signal: &AtomicUsize,
+        holders: impl Fn() -> String,
+    ) -> Result<Option<TreeLock>> {
+        let file = open(git_dir)?;
         let mut said = false;
         loop {
-            match Self::try_acquire(git_dir)? {
-                Attempt::Got(lock) => return Ok(Some(lock)),
-                Attempt::HeldBy(pid) => {
-                    if !said {
-                        eprintln!(
-                            "precheck: waiting for precheck (pid {pid}), which is using the work tree…"
-                        );
-                        said = true;
-                    }
-                    if signal.load(Ordering::SeqCst) != 0 {
-                        return Ok(None);
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
+            if try_lock(&file, mode)? {
+                return Ok(Some(TreeLock { _file: file }));
             }
-        }
-    }
-}
-
-impl Drop for TreeLock {
-    fn drop(&mut self) {
-        if fs::read_to_string(&self.path).is_ok_and(|t| t == self.token) {
-            let _ = fs::remove_file(&self.path);
+            if !said {
+                eprintln!(
+                    "precheck: waiting for {}, which is using the work tree…",
+                    holders()
+                );
+                said = true;
+            }
+            if signal.load(Ordering::SeqCst) != 0 {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }

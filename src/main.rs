@@ -10,6 +10,7 @@ mod fixes;
 mod git;
 mod init;
 mod install;
+mod ledger;
 mod lock;
 mod memory;
 mod plan;
@@ -18,6 +19,7 @@ mod runner;
 mod runs;
 mod scheduler;
 mod snapshot;
+mod tasks;
 
 use std::io::Write;
 

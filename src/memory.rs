@@ -66,6 +66,14 @@ pub fn proc_id(pid: i32) -> Option<ProcId> {
     })
 }
 
+/// Is this pid a process that has not exited (a zombie has)?
+pub fn is_running(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|t| {
+        t.rfind(')')
+            .is_some_and(|i| !t[i + 1..].trim_start().starts_with('Z'))
+    })
+}
+
 impl ProcTable {
     pub fn scan() -> ProcTable {
         let page = page_size();

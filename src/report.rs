@@ -42,6 +42,7 @@ pub fn status_key(status: Status) -> &'static str {
         Status::TimedOut => "timed_out",
         Status::KilledMemory => "killed_memory",
         Status::SkippedNeeds => "skipped_needs",
+        Status::Killed => "killed",
         Status::SkippedNoFiles => "skipped_no_files",
         Status::SkippedByUser => "skipped_by_user",
         Status::NotStarted => "not_started",
@@ -61,6 +62,7 @@ fn status_text(e: &Entry) -> String {
         },
         Status::TimedOut => "timed out".into(),
         Status::KilledMemory => "killed: memory".into(),
+        Status::Killed => "killed".into(),
         Status::SkippedNeeds => format!("skipped: needs {}", e.detail.as_deref().unwrap_or("?")),
         Status::SkippedNoFiles => "skipped: no files".into(),
         Status::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
@@ -407,6 +409,7 @@ impl Reporter {
             waiting_memory,
             reserved,
             cap,
+            others,
         }) = self.last.clone()
         else {
             return;
@@ -433,6 +436,9 @@ impl Reporter {
             format_size(reserved),
             format_size(cap)
         ));
+        if others > 0 {
+            status.push_str(&format!(", {} by other runs", format_size(others)));
+        }
         lines.push(style(status).dim().to_string());
         for line in &lines {
             let _ = self

@@ -1,7 +1,9 @@
 //! Run records on disk: each run's directory under the git dir
-//! (`precheck/runs/ID/`), its per-check logs, and its result, written
-//! atomically (write, sync, rename) so a reader never sees half a record.
-//! Old runs are pruned so that logs never grow without bound.
+//! (`precheck/runs/ID/`) with `meta.json` (the run and its checks' states,
+//! rewritten as they change), one log per check, and `result.json` (the
+//! final report). Every write is atomic (write, then rename) so a reader
+//! never sees half a record. Old runs are pruned so that logs never grow
+//! without bound. A run whose process died without finishing is *crashed*.
 
 use std::collections::HashMap;
 use std::fs;
@@ -9,9 +11,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 
-/// How many finished runs are kept.
+use crate::memory;
+use crate::report::status_key;
+use crate::scheduler::{Observer, Outcome};
+
+/// How many finished runs are kept by default (`settings.keep_runs`).
 pub const KEEP_RUNS: usize = 20;
 
 pub struct RunDir {
@@ -23,9 +30,8 @@ fn runs_root(git_dir: &Path) -> PathBuf {
     git_dir.join("precheck").join("runs")
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC.
-fn utc_stamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+/// Year, month, day, and seconds into the day (UTC) of a Unix time.
+fn civil(secs: i64) -> (i64, i64, i64, i64) {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -37,12 +43,38 @@ fn utc_stamp(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rem)
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn utc_stamp(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let (year, month, day, rem) = civil(secs);
     format!(
         "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
     )
+}
+
+/// RFC 3339 in UTC with milliseconds, from Unix milliseconds.
+pub fn rfc3339(ms: u64) -> String {
+    let (year, month, day, rem) = civil((ms / 1000) as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
 }
 
 /// A unique, time-ordered name for a file written now: `YYYYMMDD-HHMMSS-PID`.
@@ -78,6 +110,21 @@ impl RunDir {
         unreachable!()
     }
 
+    /// The directory of an existing run.
+    pub fn open(git_dir: &Path, id: &str) -> Result<RunDir> {
+        let path = runs_root(git_dir).join(id);
+        if id.contains('/') || !path.join("meta.json").is_file() {
+            bail!(
+                "no run `{id}` in {}\nhint: `precheck tasks` lists the runs",
+                runs_root(git_dir).display()
+            );
+        }
+        Ok(RunDir {
+            id: id.to_string(),
+            path,
+        })
+    }
+
     pub fn log_path(&self, check: &str) -> PathBuf {
         self.path.join("logs").join(format!("{check}.log"))
     }
@@ -86,6 +133,215 @@ impl RunDir {
     pub fn write_result(&self, json: &str) -> Result<()> {
         write_atomic(&self.path.join("result.json"), json.as_bytes(), false)
     }
+}
+
+/// The record of one run, as `meta.json` holds it; part of the
+/// `tasks --format json` contract through [`Meta::summary`].
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Meta {
+    pub version: u32,
+    pub id: String,
+    /// What started it: `run` or a hook's name.
+    pub trigger: String,
+    /// `running`, `passed`, `failed`, `interrupted` or `killed`; a running
+    /// run whose process is gone reads as `crashed` (see [`Meta::state`]).
+    pub state: String,
+    pub started_ms: u64,
+    pub finished_ms: Option<u64>,
+    pub pid: u32,
+    pub pid_start: u64,
+    pub exit_code: Option<i32>,
+    pub checks: Vec<MetaCheck>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct MetaCheck {
+    pub name: String,
+    /// `waiting`, `running`, or a final status of the JSON report.
+    pub state: String,
+    pub started_ms: Option<u64>,
+    pub duration_ms: Option<u64>,
+    /// Process group of its current process, while it runs.
+    pub pgid: Option<i32>,
+    pub log: PathBuf,
+}
+
+impl Meta {
+    /// The state, with a run whose process died while running shown as crashed.
+    pub fn state(&self) -> &str {
+        if self.state == "running" && !self.alive() {
+            "crashed"
+        } else {
+            &self.state
+        }
+    }
+
+    pub fn alive(&self) -> bool {
+        let pid = self.pid as i32;
+        memory::proc_id(pid).is_some_and(|p| p.start == self.pid_start) && memory::is_running(pid)
+    }
+
+    pub fn finished(&self) -> bool {
+        self.state() != "running"
+    }
+
+    pub fn duration_ms(&self) -> u64 {
+        self.finished_ms
+            .unwrap_or_else(now_ms)
+            .saturating_sub(self.started_ms)
+    }
+
+    pub fn count(&self, state: &str) -> usize {
+        self.checks.iter().filter(|c| c.state == state).count()
+    }
+}
+
+/// Keeps `meta.json` up to date as the scheduler reports.
+pub struct Recorder {
+    path: PathBuf,
+    pub meta: Meta,
+}
+
+impl Recorder {
+    pub fn new(run: &RunDir, trigger: &str, checks: &[(String, PathBuf)]) -> Result<Recorder> {
+        let pid = std::process::id();
+        let mut r = Recorder {
+            path: run.path.join("meta.json"),
+            meta: Meta {
+                version: 1,
+                id: run.id.clone(),
+                trigger: trigger.to_string(),
+                state: "running".into(),
+                started_ms: now_ms(),
+                finished_ms: None,
+                pid,
+                pid_start: memory::proc_id(pid as i32).map_or(0, |p| p.start),
+                exit_code: None,
+                checks: checks
+                    .iter()
+                    .map(|(name, log)| MetaCheck {
+                        name: name.clone(),
+                        state: "waiting".into(),
+                        started_ms: None,
+                        duration_ms: None,
+                        pgid: None,
+                        log: log.clone(),
+                    })
+                    .collect(),
+            },
+        };
+        r.save()?;
+        Ok(r)
+    }
+
+    fn save(&mut self) -> Result<()> {
+        write_atomic(&self.path, &serde_json::to_vec_pretty(&self.meta)?, false)
+    }
+
+    /// The run ended: its state and exit status.
+    pub fn finish(&mut self, state: &str, exit_code: i32) -> Result<()> {
+        self.meta.state = state.to_string();
+        self.meta.exit_code = Some(exit_code);
+        self.meta.finished_ms = Some(now_ms());
+        for c in &mut self.meta.checks {
+            if c.state == "waiting" || c.state == "running" {
+                c.state = "not_started".into();
+            }
+        }
+        self.save()
+    }
+}
+
+impl Observer for Recorder {
+    fn started(&mut self, job: usize) {
+        let c = &mut self.meta.checks[job];
+        c.state = "running".into();
+        c.started_ms = Some(now_ms());
+        let _ = self.save();
+    }
+
+    fn spawned(&mut self, job: usize, pid: u32) {
+        self.meta.checks[job].pgid = Some(pid as i32);
+        let _ = self.save();
+    }
+
+    fn finished(&mut self, job: usize, outcome: &Outcome) {
+        let c = &mut self.meta.checks[job];
+        c.state = status_key(outcome.status).to_string();
+        c.duration_ms = Some(outcome.duration.as_millis() as u64);
+        c.pgid = None;
+        let _ = self.save();
+    }
+
+    fn warn(&mut self, _message: &str) {}
+
+    fn tick(&mut self, _live: &crate::scheduler::Live) {}
+}
+
+/// Every run's record, newest first (runs without a readable record are skipped).
+pub fn list(git_dir: &Path) -> Vec<Meta> {
+    run_dirs(git_dir)
+        .into_iter()
+        .filter_map(|d| {
+            let bytes = fs::read(d.join("meta.json")).ok()?;
+            serde_json::from_slice(&bytes).ok()
+        })
+        .collect()
+}
+
+/// The run with this id, or the newest one.
+pub fn find(git_dir: &Path, id: Option<&str>) -> Result<Meta> {
+    let runs = list(git_dir);
+    match id {
+        Some(id) => runs
+            .into_iter()
+            .find(|m| m.id == id)
+            .with_context(|| format!("no run `{id}`\nhint: `precheck tasks` lists the runs")),
+        None => runs
+            .into_iter()
+            .next()
+            .context("no runs recorded yet\nhint: `precheck run` starts one"),
+    }
+}
+
+/// Asks a running run to stop some checks (`*`: all of it).
+pub fn request_kill(git_dir: &Path, meta: &Meta, names: &[String]) -> Result<()> {
+    let path = runs_root(git_dir).join(&meta.id).join("kill");
+    let mut text = fs::read_to_string(&path).unwrap_or_default();
+    for n in names {
+        text.push_str(n);
+        text.push('\n');
+    }
+    write_atomic(&path, text.as_bytes(), false)?;
+    // SAFETY: a signal to the run's process, whose identity was just checked.
+    if meta.alive() {
+        unsafe {
+            libc::kill(meta.pid as i32, libc::SIGUSR1);
+        }
+    }
+    Ok(())
+}
+
+/// The kill requests addressed to a run (consumed).
+pub fn take_kill_requests(run: &RunDir) -> Vec<String> {
+    let path = run.path.join("kill");
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    let _ = fs::remove_file(&path);
+    text.lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Removes every finished run's record; returns how many.
+pub fn clean(git_dir: &Path) -> usize {
+    let mut n = 0;
+    for m in list(git_dir) {
+        if m.finished() && fs::remove_dir_all(runs_root(git_dir).join(&m.id)).is_ok() {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Writes a file so that readers see the old or the new contents, never
@@ -117,13 +373,11 @@ fn run_dirs(git_dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// Removes all but the newest `keep` finished runs (those with a result).
+/// Removes all but the newest `keep` finished runs.
 pub fn prune(git_dir: &Path, keep: usize) {
-    let finished = run_dirs(git_dir)
-        .into_iter()
-        .filter(|d| d.join("result.json").exists());
-    for dir in finished.skip(keep) {
-        let _ = fs::remove_dir_all(dir);
+    let finished = list(git_dir).into_iter().filter(Meta::finished);
+    for m in finished.skip(keep) {
+        let _ = fs::remove_dir_all(runs_root(git_dir).join(&m.id));
     }
 }
 
@@ -164,5 +418,9 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_794_787_200 + 3 * 3600 + 4 * 60 + 5);
         assert_eq!(utc_stamp(t), "20261116-030405");
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
+        assert_eq!(
+            rfc3339((1_794_787_200 + 3 * 3600 + 4 * 60 + 5) * 1000 + 67),
+            "2026-11-16T03:04:05.067Z"
+        );
     }
 }

@@ -23,6 +23,8 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::ledger::Ledger;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,6 +68,8 @@ pub enum Status {
     TimedOut,
     KilledMemory,
     SkippedNeeds,
+    /// Stopped on request (`precheck kill`).
+    Killed,
     /// Decided by the plan, never by the scheduler; part of the shared vocabulary.
     SkippedNoFiles,
     /// Named in PRECHECK_SKIP; decided by the plan.
@@ -78,7 +82,7 @@ impl Status {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Status::Failed | Status::TimedOut | Status::KilledMemory
+            Status::Failed | Status::TimedOut | Status::KilledMemory | Status::Killed
         )
     }
 }
@@ -117,14 +121,44 @@ pub struct Live {
     pub waiting_memory: usize,
     pub reserved: u64,
     pub cap: u64,
+    /// Expected memory held by other runs in this repository.
+    pub others: u64,
 }
 
 /// Receives the scheduler's news; the report implements it.
 pub trait Observer {
     fn started(&mut self, job: usize);
+    /// A process of the job started (its process group id is `pid`).
+    fn spawned(&mut self, _job: usize, _pid: u32) {}
     fn finished(&mut self, job: usize, outcome: &Outcome);
     fn warn(&mut self, message: &str);
     fn tick(&mut self, live: &Live);
+}
+
+/// Two observers as one: the report and the run record.
+pub struct Tee<'a>(pub &'a mut dyn Observer, pub &'a mut dyn Observer);
+
+impl Observer for Tee<'_> {
+    fn started(&mut self, job: usize) {
+        self.0.started(job);
+        self.1.started(job);
+    }
+    fn spawned(&mut self, job: usize, pid: u32) {
+        self.0.spawned(job, pid);
+        self.1.spawned(job, pid);
+    }
+    fn finished(&mut self, job: usize, outcome: &Outcome) {
+        self.0.finished(job, outcome);
+        self.1.finished(job, outcome);
+    }
+    fn warn(&mut self, message: &str) {
+        self.0.warn(message);
+        self.1.warn(message);
+    }
+    fn tick(&mut self, live: &Live) {
+        self.0.tick(live);
+        self.1.tick(live);
+    }
 }
 
 pub struct RunResult {
@@ -133,6 +167,20 @@ pub struct RunResult {
     pub peak: u64,
     /// The signal that interrupted the run, if one did.
     pub interrupted_by: Option<i32>,
+    /// The whole run was stopped by `precheck kill`.
+    pub killed: bool,
+}
+
+/// How the outside world reaches a running scheduler.
+pub struct Controls<'a> {
+    /// The number of a terminating signal received (0 while none).
+    pub signal: &'a AtomicUsize,
+    /// Set when `precheck kill` asks for something (SIGUSR1).
+    pub kill_asked: &'a AtomicBool,
+    /// What it asks: check names, or `*` for the whole run.
+    pub kill_requests: &'a dyn Fn() -> Vec<String>,
+    /// Shares the memory cap with other runs in the repository.
+    pub ledger: Option<&'a mut Ledger>,
 }
 
 enum Event {
@@ -156,6 +204,7 @@ enum KillReason {
     Timeout,
     Memory(u64),
     Stopped,
+    User,
 }
 
 struct Running {
@@ -199,6 +248,8 @@ struct Coordinator<'a> {
     waiting_memory: usize,
     tx: Sender<Event>,
     pool: Option<rayon::ThreadPool>,
+    ledger: Option<&'a mut Ledger>,
+    others: u64,
 }
 
 /// Runs every job to an outcome. `signal` holds the number of a signal
@@ -207,8 +258,9 @@ pub fn run(
     jobs: &[Job],
     opts: &Options,
     observer: &mut dyn Observer,
-    signal: &AtomicUsize,
+    controls: Controls,
 ) -> anyhow::Result<RunResult> {
+    let signal = controls.signal;
     let (tx, rx) = mpsc::channel();
     let mut c = Coordinator {
         jobs,
@@ -224,6 +276,8 @@ pub fn run(
         waiting_memory: 0,
         tx,
         pool: None,
+        ledger: controls.ledger,
+        others: 0,
     };
     for job in jobs {
         if job.memory > opts.cap && job.batches.is_ok() {
@@ -236,13 +290,24 @@ pub fn run(
         }
     }
     let mut interrupted_by = None;
+    let mut killed = false;
     // The first reading waits a tick: a check that ends sooner costs no /proc scan.
     let mut next_tick = Instant::now() + TICK;
     loop {
         let got = signal.load(Ordering::SeqCst);
         if got != 0 && interrupted_by.is_none() {
             interrupted_by = Some(got as i32);
-            c.stop_all();
+            c.stop_all(KillReason::Stopped);
+        }
+        if controls.kill_asked.swap(false, Ordering::SeqCst) {
+            for name in (controls.kill_requests)() {
+                if name == "*" {
+                    killed = true;
+                    c.stop_all(KillReason::User);
+                } else if let Some(job) = jobs.iter().position(|j| j.name == name) {
+                    c.kill(job, KillReason::User, &ProcTable::scan());
+                }
+            }
         }
         if !c.stopping {
             c.promote_ready(observer);
@@ -278,6 +343,7 @@ pub fn run(
         outcomes,
         peak: c.peak,
         interrupted_by,
+        killed,
     })
 }
 
@@ -311,7 +377,7 @@ impl Coordinator<'_> {
         observer.finished(job, &outcome);
         self.slots[job] = Slot::Done(outcome);
         if failed && self.opts.fail_fast && !self.stopping {
-            self.stop_all();
+            self.stop_all(KillReason::Stopped);
         }
     }
 
@@ -366,6 +432,24 @@ impl Coordinator<'_> {
 
     /// First-fit admission with a reservation for the oldest waiting job.
     fn admit(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
+        if self.queue.is_empty() || self.running >= self.opts.jobs {
+            return Ok(());
+        }
+        // Other runs' reservations count against our cap; the ledger stays
+        // held while we admit, so no other run takes the same memory.
+        let mut ledger = self.ledger.take();
+        let mut held = ledger.as_mut().map(|l| l.hold());
+        self.others = held.as_ref().map_or(0, |h| h.others());
+        let result = self.admit_held(observer);
+        if let Some(h) = held.as_mut() {
+            h.set_own(self.reserved);
+        }
+        drop(held);
+        self.ledger = ledger;
+        result
+    }
+
+    fn admit_held(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
         let mut held_for_oldest = 0u64;
         let mut blocked = 0;
         let mut i = 0;
@@ -389,7 +473,10 @@ impl Coordinator<'_> {
                 i += 1;
                 continue;
             }
-            let free = self.opts.cap - self.reserved - held_for_oldest;
+            let free = self
+                .opts
+                .cap
+                .saturating_sub(self.reserved + held_for_oldest + self.others);
             let need = self.need(job);
             if self.running < self.opts.jobs && need <= free {
                 self.queue.remove(i);
@@ -448,6 +535,7 @@ impl Coordinator<'_> {
     fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
         match event {
             Event::Spawned { job, pid } => {
+                observer.spawned(job, pid);
                 if let Slot::Running(r) = &mut self.slots[job] {
                     let pid = pid as i32;
                     r.root = memory::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
@@ -491,10 +579,15 @@ impl Coordinator<'_> {
                 };
                 self.reserved -= r.reserved;
                 self.running -= 1;
+                let reserved = self.reserved;
+                if let Some(l) = self.ledger.as_mut() {
+                    l.set_own(reserved);
+                }
                 let status = match r.kill {
                     Some(KillReason::Timeout) => Status::TimedOut,
                     Some(KillReason::Memory(_)) => Status::KilledMemory,
                     Some(KillReason::Stopped) => Status::Interrupted,
+                    Some(KillReason::User) => Status::Killed,
                     None if error.is_some() => Status::Failed,
                     None if exit_code == Some(0) => Status::Passed,
                     None => Status::Failed,
@@ -606,14 +699,14 @@ impl Coordinator<'_> {
         });
     }
 
-    fn stop_all(&mut self) {
+    fn stop_all(&mut self, reason: KillReason) {
         self.stopping = true;
         let table = ProcTable::scan();
         let running: Vec<usize> = (0..self.slots.len())
             .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
             .collect();
         for i in running {
-            self.kill(i, KillReason::Stopped, &table);
+            self.kill(i, reason, &table);
         }
     }
 
@@ -646,6 +739,7 @@ impl Coordinator<'_> {
             waiting_memory: self.waiting_memory,
             reserved: self.reserved,
             cap: self.opts.cap,
+            others: self.others,
         }
     }
 }

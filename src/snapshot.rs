@@ -486,10 +486,11 @@ pub fn recover_if_needed(repo: &Repo) -> Result<()> {
     if !exists(&snapshot_dir(repo.git_dir())) {
         return Ok(());
     }
-    let lock = match crate::lock::TreeLock::try_acquire(repo.git_dir())? {
-        crate::lock::Attempt::Got(lock) => lock,
-        crate::lock::Attempt::HeldBy(_) => return Ok(()),
-    };
+    let lock =
+        match crate::lock::TreeLock::try_acquire(repo.git_dir(), crate::lock::Mode::Exclusive)? {
+            crate::lock::Attempt::Got(lock) => lock,
+            crate::lock::Attempt::Busy => return Ok(()),
+        };
     for note in recover(repo)? {
         eprintln!("{note}");
     }

@@ -456,7 +456,7 @@ fn a_second_precheck_waits_for_the_work_tree_and_a_stale_lock_is_cleared() {
     let out = second.wait_with_output().unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("waiting for precheck (pid"), "{stderr}");
+    assert!(stderr.contains("waiting for run "), "{stderr}");
     assert_user_state_kept(&repo);
     // A lock left by a process that is gone is cleared without waiting.
     repo.write(".git/precheck/worktree.lock", "999999 1\n");

@@ -1,0 +1,117 @@
+//! The memory ledger: runs in the same repository share the memory cap.
+//! Each live run keeps one small file under `.git/precheck/ledger/` holding
+//! the expected memory of its running checks; admitting a check happens
+//! under an exclusive `flock` on the ledger, so two runs never both take the
+//! last free memory. Files of dead runs are ignored and removed.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::memory;
+
+pub struct Ledger {
+    dir: PathBuf,
+    own: PathBuf,
+    lock: File,
+    /// What our file says now, to skip needless writes.
+    written: u64,
+}
+
+/// The ledger is held while this lives.
+pub struct Held<'a> {
+    ledger: &'a mut Ledger,
+}
+
+impl Ledger {
+    pub fn open(git_dir: &Path) -> Result<Ledger> {
+        let dir = git_dir.join("precheck").join("ledger");
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let pid = std::process::id() as i32;
+        let start = memory::proc_id(pid).map_or(0, |p| p.start);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))
+            .context("cannot open the memory ledger")?;
+        Ok(Ledger {
+            own: dir.join(format!("{pid}-{start}")),
+            dir,
+            lock,
+            written: 0,
+        })
+    }
+
+    /// Takes the ledger's lock (blocking: it is only ever held briefly).
+    pub fn hold(&mut self) -> Held<'_> {
+        // SAFETY: flock on a file descriptor we own; unlocked in Held's drop.
+        unsafe {
+            libc::flock(self.lock.as_raw_fd(), libc::LOCK_EX);
+        }
+        Held { ledger: self }
+    }
+
+    /// Records what this run holds now (lowering needs no lock: it only frees memory).
+    pub fn set_own(&mut self, bytes: u64) {
+        if bytes != self.written {
+            let _ = crate::runs::write_atomic(&self.own, bytes.to_string().as_bytes(), false);
+            self.written = bytes;
+        }
+    }
+}
+
+impl Held<'_> {
+    /// Expected memory held by the other live runs.
+    pub fn others(&self) -> u64 {
+        let Ok(entries) = fs::read_dir(&self.ledger.dir) else {
+            return 0;
+        };
+        let mut total = 0;
+        for e in entries.flatten() {
+            let path = e.path();
+            if path == self.ledger.own {
+                continue;
+            }
+            let name = e.file_name();
+            let Some((pid, start)) = name.to_str().and_then(|n| n.split_once('-')) else {
+                continue;
+            };
+            let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
+                continue;
+            };
+            let live =
+                memory::proc_id(pid).is_some_and(|p| p.start == start && memory::is_running(pid));
+            if !live {
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            total += fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        total
+    }
+
+    pub fn set_own(&mut self, bytes: u64) {
+        self.ledger.set_own(bytes);
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // SAFETY: unlocking the lock taken in `hold`.
+        unsafe {
+            libc::flock(self.ledger.lock.as_raw_fd(), libc::LOCK_UN);
+        }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.own);
+    }
+}

@@ -1,0 +1,463 @@
+//! Runs as tasks: starting one in the background, and the commands that
+//! read run records (`tasks`, `log`, `wait`) or act on a running run
+//! (`kill`, `clean`). No daemon: a background run is a detached precheck
+//! process that records itself under the git dir like any other run.
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::cli::{KillArgs, LogArgs, TasksArgs, WaitArgs};
+use crate::config::parse_duration;
+use crate::exit;
+use crate::git::Repo;
+use crate::memory;
+use crate::report::{self, format_duration, Format};
+use crate::runs::{self, Meta, RunDir};
+
+const POLL: Duration = Duration::from_millis(100);
+
+/// Who holds the work tree, for a run that waits for it.
+pub fn holders(repo: &Repo) -> String {
+    let me = std::process::id();
+    let running: Vec<String> = runs::list(repo.git_dir())
+        .into_iter()
+        .filter(|m| m.state() == "running" && m.pid != me)
+        .map(|m| format!("run {} (pid {})", m.id, m.pid))
+        .collect();
+    if running.is_empty() {
+        "another precheck".into()
+    } else {
+        running.join(", ")
+    }
+}
+
+/// Starts this same `precheck run` detached, in its own session, and
+/// returns at once: the run id on stdout, how to follow it on stderr.
+pub fn start_background(repo: &Repo) -> Result<i32> {
+    let run = RunDir::create(repo.git_dir())?;
+    let output = File::create(run.path.join("output.log"))?;
+    let exe = std::env::current_exe().context("cannot find precheck's own path")?;
+    let args = std::env::args_os().skip(1).filter(|a| a != "--background");
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .env(crate::app::RUN_ID_ENV, &run.id)
+        .stdin(Stdio::null())
+        .stdout(output.try_clone()?)
+        .stderr(output);
+    // SAFETY: setsid is async-signal-safe; it runs in the child before exec,
+    // so closing the terminal or the calling shell does not reach the run.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().context("cannot start the background run")?;
+    let pid = child.id();
+    // A first record, so `wait` or `tasks` called right away find the run;
+    // the run itself rewrites it in full when it starts.
+    let meta = Meta {
+        version: 1,
+        id: run.id.clone(),
+        trigger: "run".into(),
+        state: "running".into(),
+        started_ms: runs::now_ms(),
+        finished_ms: None,
+        pid,
+        pid_start: memory::proc_id(pid as i32).map_or(0, |p| p.start),
+        exit_code: None,
+        checks: Vec::new(),
+    };
+    let meta_path = run.path.join("meta.json");
+    if !meta_path.exists() {
+        runs::write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?, false)?;
+    }
+    println!("{}", run.id);
+    eprintln!(
+        "started run {id} in the background (pid {pid})\n  follow: precheck log --run {id} -f CHECK   (or without CHECK: its checks)\n  wait:   precheck wait --run {id}\n  stop:   precheck kill --run {id}\n  list:   precheck tasks",
+        id = run.id
+    );
+    Ok(exit::PASSED)
+}
+
+#[derive(Serialize)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+    running: usize,
+    waiting: usize,
+    skipped: usize,
+}
+
+fn counts(m: &Meta) -> Counts {
+    let failed = ["failed", "timed_out", "killed_memory", "killed"]
+        .iter()
+        .map(|s| m.count(s))
+        .sum();
+    let skipped = ["skipped_needs", "skipped_no_files", "skipped_by_user"]
+        .iter()
+        .map(|s| m.count(s))
+        .sum();
+    Counts {
+        passed: m.count("passed"),
+        failed,
+        running: m.count("running"),
+        waiting: m.count("waiting"),
+        skipped,
+    }
+}
+
+#[derive(Serialize)]
+struct TaskRow<'a> {
+    id: &'a str,
+    trigger: &'a str,
+    state: &'a str,
+    started_at: String,
+    duration_ms: u64,
+    pid: u32,
+    checks: Counts,
+}
+
+fn row(m: &Meta) -> TaskRow<'_> {
+    TaskRow {
+        id: &m.id,
+        trigger: &m.trigger,
+        state: m.state(),
+        started_at: runs::rfc3339(m.started_ms),
+        duration_ms: m.duration_ms(),
+        pid: m.pid,
+        checks: counts(m),
+    }
+}
+
+fn describe_counts(c: &Counts) -> String {
+    let mut parts = Vec::new();
+    for (n, word) in [
+        (c.passed, "passed"),
+        (c.failed, "failed"),
+        (c.running, "running"),
+        (c.waiting, "waiting"),
+        (c.skipped, "skipped"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    if parts.is_empty() {
+        "no checks".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<i32> {
+    let runs = runs::list(repo.git_dir());
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Json {
+        let rows: Vec<TaskRow> = runs.iter().map(row).collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "runs": rows }))?
+        )?;
+        return Ok(exit::PASSED);
+    }
+    if runs.is_empty() {
+        writeln!(out, "no runs recorded yet")?;
+        return Ok(exit::PASSED);
+    }
+    let id_w = runs.iter().map(|m| m.id.len()).max().unwrap_or(2).max(2);
+    writeln!(
+        out,
+        "{:id_w$}  {:10}  {:11}  {:20}  {:>8}  CHECKS",
+        "ID", "TRIGGER", "STATE", "STARTED", "TIME"
+    )?;
+    for m in &runs {
+        let r = row(m);
+        let started = r.started_at.replace('T', " ");
+        writeln!(
+            out,
+            "{:id_w$}  {:10}  {:11}  {:20}  {:>8}  {}",
+            r.id,
+            r.trigger,
+            r.state,
+            &started[..19.min(started.len())],
+            format_duration(Duration::from_millis(r.duration_ms)),
+            describe_counts(&r.checks)
+        )?;
+    }
+    Ok(exit::PASSED)
+}
+
+fn is_final(state: &str) -> bool {
+    !matches!(state, "waiting" | "running")
+}
+
+/// Copies what the file holds from `offset` on to stdout; returns the new offset.
+fn copy_from(path: &std::path::Path, offset: u64, out: &mut impl Write) -> Result<u64> {
+    let Ok(mut f) = File::open(path) else {
+        return Ok(offset);
+    };
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    out.write_all(&buf)?;
+    out.flush()?;
+    Ok(offset + buf.len() as u64)
+}
+
+pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
+    let git_dir = repo.git_dir();
+    let meta = runs::find(git_dir, args.run.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    let Some(name) = args.check else {
+        if args.format == Format::Json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
+            return Ok(exit::PASSED);
+        }
+        writeln!(
+            out,
+            "run {} ({}): {}, {}",
+            meta.id,
+            meta.trigger,
+            meta.state(),
+            describe_counts(&counts(&meta))
+        )?;
+        for c in &meta.checks {
+            writeln!(out, "  {:20} {}", c.name, c.state)?;
+        }
+        for c in meta.checks.iter().filter(|c| {
+            matches!(
+                c.state.as_str(),
+                "failed" | "timed_out" | "killed_memory" | "killed"
+            )
+        }) {
+            writeln!(out, "\n── {} {} ──", c.name, c.state)?;
+            let tail = report::tail(&c.log, args.tail.unwrap_or(10));
+            if !tail.text.is_empty() {
+                writeln!(out, "{}", tail.text)?;
+            }
+            writeln!(out, "(full log: precheck log {} --run {})", c.name, meta.id)?;
+        }
+        return Ok(exit::PASSED);
+    };
+    let check = meta
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .with_context(|| {
+            let names: Vec<&str> = meta.checks.iter().map(|c| c.name.as_str()).collect();
+            format!(
+                "run {} has no check `{name}`; its checks: {}",
+                meta.id,
+                names.join(", ")
+            )
+        })?
+        .clone();
+    if args.format == Format::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
+        return Ok(exit::PASSED);
+    }
+    let mut offset = match args.tail {
+        Some(n) => {
+            let tail = report::tail(&check.log, n);
+            if !tail.text.is_empty() {
+                writeln!(out, "{}", tail.text)?;
+            }
+            fs::metadata(&check.log).map_or(0, |m| m.len())
+        }
+        None => copy_from(&check.log, 0, &mut out)?,
+    };
+    if !args.follow {
+        return Ok(exit::PASSED);
+    }
+    loop {
+        let now = runs::find(git_dir, Some(&meta.id))?;
+        let state = now
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .map_or("not_started".to_string(), |c| c.state.clone());
+        let ended = is_final(&state) || now.state() == "crashed";
+        offset = copy_from(&check.log, offset, &mut out)?;
+        if ended {
+            return Ok(exit::PASSED);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+fn log_json(meta: &Meta) -> serde_json::Value {
+    serde_json::json!({
+        "run": meta.id,
+        "state": meta.state(),
+        "checks": meta.checks.iter().map(|c| serde_json::json!({
+            "name": c.name,
+            "state": c.state,
+            "duration_ms": c.duration_ms,
+            "log": c.log,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn wait(repo: &Repo, args: WaitArgs) -> Result<i32> {
+    let git_dir = repo.git_dir();
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|t| parse_duration(t).map_err(|e| anyhow::anyhow!("--timeout: {e}")))
+        .transpose()?;
+    let ids: Vec<String> = if !args.runs.is_empty() {
+        for id in &args.runs {
+            runs::find(git_dir, Some(id))?;
+        }
+        args.runs.clone()
+    } else {
+        let all = runs::list(git_dir);
+        let going: Vec<String> = all
+            .iter()
+            .filter(|m| !m.finished())
+            .map(|m| m.id.clone())
+            .collect();
+        if going.is_empty() {
+            vec![runs::find(git_dir, None)?.id]
+        } else {
+            going
+        }
+    };
+    let start = Instant::now();
+    let finals = loop {
+        let metas: Vec<Meta> = ids
+            .iter()
+            .map(|id| runs::find(git_dir, Some(id)))
+            .collect::<Result<_>>()?;
+        if metas.iter().all(Meta::finished) {
+            break metas;
+        }
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            eprintln!(
+                "precheck: still running after {}",
+                args.timeout.unwrap_or_default()
+            );
+            return Ok(exit::WAIT_TIMEOUT);
+        }
+        std::thread::sleep(POLL);
+    };
+    let ok = finals.iter().all(|m| m.state() == "passed");
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Json {
+        let runs: Vec<serde_json::Value> = finals
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id,
+                    "state": m.state(),
+                    "exit_code": m.exit_code,
+                    "duration_ms": m.duration_ms(),
+                    "checks": m.checks.iter().map(|c| serde_json::json!({
+                        "name": c.name, "state": c.state, "duration_ms": c.duration_ms, "log": c.log,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "runs": runs }))?
+        )?;
+    } else {
+        for m in &finals {
+            writeln!(
+                out,
+                "run {}: {} in {}: {}",
+                m.id,
+                m.state(),
+                format_duration(Duration::from_millis(m.duration_ms())),
+                describe_counts(&counts(m))
+            )?;
+            for c in m.checks.iter().filter(|c| c.state != "passed") {
+                writeln!(
+                    out,
+                    "  {:20} {}  (precheck log {} --run {})",
+                    c.name, c.state, c.name, m.id
+                )?;
+            }
+        }
+    }
+    Ok(if ok { exit::PASSED } else { exit::FAILED })
+}
+
+pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
+    let git_dir = repo.git_dir();
+    let meta = match &args.run {
+        Some(id) => runs::find(git_dir, Some(id))?,
+        None => runs::list(git_dir)
+            .into_iter()
+            .find(|m| !m.finished())
+            .context("no run is running\nhint: `precheck tasks` lists the runs")?,
+    };
+    if let Some(name) = &args.check {
+        if !meta.checks.iter().any(|c| &c.name == name) {
+            bail!("run {} has no check `{name}`", meta.id);
+        }
+    }
+    match meta.state() {
+        "running" => {}
+        "crashed" => {
+            // Nobody is left to stop its checks: stop what remains of them here.
+            for c in meta.checks.iter().filter(|c| c.state == "running") {
+                if let Some(g) = c.pgid.filter(|g| crate::runner::group_exists(*g)) {
+                    crate::runner::signal(Some(g), &[], crate::runner::SIGKILL);
+                }
+            }
+            println!(
+                "run {} had crashed; stopped what was left of its checks",
+                meta.id
+            );
+            return Ok(exit::PASSED);
+        }
+        other => {
+            println!("run {} is not running ({other})", meta.id);
+            return Ok(exit::PASSED);
+        }
+    }
+    let what = args.check.clone().unwrap_or_else(|| "*".into());
+    runs::request_kill(git_dir, &meta, std::slice::from_ref(&what))?;
+    // The run stops its trees (SIGTERM, then SIGKILL after a grace) and
+    // records it; wait for that to show.
+    let start = Instant::now();
+    loop {
+        let now = runs::find(git_dir, Some(&meta.id))?;
+        let done = match &args.check {
+            Some(n) => now
+                .checks
+                .iter()
+                .find(|c| &c.name == n)
+                .is_none_or(|c| c.state != "running"),
+            None => now.finished(),
+        };
+        if done {
+            match &args.check {
+                Some(n) => println!("killed check {n} of run {}", meta.id),
+                None => println!("killed run {}", meta.id),
+            }
+            return Ok(exit::PASSED);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            bail!("run {} did not stop within 10s (pid {})", meta.id, meta.pid);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+pub fn clean(repo: &Repo) -> Result<i32> {
+    let n = runs::clean(repo.git_dir());
+    println!("removed {n} finished run{}", crate::plan::plural(n));
+    Ok(exit::PASSED)
+}
