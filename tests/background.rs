@@ -1,0 +1,266 @@
+//! Background runs and task management: start, list, follow, wait, kill,
+//! crashes, the shared memory cap, pruning, and records read while written.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{alive, intervals, max_overlap, timed, wait_for, TestRepo};
+
+/// Starts `precheck run ARGS --background` and returns the run id.
+fn start(repo: &TestRepo, args: &[&str]) -> String {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.push("--background");
+    let run = repo.precheck(&all);
+    run.expect_code(0);
+    let id = run.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(
+        !id.is_empty() && run.stdout.lines().count() == 1,
+        "{}",
+        run.context
+    );
+    assert!(
+        run.stderr.contains(&format!("precheck wait --run {id}")),
+        "{}",
+        run.context
+    );
+    id
+}
+
+fn task(repo: &TestRepo, id: &str) -> serde_json::Value {
+    let doc = repo.precheck(&["tasks", "--format", "json"]).json();
+    doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("run {id} not listed: {doc}"))
+}
+
+#[test]
+fn start_list_follow_and_wait() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.ticker]\nrun = 'while [ ! -e go ]; do sleep 0.05; done; for i in 1 2 3 4 5; do echo tick-$i; sleep 0.1; done'\n\
+         [checks.broken]\nrun = 'echo broken-output; exit 3'\nneeds = ['ticker']\n",
+    );
+    let id = start(&repo, &["--all"]);
+    wait_for("the run to show as running", || {
+        let t = task(&repo, &id);
+        t["state"] == "running" && t["checks"]["running"] == 1
+    });
+    let t = task(&repo, &id);
+    assert_eq!(t["trigger"], "run");
+    assert_eq!(t["checks"]["waiting"], 1);
+    assert!(t["started_at"].as_str().unwrap().ends_with('Z'));
+    // Follow while it prints: everything arrives, and follow ends with the check.
+    let follower = std::thread::spawn({
+        let mut cmd = repo.command(&["log", "ticker", "--run", &id, "-f"]);
+        move || common::finish(&mut cmd, std::path::Path::new("."))
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    repo.write("go", "");
+    let followed = follower.join().unwrap();
+    followed.expect_code(0);
+    assert_eq!(
+        followed.stdout, "tick-1\ntick-2\ntick-3\ntick-4\ntick-5\n",
+        "{}",
+        followed.context
+    );
+    let wait = repo.precheck(&["wait", "--run", &id, "--format", "json"]);
+    wait.expect_code(1);
+    let doc = wait.json();
+    assert_eq!(doc["runs"][0]["state"], "failed");
+    assert_eq!(doc["runs"][0]["checks"][1]["state"], "failed");
+    let log = repo.precheck(&["log", "broken"]);
+    assert_eq!(log.stdout, "broken-output\n", "{}", log.context);
+    let summary = repo.precheck(&["log", "--run", &id]);
+    assert!(
+        summary.stdout.contains("── broken failed"),
+        "{}",
+        summary.context
+    );
+    let meta = repo.precheck(&["log", "--format", "json"]).json();
+    assert_eq!(meta["checks"][0]["state"], "passed");
+}
+
+#[test]
+fn wait_exits_zero_for_a_passing_run() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.nap]\nrun = 'sleep 0.3'\n");
+    let id = start(&repo, &["--all"]);
+    let wait = repo.precheck(&["wait"]);
+    wait.expect_code(0);
+    assert!(
+        wait.stdout.contains(&format!("run {id}: passed")),
+        "{}",
+        wait.context
+    );
+}
+
+#[test]
+fn wait_times_out_with_124() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.long]\nrun = 'sleep 100'\n");
+    let id = start(&repo, &["--all"]);
+    repo.precheck(&["wait", "--run", &id, "--timeout", "200ms"])
+        .expect_code(124);
+    repo.precheck(&["kill", "--run", &id]).expect_code(0);
+}
+
+#[test]
+fn kill_stops_the_whole_tree_and_records_killed() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.deep]\nrun = 'sh -c \"sleep 100 & echo \\$! > grandchild.pid; wait\"'\n\
+         [checks.other]\nrun = 'sleep 100'\n",
+    );
+    let id = start(&repo, &["--all"]);
+    wait_for("the grandchild", || {
+        repo.file("grandchild.pid").exists() && !repo.read("grandchild.pid").is_empty()
+    });
+    let grandchild: i32 = repo.read("grandchild.pid").trim().parse().unwrap();
+    let kill = repo.precheck(&["kill", "deep", "--run", &id]);
+    kill.expect_code(0);
+    assert!(!alive(grandchild), "{}", kill.context);
+    let t = task(&repo, &id);
+    assert_eq!(t["state"], "running", "one check killed, the run goes on");
+    repo.precheck(&["kill"]).expect_code(0);
+    let t = task(&repo, &id);
+    assert_eq!(t["state"], "killed");
+    let log = repo
+        .precheck(&["log", "--run", &id, "--format", "json"])
+        .json();
+    assert_eq!(log["checks"][0]["state"], "killed");
+    assert_eq!(log["checks"][1]["state"], "killed");
+}
+
+#[test]
+fn a_run_killed_outright_shows_as_crashed() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.long]\nrun = 'echo $$ > check.pid; exec sleep 100'\n");
+    let id = start(&repo, &["--all"]);
+    wait_for("the check", || {
+        repo.file("check.pid").exists() && !repo.read("check.pid").is_empty()
+    });
+    let pid = task(&repo, &id)["pid"].as_i64().unwrap() as i32;
+    // SAFETY: killing the background run this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    wait_for("the run to read as crashed", || {
+        task(&repo, &id)["state"] == "crashed"
+    });
+    let check: i32 = repo.read("check.pid").trim().parse().unwrap();
+    wait_for("its check to die with it", || !alive(check));
+    // wait on a crashed run ends at once, as a failure.
+    repo.precheck(&["wait", "--run", &id]).expect_code(1);
+}
+
+#[test]
+fn concurrent_runs_share_one_memory_cap() {
+    let repo = TestRepo::new();
+    let mut toml = String::from("[settings]\njobs = 4\nmemory = \"3GiB\"\n");
+    for name in ["a1", "a2", "b1", "b2"] {
+        toml.push_str(&format!(
+            "[checks.{name}]\nrun = '{}'\nmemory = \"1.5GiB\"\n",
+            timed(name, "sleep 0.5")
+        ));
+    }
+    repo.checks(&toml);
+    let a = start(&repo, &["a1", "a2", "--all"]);
+    let b = start(&repo, &["b1", "b2", "--all"]);
+    repo.precheck(&["wait", "--run", &a, "--run", &b])
+        .expect_code(0);
+    let t = intervals(&repo);
+    assert_eq!(t.len(), 4);
+    assert_eq!(
+        max_overlap(&t),
+        2,
+        "two runs together never exceed the cap: {t:?}"
+    );
+}
+
+#[test]
+fn clean_and_keep_runs_prune_records() {
+    let repo = TestRepo::new();
+    repo.checks("[settings]\nkeep_runs = 2\n[checks.ok]\nrun = 'true'\n");
+    for _ in 0..4 {
+        repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    }
+    let runs = repo.precheck(&["tasks", "--format", "json"]).json();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2, "{runs}");
+    let clean = repo.precheck(&["clean"]);
+    assert!(
+        clean.stdout.contains("removed 2 finished runs"),
+        "{}",
+        clean.context
+    );
+    let runs = repo.precheck(&["tasks", "--format", "json"]).json();
+    assert!(runs["runs"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn records_are_never_half_written_for_a_racing_reader() {
+    let repo = TestRepo::new();
+    let mut toml = String::from("[settings]\njobs = 4\n");
+    for i in 0..40 {
+        toml.push_str(&format!("[checks.c{i}]\nrun = 'true'\n"));
+    }
+    repo.checks(&toml);
+    let id = start(&repo, &["--all"]);
+    let meta = repo.file(format!(".git/precheck/runs/{id}/meta.json"));
+    let mut reads = 0;
+    loop {
+        if let Ok(bytes) = std::fs::read(&meta) {
+            let doc: serde_json::Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("a torn record after {reads} reads: {e}"));
+            reads += 1;
+            if doc["state"] != "running" {
+                break;
+            }
+        }
+    }
+    assert!(reads > 1);
+    repo.precheck(&["wait", "--run", &id]).expect_code(0);
+}
+
+#[test]
+fn a_commit_waits_for_a_background_run_reading_the_tree() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.reader]\nrun = 'touch started; while [ ! -e go ]; do sleep 0.05; done'\nhooks = ['manual']\n\
+         [checks.see]\nrun = 'cat f.txt > seen.txt'\n",
+    );
+    repo.write(".gitignore", "seen*\nstarted\ngo\n");
+    repo.write("f.txt", "base\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    let id = start(&repo, &["reader", "--all"]);
+    wait_for("the background check", || repo.file("started").exists());
+    repo.write("f.txt", "staged\n").stage(&["f.txt"]);
+    repo.write("f.txt", "staged\nunstaged\n");
+    let commit = std::thread::spawn({
+        let mut cmd = repo.git_command(&["commit", "-qm", "while a run reads"]);
+        move || common::finish(&mut cmd, std::path::Path::new("."))
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        repo.read("f.txt"),
+        "staged\nunstaged\n",
+        "nothing changed under the running check"
+    );
+    repo.write("go", "");
+    let commit = commit.join().unwrap();
+    commit.expect_code(0);
+    assert!(
+        commit.stderr.contains(&format!("waiting for run {id}")),
+        "{}",
+        commit.context
+    );
+    assert_eq!(repo.read("seen.txt"), "staged\n");
+    assert_eq!(repo.read("f.txt"), "staged\nunstaged\n");
+}
