@@ -113,7 +113,7 @@ impl RunDir {
     /// The directory of an existing run.
     pub fn open(git_dir: &Path, id: &str) -> Result<RunDir> {
         let path = runs_root(git_dir).join(id);
-        if id.contains('/') || !path.join("meta.json").is_file() {
+        if id.contains('/') || !path.join("logs").is_dir() {
             bail!(
                 "no run `{id}` in {}\nhint: `precheck tasks` lists the runs",
                 runs_root(git_dir).display()

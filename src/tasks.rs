@@ -74,10 +74,13 @@ pub fn start_background(repo: &Repo) -> Result<i32> {
         exit_code: None,
         checks: Vec::new(),
     };
+    // Only if the run has not written its own yet: a hard link never
+    // replaces an existing file, so the race goes either way safely.
     let meta_path = run.path.join("meta.json");
-    if !meta_path.exists() {
-        runs::write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?, false)?;
-    }
+    let first = run.path.join("meta.first.json");
+    fs::write(&first, serde_json::to_vec_pretty(&meta)?)?;
+    let _ = fs::hard_link(&first, &meta_path);
+    let _ = fs::remove_file(&first);
     println!("{}", run.id);
     eprintln!(
         "started run {id} in the background (pid {pid})\n  follow: precheck log --run {id} -f CHECK   (or without CHECK: its checks)\n  wait:   precheck wait --run {id}\n  stop:   precheck kill --run {id}\n  list:   precheck tasks",
