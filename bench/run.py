@@ -758,10 +758,11 @@ def describe_versions(kinds: Counter, total: int) -> str:
         return "-"
     if kinds["same"] == total:
         return "index = work tree (no unstaged changes)"
+    which = "the file" if total == 1 else f"all {total} files"
     if kinds["index"] + kinds["same"] == total:
-        return f"staged (index) version of all {total}: unstaged changes set aside"
+        return f"staged (index) version of {which}: unstaged changes set aside"
     if kinds["worktree"] + kinds["same"] == total:
-        return f"work-tree version of all {total}: unstaged changes visible"
+        return f"work-tree version of {which}: unstaged changes visible"
     return (f"mixed: {kinds['index']} index version, {kinds['worktree']} work-tree version, "
             f"{kinds['other']} neither")
 
@@ -825,7 +826,7 @@ def content_probe(
                     kinds["other"] += 1
             said = []
             for line in output.splitlines():
-                line = ANSI_ESCAPE.sub("", line).strip()
+                line = ANSI_ESCAPE.sub("", line).strip().replace(str(scratch), "$SCRATCH")
                 if ABOUT_UNSTAGED.search(line) and line not in said:
                     said.append(line)
             findings[tool.name] = ProbeFinding(
@@ -995,7 +996,8 @@ def unstaged_notes(tools: list[str], findings: dict[str, ProbeFinding]) -> list[
             else:
                 text += " `git stash list` was empty during the check."
             if f.said:
-                text += " The tool printed: " + "; ".join(f"“{s}”" for s in f.said) + "."
+                text += (" The tool printed ($SCRATCH: the benchmark's scratch directory): "
+                         + "; ".join(f"“{s}”" for s in f.said) + ".")
         notes.append(text)
     return notes
 

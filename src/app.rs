@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::cache::{self, Cache};
 use crate::cli::{Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, RunArgs, UninstallArgs};
 use crate::config::{self, format_size, Config, MemoryCap};
 use crate::fixes::{self, Files, Modified};
@@ -21,7 +22,7 @@ use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
 use crate::scheduler::{self, Job, Outcome, Status, Tee};
 use crate::snapshot::{self, Snapshot};
-use crate::{exit, init, install, memory, runner, runs, tasks};
+use crate::{exit, history, init, install, memory, runner, runs, tasks};
 
 pub fn main(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -35,7 +36,7 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Log(args) => tasks::log(&Repo::open()?, args),
         Command::Wait(args) => tasks::wait(&Repo::open()?, args),
         Command::Kill(args) => tasks::kill(&Repo::open()?, args),
-        Command::Clean => tasks::clean(&Repo::open()?),
+        Command::Clean(args) => tasks::clean(&Repo::open()?, args),
     }
 }
 
@@ -70,6 +71,8 @@ struct Request {
     stage_fixes: bool,
     /// The commit message file, for `{msg}`.
     msg: Option<PathBuf>,
+    /// Run every check, cached passes or not.
+    no_cache: bool,
     jobs: Option<usize>,
     memory: Option<String>,
     fail_fast: bool,
@@ -103,6 +106,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
         stash: staged && !args.no_stash && std::env::var_os(RUN_ID_ENV).is_none(),
         stage_fixes: false,
         msg: None,
+        no_cache: args.no_cache,
         jobs: args.jobs.map(|j| j as usize),
         memory: args.memory,
         fail_fast: args.fail_fast,
@@ -166,6 +170,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs) -> Result<i32> {
         stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
         stage_fixes: pre_commit,
         msg,
+        no_cache: false,
         jobs: None,
         memory: None,
         fail_fast: false,
@@ -275,7 +280,14 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
         Err(_) => runs::RunDir::create(repo.git_dir())?,
     };
-    let (jobs, job_of) = jobs(config, &plan, repo, &run_dir, req.msg.as_deref());
+    // Keys of the checks whose passes may be cached, and the passes found.
+    let cache = Cache::open(repo.git_dir());
+    let keys = cache_keys(repo, config, &plan, &req)?;
+    let cached: Vec<Option<cache::Entry>> = keys
+        .iter()
+        .map(|k| k.as_deref().and_then(|k| cache.get(k)))
+        .collect();
+    let (jobs, job_of) = jobs(config, &plan, repo, &run_dir, req.msg.as_deref(), &cached);
     let checks: Vec<(String, PathBuf)> = jobs
         .iter()
         .map(|j| (j.name.clone(), j.log.clone()))
@@ -304,6 +316,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     )?;
     let killed = result.killed;
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
+    remember_passes(&cache, config, &keys, &job_of, &result, &modified);
     // How set-aside files come back is decided before fixes are staged.
     let prepared = snapshot.as_ref().map(Snapshot::prepare).transpose()?;
     let conflicting = prepared
@@ -343,6 +356,71 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     drop(ledger);
     runs::prune(repo.git_dir(), config.settings.keep_runs);
     Ok(summary.exit_code)
+}
+
+/// The cache key of each check that runs and may be cached.
+fn cache_keys(
+    repo: &Repo,
+    config: &Config,
+    plan: &Plan,
+    req: &Request,
+) -> Result<Vec<Option<String>>> {
+    let wanted: Vec<bool> = config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .map(|(c, d)| d.runs() && c.cache && config.settings.cache && !req.no_cache)
+        .collect();
+    if !wanted.contains(&true) {
+        return Ok(vec![None; config.checks.len()]);
+    }
+    // Checks see the index's content when unstaged changes are set aside,
+    // else the work tree as it is.
+    let index_only = req.stash && matches!(req.change, Change::Staged);
+    let inputs = repo.inputs(index_only)?;
+    Ok(config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .zip(wanted)
+        .map(|((c, d), want)| match d {
+            Decision::Run { files } if want => cache::key(c, files, &inputs),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Stores the passes of cacheable checks (not of fixers that changed files).
+fn remember_passes(
+    cache: &Cache,
+    config: &Config,
+    keys: &[Option<String>],
+    job_of: &[Option<usize>],
+    result: &scheduler::RunResult,
+    modified: &[Modified],
+) {
+    let mut stored = false;
+    for (i, check) in config.checks.iter().enumerate() {
+        let (Some(key), Some(j)) = (&keys[i], job_of[i]) else {
+            continue;
+        };
+        let outcome = &result.outcomes[j];
+        if outcome.status != Status::Passed || modified.iter().any(|m| m.check == check.name) {
+            continue;
+        }
+        cache.put(&cache::Entry {
+            version: 1,
+            check: check.name.clone(),
+            key: key.clone(),
+            created_ms: runs::now_ms(),
+            duration_ms: outcome.duration.as_millis() as u64,
+            peak_memory_bytes: outcome.peak,
+        });
+        stored = true;
+    }
+    if stored {
+        cache.prune();
+    }
 }
 
 /// Fixers that run, with the root-relative files they get (every file of
@@ -405,29 +483,46 @@ fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
     let sel = selection(Vec::new(), args.files.hook.clone());
     let plan = plan::plan(&config, &files, &sel)?;
     let cap = memory_cap(&config, None)?;
+    let past = history::read(repo.git_dir());
     let rows: Vec<ListRow> = config
         .checks
         .iter()
         .zip(&plan.decisions)
-        .map(|(c, d)| ListRow {
-            name: &c.name,
-            run: c.run.display(),
-            hooks: &c.hooks,
-            glob: &c.glob,
-            exclude: &c.exclude,
-            needs: &c.needs,
-            dir: c.dir.as_deref(),
-            memory_bytes: c.memory.unwrap_or(config.settings.default_memory),
-            memory_declared: c.memory.is_some(),
-            memory_limit_bytes: c.memory_limit,
-            timeout_ms: c.timeout.map(|t| t.as_millis()),
-            fix: c.fix,
-            decision: decision_key(d),
-            reason: d.reason(c, &sel),
-            files: match d {
-                Decision::Run { files } => files.len(),
-                _ => 0,
-            },
+        .map(|(c, d)| {
+            let h = past.get(&c.name);
+            let (memory, source) = history::expected_memory(c, h, config.settings.default_memory);
+            ListRow {
+                name: &c.name,
+                run: c.run.display(),
+                hooks: &c.hooks,
+                glob: &c.glob,
+                exclude: &c.exclude,
+                needs: &c.needs,
+                dir: c.dir.as_deref(),
+                memory_bytes: memory,
+                memory_declared: c.memory.is_some(),
+                memory_source: match source {
+                    history::Source::Declared => "declared",
+                    history::Source::Learned => "learned",
+                    history::Source::Default => "default",
+                },
+                measured_runs: h.map_or(0, |h| h.peaks.len()),
+                measured_median_bytes: h.and_then(history::History::median_peak),
+                measured_max_bytes: h.and_then(history::History::max_peak),
+                typical_duration_ms: h
+                    .and_then(history::History::median_duration)
+                    .map(|d| d.as_millis()),
+                memory_limit_bytes: c.memory_limit,
+                timeout_ms: c.timeout.map(|t| t.as_millis()),
+                fix: c.fix,
+                decision: decision_key(d),
+                reason: d.reason(c, &sel),
+                files: match d {
+                    Decision::Run { files } => files.len(),
+                    _ => 0,
+                },
+                hint: history::underestimate(c, h),
+            }
         })
         .collect();
     let mut out = std::io::stdout().lock();
@@ -458,10 +553,14 @@ fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
         format_size(config.settings.default_memory)
     )?;
     for r in &rows {
-        let memory = if r.memory_declared {
-            format_size(r.memory_bytes)
-        } else {
-            format!("{} (default)", format_size(r.memory_bytes))
+        let memory = match r.memory_source {
+            "learned" => format!(
+                "{} (learned: 90th percentile of {} measured runs + {:.0}%)",
+                format_size(r.memory_bytes),
+                r.measured_runs,
+                history::MARGIN * 100.0
+            ),
+            source => format!("{} ({source})", format_size(r.memory_bytes)),
         };
         writeln!(out)?;
         writeln!(out, "{}  {}", console::style(r.name).bold(), r.reason)?;
@@ -477,6 +576,25 @@ fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
             writeln!(out, "  needs   {}", r.needs.join(", "))?;
         }
         writeln!(out, "  memory  {memory}")?;
+        if let (Some(median), Some(max)) = (r.measured_median_bytes, r.measured_max_bytes) {
+            writeln!(
+                out,
+                "  peaks   median {}, max {} over the last {} runs",
+                format_size(median),
+                format_size(max),
+                r.measured_runs
+            )?;
+        }
+        if let Some(ms) = r.typical_duration_ms {
+            writeln!(
+                out,
+                "  time    typically {}",
+                report::format_duration(std::time::Duration::from_millis(ms as u64))
+            )?;
+        }
+        if let Some(hint) = &r.hint {
+            writeln!(out, "  hint    {hint}")?;
+        }
     }
     Ok(exit::PASSED)
 }
@@ -492,12 +610,18 @@ struct ListRow<'a> {
     dir: Option<&'a str>,
     memory_bytes: u64,
     memory_declared: bool,
+    memory_source: &'static str,
+    measured_runs: usize,
+    measured_median_bytes: Option<u64>,
+    measured_max_bytes: Option<u64>,
+    typical_duration_ms: Option<u128>,
     memory_limit_bytes: Option<u64>,
     timeout_ms: Option<u128>,
     fix: bool,
     decision: &'static str,
     reason: String,
     files: usize,
+    hint: Option<String>,
 }
 
 fn decision_key(d: &Decision) -> &'static str {
@@ -611,6 +735,7 @@ fn jobs(
     repo: &Repo,
     run_dir: &runs::RunDir,
     msg: Option<&Path>,
+    cached: &[Option<cache::Entry>],
 ) -> (Vec<Job>, Vec<Option<usize>>) {
     let mut job_of = vec![None; config.checks.len()];
     let mut n = 0;
@@ -620,7 +745,7 @@ fn jobs(
             n += 1;
         }
     }
-    let durations = runs::recent_durations(repo.git_dir(), 5);
+    let past = history::read(repo.git_dir());
     let mut jobs = Vec::with_capacity(n);
     let mut fix = Vec::with_capacity(n);
     let mut files_of_job = Vec::with_capacity(n);
@@ -640,12 +765,20 @@ fn jobs(
             name: check.name.clone(),
             batches: runner::invocations(check, repo.root(), files, msg).map_err(|p| p.0),
             log: run_dir.log_path(&check.name),
-            memory: check.memory.unwrap_or(config.settings.default_memory),
+            memory: history::expected_memory(
+                check,
+                past.get(&check.name),
+                config.settings.default_memory,
+            )
+            .0,
             memory_limit: check.memory_limit,
             timeout: check.timeout,
             needs,
-            expected: durations.get(&check.name).copied(),
+            expected: past
+                .get(&check.name)
+                .and_then(history::History::median_duration),
             exclusive_with: Vec::new(),
+            cached: cached[i].as_ref().map(cache::Entry::age),
         });
         fix.push(check.fix);
         files_of_job.push(Files::of(check, files));
@@ -704,7 +837,7 @@ fn summary(
         None if entries.iter().any(|e| e.status.is_failure()) => exit::FAILED,
         None => exit::PASSED,
     };
-    let warnings = jobs
+    let mut warnings: Vec<String> = jobs
         .iter()
         .filter(|j| j.memory > opts.cap)
         .map(|j| {
@@ -716,6 +849,20 @@ fn summary(
             )
         })
         .collect();
+    // A declared figure far below what the check used undermines the cap.
+    for (check, e) in config.checks.iter().filter_map(|c| {
+        let e = entries.iter().find(|e| e.name == c.name)?;
+        Some((c, e))
+    }) {
+        if let Some(declared) = check.memory.filter(|&d| e.peak > d.saturating_mul(2)) {
+            warnings.push(format!(
+                "check `{}` declares memory = \"{}\" but used {}: raise it so the cap holds",
+                check.name,
+                format_size(declared),
+                format_size(e.peak)
+            ));
+        }
+    }
     Summary {
         run_id: run_id.to_string(),
         entries,

@@ -73,9 +73,9 @@ pub enum Command {
         after_help = "Examples:\n  precheck kill                # the latest running run\n  precheck kill test --run ID  # one check of a run"
     )]
     Kill(KillArgs),
-    /// Remove finished runs' records and logs
-    #[command(after_help = "Examples:\n  precheck clean")]
-    Clean,
+    /// Remove finished runs' records and logs (and, with --cache, cached passes)
+    #[command(after_help = "Examples:\n  precheck clean\n  precheck clean --cache")]
+    Clean(CleanArgs),
 }
 
 #[derive(Args, Debug)]
@@ -121,6 +121,13 @@ pub struct WaitArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    /// Also empty the result cache
+    #[arg(long)]
+    pub cache: bool,
 }
 
 #[derive(Args, Debug)]
@@ -214,6 +221,10 @@ pub struct RunArgs {
     /// Start the run detached and return at once; prints its id on stdout (implies --no-stash)
     #[arg(long)]
     pub background: bool,
+
+    /// Run every check, even those with a cached pass for the same inputs
+    #[arg(long)]
+    pub no_cache: bool,
 
     /// Output format
     #[arg(long, value_enum, default_value = "human")]

@@ -55,6 +55,8 @@ pub struct Settings {
     pub output_lines: usize,
     /// Finished runs' records kept under the git dir.
     pub keep_runs: usize,
+    /// Passing results are cached.
+    pub cache: bool,
 }
 
 pub const DEFAULT_MEMORY: u64 = 512 * MIB;
@@ -112,6 +114,11 @@ pub struct Check {
     pub fix: bool,
     /// Files it fixed are staged again (in a pre-commit hook).
     pub stage_fixed: bool,
+    /// Its passes may be cached.
+    pub cache: bool,
+    /// Files its result depends on (globs); empty means its `glob`, or
+    /// every tracked file when it has none.
+    pub inputs: Vec<String>,
 }
 
 impl Check {
@@ -206,6 +213,7 @@ struct RawSettings {
     fail_fast: Option<bool>,
     output_lines: Option<Spanned<i64>>,
     keep_runs: Option<Spanned<i64>>,
+    cache: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +231,8 @@ struct RawCheck {
     hooks: Option<Vec<Spanned<String>>>,
     fix: Option<bool>,
     stage_fixed: Option<bool>,
+    cache: Option<bool>,
+    inputs: Option<Spanned<toml::Value>>,
 }
 
 /// Reads and validates the file at `path`.
@@ -299,6 +309,7 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         fail_fast: raw.fail_fast.unwrap_or(false),
         output_lines,
         keep_runs,
+        cache: raw.cache.unwrap_or(true),
     })
 }
 
@@ -327,6 +338,7 @@ fn check(
         Some(r) => run(src, &name, r)?,
     };
     let glob = string_list(src, &name, "glob", raw.glob)?;
+    let inputs = string_list(src, &name, "inputs", raw.inputs)?;
     let exclude = string_list(src, &name, "exclude", raw.exclude)?;
     let memory = raw
         .memory
@@ -406,6 +418,8 @@ fn check(
             // Staging what it fixed makes it a fixer.
             fix: raw.fix.unwrap_or(false) || raw.stage_fixed.unwrap_or(false),
             stage_fixed: raw.stage_fixed.unwrap_or(false),
+            cache: raw.cache.unwrap_or(true),
+            inputs,
         },
         needs_spans,
     ))

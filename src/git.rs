@@ -33,6 +33,14 @@ pub struct Unstaged {
     pub intent_to_add: bool,
 }
 
+/// One file a check's result may depend on: its path, mode and content id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub path: PathBuf,
+    pub mode: u32,
+    pub id: Oid,
+}
+
 /// The mode of a gitlink (submodule) entry.
 const GITLINK: u32 = 0o160000;
 
@@ -109,6 +117,72 @@ impl Repo {
             .collect();
         files.dedup();
         Ok(files)
+    }
+
+    /// The files checks may read, with content ids, sorted by path: the
+    /// index's entries; unless `staged`, with the work tree's dirty files
+    /// and its untracked, not ignored files hashed as they are.
+    pub fn inputs(&self, staged: bool) -> Result<Vec<Input>> {
+        let index = self.index()?;
+        let mut inputs: Vec<Input> = index
+            .iter()
+            .filter(|e| !is_intent_to_add(e))
+            .map(|e| Input {
+                path: bytes_path(&e.path),
+                mode: e.mode,
+                id: e.id,
+            })
+            .collect();
+        inputs.sort_by(|a, b| a.path.cmp(&b.path));
+        inputs.dedup_by(|a, b| a.path == b.path);
+        if staged {
+            return Ok(inputs);
+        }
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .exclude_submodules(true);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .context("cannot read the work tree's status")?;
+        for entry in statuses.iter() {
+            let st = entry.status();
+            let dirty = git2::Status::WT_NEW
+                | git2::Status::WT_MODIFIED
+                | git2::Status::WT_DELETED
+                | git2::Status::WT_TYPECHANGE
+                | git2::Status::WT_RENAMED;
+            if !st.intersects(dirty) {
+                continue;
+            }
+            let path = bytes_path(entry.path_bytes());
+            let full = self.root.join(&path);
+            let (id, mode) = match std::fs::symlink_metadata(&full) {
+                Ok(meta) => {
+                    use std::os::unix::fs::PermissionsExt;
+                    let id = if meta.file_type().is_symlink() {
+                        let target = std::fs::read_link(&full)?;
+                        Oid::hash_object(git2::ObjectType::Blob, target.as_os_str().as_bytes())?
+                    } else if meta.is_file() {
+                        Oid::hash_file(git2::ObjectType::Blob, &full)?
+                    } else {
+                        continue;
+                    };
+                    (id, meta.permissions().mode())
+                }
+                Err(_) => (Oid::zero(), 0),
+            };
+            match inputs.binary_search_by(|i| i.path.cmp(&path)) {
+                Ok(at) => {
+                    inputs[at].id = id;
+                    inputs[at].mode = mode;
+                }
+                Err(at) => inputs.insert(at, Input { path, mode, id }),
+            }
+        }
+        Ok(inputs)
     }
 
     /// Tracked paths whose work tree differs from the index (content, mode,

@@ -3,11 +3,13 @@
 //! into an exit status (see `exit`); errors print their whole chain.
 
 mod app;
+mod cache;
 mod cli;
 mod config;
 mod exit;
 mod fixes;
 mod git;
+mod history;
 mod init;
 mod install;
 mod ledger;

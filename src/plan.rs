@@ -78,14 +78,19 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(check: &Check) -> anyhow::Result<Matcher> {
-        let include = if check.glob.is_empty() {
+        Matcher::from_patterns(&check.glob, &check.exclude)
+    }
+
+    /// Matches `include` (everything when empty) less `exclude`.
+    pub fn from_patterns(include: &[String], exclude: &[String]) -> anyhow::Result<Matcher> {
+        let include = if include.is_empty() {
             None
         } else {
-            Some(glob_set(&check.glob)?)
+            Some(glob_set(include)?)
         };
         Ok(Matcher {
             include,
-            exclude: glob_set(&check.exclude)?,
+            exclude: glob_set(exclude)?,
         })
     }
 

@@ -38,6 +38,7 @@ enum Progress {
 pub fn status_key(status: Status) -> &'static str {
     match status {
         Status::Passed => "passed",
+        Status::Cached => "cached",
         Status::Failed => "failed",
         Status::TimedOut => "timed_out",
         Status::KilledMemory => "killed_memory",
@@ -54,6 +55,10 @@ pub fn status_key(status: Status) -> &'static str {
 fn status_text(e: &Entry) -> String {
     match e.status {
         Status::Passed => "passed".into(),
+        Status::Cached => match &e.detail {
+            Some(d) => format!("cached ({d})"),
+            None => "cached".into(),
+        },
         Status::Failed => match (&e.detail, e.exit_code, e.signal) {
             (Some(d), _, _) => format!("failed: {}", first_line(d)),
             (None, Some(c), _) => format!("failed (exit {c})"),
@@ -588,14 +593,15 @@ impl Reporter {
         for (e, text) in rows.iter().zip(&texts) {
             let ran = !matches!(
                 e.status,
-                Status::SkippedNeeds
+                Status::Cached
+                    | Status::SkippedNeeds
                     | Status::SkippedNoFiles
                     | Status::SkippedByUser
                     | Status::NotStarted
             );
             let padded = format!("{text:status_w$}");
             let colored = match e.status {
-                Status::Passed => style(padded).green(),
+                Status::Passed | Status::Cached => style(padded).green(),
                 s if s.is_failure() => style(padded).red().bold(),
                 Status::Interrupted => style(padded).yellow(),
                 _ => style(padded).dim(),
@@ -617,6 +623,7 @@ impl Reporter {
         let count =
             |f: &dyn Fn(Status) -> bool| summary.entries.iter().filter(|e| f(e.status)).count();
         let passed = count(&|s| s == Status::Passed);
+        let cached = count(&|s| s == Status::Cached);
         let failed = count(&|s| s.is_failure());
         let skipped = count(&|s| {
             matches!(
@@ -624,8 +631,11 @@ impl Reporter {
                 Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
             )
         });
-        let other = summary.entries.len() - passed - failed - skipped;
+        let other = summary.entries.len() - passed - cached - failed - skipped;
         let mut parts = vec![format!("{passed} passed"), format!("{failed} failed")];
+        if cached > 0 {
+            parts.push(format!("{cached} cached"));
+        }
         if skipped > 0 {
             parts.push(format!("{skipped} skipped"));
         }
@@ -675,14 +685,14 @@ impl Observer for Reporter {
         }
         let entry = Entry::new(&self.names[job], outcome, None, Tail::default());
         let mark = match outcome.status {
-            Status::Passed => style("✓").green(),
+            Status::Passed | Status::Cached => style("✓").green(),
             s if s.is_failure() => style("✗").red(),
             _ => style("-").dim(),
         };
         let ran = outcome.duration > Duration::ZERO;
         let line = if self.progress == Progress::Plain {
             let word = match outcome.status {
-                Status::Passed => "pass",
+                Status::Passed | Status::Cached => "pass",
                 s if s.is_failure() => "FAIL",
                 Status::Interrupted | Status::NotStarted => "stop",
                 _ => "skip",

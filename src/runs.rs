@@ -5,11 +5,10 @@
 //! never sees half a record. Old runs are pruned so that logs never grow
 //! without bound. A run whose process died without finishing is *crashed*.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -381,37 +380,10 @@ pub fn prune(git_dir: &Path, keep: usize) {
     }
 }
 
-/// Median duration of each check's recent passes, from the newest results.
-pub fn recent_durations(git_dir: &Path, runs: usize) -> HashMap<String, Duration> {
-    let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
-    for dir in run_dirs(git_dir).into_iter().take(runs) {
-        let Ok(text) = fs::read_to_string(dir.join("result.json")) else {
-            continue;
-        };
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        for check in doc["checks"].as_array().into_iter().flatten() {
-            if check["status"] == "passed" {
-                if let (Some(name), Some(ms)) =
-                    (check["name"].as_str(), check["duration_ms"].as_u64())
-                {
-                    seen.entry(name.to_string()).or_default().push(ms);
-                }
-            }
-        }
-    }
-    seen.into_iter()
-        .map(|(name, mut v)| {
-            v.sort_unstable();
-            (name, Duration::from_millis(v[v.len() / 2]))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn stamps_are_utc_civil_dates() {

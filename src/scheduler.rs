@@ -53,6 +53,8 @@ pub struct Job {
     pub expected: Option<Duration>,
     /// Jobs it must never run beside (a fixer and a check sharing files).
     pub exclusive_with: Vec<usize>,
+    /// A cached pass (its age): the job counts as passed without running.
+    pub cached: Option<Duration>,
 }
 
 pub struct Options {
@@ -64,6 +66,8 @@ pub struct Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Passed,
+    /// Passed before with the same inputs; not run again.
+    Cached,
     Failed,
     TimedOut,
     KilledMemory,
@@ -79,6 +83,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Passed now or, cached, before.
+    pub fn passed(self) -> bool {
+        matches!(self, Status::Passed | Status::Cached)
+    }
+
     pub fn is_failure(self) -> bool {
         matches!(
             self,
@@ -394,7 +403,7 @@ impl Coordinator<'_> {
                 let mut all_passed = true;
                 for &n in &job.needs {
                     match &self.slots[n] {
-                        Slot::Done(o) if o.status == Status::Passed => {}
+                        Slot::Done(o) if o.status.passed() => {}
                         Slot::Done(_) => {
                             skipped.push((i, n));
                             all_passed = false;
@@ -455,6 +464,18 @@ impl Coordinator<'_> {
         let mut i = 0;
         while i < self.queue.len() {
             let job = self.queue[i];
+            if let Some(age) = self.jobs[job].cached {
+                self.queue.remove(i);
+                let outcome = Outcome::unstarted(
+                    Status::Cached,
+                    Some(format!(
+                        "passed {} ago",
+                        crate::report::format_duration(age)
+                    )),
+                );
+                self.finish(job, outcome, observer);
+                continue;
+            }
             if let Err(message) = &self.jobs[job].batches {
                 let outcome = Outcome::unstarted(Status::Failed, Some(message.clone()));
                 self.queue.remove(i);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::{KillArgs, LogArgs, TasksArgs, WaitArgs};
+use crate::cli::{CleanArgs, KillArgs, LogArgs, TasksArgs, WaitArgs};
 use crate::config::parse_duration;
 use crate::exit;
 use crate::git::Repo;
@@ -459,8 +459,12 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
     }
 }
 
-pub fn clean(repo: &Repo) -> Result<i32> {
+pub fn clean(repo: &Repo, args: CleanArgs) -> Result<i32> {
     let n = runs::clean(repo.git_dir());
     println!("removed {n} finished run{}", crate::plan::plural(n));
+    if args.cache {
+        let n = crate::cache::Cache::open(repo.git_dir()).clear();
+        println!("removed {n} cached pass{}", if n == 1 { "" } else { "es" });
+    }
     Ok(exit::PASSED)
 }

@@ -200,7 +200,10 @@ fn pre_push_checks_what_is_pushed() {
         .unwrap();
     assert!(status.success());
     let repo = TestRepo::new();
-    repo.checks("[checks.pushed]\nrun = \"printf '%s\\\\n' {files} > pushed.txt\"\nglob = '*.rs'\nhooks = ['pre-push']\n");
+    // Not cached: the test reads what each push gave the check.
+    repo.checks(
+        "[checks.pushed]\nrun = \"printf '%s\\\\n' {files} > pushed.txt\"\nglob = '*.rs'\nhooks = ['pre-push']\ncache = false\n",
+    );
     repo.write(".gitignore", "pushed*\n");
     repo.write("a.rs", "1").write("b.rs", "1");
     repo.stage(&["."]).commit("base").install();

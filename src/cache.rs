@@ -1,0 +1,155 @@
+//! The result cache: a check that passed is not run again while nothing it
+//! depends on changed.
+//!
+//! A check's key is a SHA-1 over everything its result depends on: its
+//! command (`run`, `dir`, `env`), the files it is given, the path, mode and
+//! content id of each of its input files (`inputs`, else its `glob`, else
+//! every tracked file), and precheck's version. Only passes are stored, one
+//! small file per key under `.git/precheck/cache/`; the oldest are dropped
+//! beyond [`MAX_ENTRIES`]. An entry that cannot be read or parsed is a miss,
+//! never a pass.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Check, Run};
+use crate::git::Input;
+use crate::plan::Matcher;
+use crate::runs;
+
+/// Most entries kept; beyond it the oldest are dropped.
+pub const MAX_ENTRIES: usize = 2000;
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// A cached pass.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Entry {
+    pub version: u32,
+    pub check: String,
+    /// Must equal the key it is stored under.
+    pub key: String,
+    pub created_ms: u64,
+    pub duration_ms: u64,
+    pub peak_memory_bytes: u64,
+}
+
+impl Entry {
+    pub fn age(&self) -> Duration {
+        Duration::from_millis(runs::now_ms().saturating_sub(self.created_ms))
+    }
+}
+
+/// Appends a length-prefixed field, so that no two inputs hash alike.
+fn field(buf: &mut Vec<u8>, bytes: &[u8]) {
+    buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    buf.extend_from_slice(bytes);
+}
+
+/// The key of `check` over `files` (what it is given) and the repository's
+/// `inputs`; None when its input globs cannot be built.
+pub fn key(check: &Check, files: &[PathBuf], inputs: &[Input]) -> Option<String> {
+    let mut buf = Vec::with_capacity(4096);
+    field(&mut buf, b"precheck-cache-1");
+    field(&mut buf, env!("CARGO_PKG_VERSION").as_bytes());
+    field(&mut buf, check.name.as_bytes());
+    match &check.run {
+        Run::Shell(s) => {
+            field(&mut buf, b"sh");
+            field(&mut buf, s.as_bytes());
+        }
+        Run::Exec(argv) => {
+            field(&mut buf, b"exec");
+            for a in argv {
+                field(&mut buf, a.as_bytes());
+            }
+        }
+    }
+    field(&mut buf, check.dir.as_deref().unwrap_or("").as_bytes());
+    let mut env = check.env.clone();
+    env.sort();
+    for (k, v) in &env {
+        field(&mut buf, k.as_bytes());
+        field(&mut buf, v.as_bytes());
+    }
+    field(&mut buf, b"files");
+    for f in files {
+        field(&mut buf, f.as_os_str().as_bytes());
+    }
+    let matcher = if check.inputs.is_empty() {
+        Matcher::from_patterns(&check.glob, &check.exclude)
+    } else {
+        Matcher::from_patterns(&check.inputs, &[])
+    }
+    .ok()?;
+    field(&mut buf, b"inputs");
+    for input in inputs.iter().filter(|i| matcher.matches(&i.path)) {
+        field(&mut buf, input.path.as_os_str().as_bytes());
+        buf.extend_from_slice(&input.mode.to_le_bytes());
+        buf.extend_from_slice(input.id.as_bytes());
+    }
+    git2::Oid::hash_object(git2::ObjectType::Blob, &buf)
+        .ok()
+        .map(|oid| oid.to_string())
+}
+
+impl Cache {
+    pub fn open(git_dir: &Path) -> Cache {
+        Cache {
+            dir: git_dir.join("precheck").join("cache"),
+        }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// The cached pass for `key`; anything unreadable is a miss.
+    pub fn get(&self, key: &str) -> Option<Entry> {
+        let bytes = fs::read(self.path(key)).ok()?;
+        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        (entry.key == key && entry.version == 1).then_some(entry)
+    }
+
+    /// Stores a pass, written atomically, and keeps the cache bounded.
+    pub fn put(&self, entry: &Entry) {
+        if fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        if let Ok(bytes) = serde_json::to_vec(entry) {
+            let _ = runs::write_atomic(&self.path(&entry.key), &bytes, false);
+        }
+    }
+
+    /// Drops the oldest entries beyond the bound.
+    pub fn prune(&self) {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = rd
+            .flatten()
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if entries.len() <= MAX_ENTRIES {
+            return;
+        }
+        entries.sort();
+        let excess = entries.len() - MAX_ENTRIES;
+        for (_, p) in entries.into_iter().take(excess) {
+            let _ = fs::remove_file(p);
+        }
+    }
+
+    /// Removes every entry; returns how many there were.
+    pub fn clear(&self) -> usize {
+        let n = fs::read_dir(&self.dir).map(|rd| rd.count()).unwrap_or(0);
+        let _ = fs::remove_dir_all(&self.dir);
+        n
+    }
+}

@@ -1,0 +1,147 @@
+//! What past runs measured, per check: durations of passes and peak memory,
+//! read from the newest run records, and the estimates drawn from them.
+//!
+//! A check that declares no `memory` is admitted with the 90th percentile of
+//! its recent measured peaks plus a quarter (`MARGIN`), or `default_memory`
+//! when nothing was measured yet. Durations feed the critical-path order.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::Check;
+
+/// How many recent runs are read.
+pub const RUNS: usize = 10;
+/// Added to the measured percentile, for growth and sampling gaps.
+pub const MARGIN: f64 = 0.25;
+
+#[derive(Debug, Default, Clone)]
+pub struct History {
+    /// Milliseconds of recent passes, newest first.
+    pub durations: Vec<u64>,
+    /// Measured peaks (bytes) of recent runs of the check, newest first.
+    pub peaks: Vec<u64>,
+}
+
+fn percentile(values: &[u64], p: f64) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    Some(v[rank - 1])
+}
+
+impl History {
+    pub fn median_duration(&self) -> Option<Duration> {
+        percentile(&self.durations, 0.5).map(Duration::from_millis)
+    }
+
+    pub fn median_peak(&self) -> Option<u64> {
+        percentile(&self.peaks, 0.5)
+    }
+
+    pub fn max_peak(&self) -> Option<u64> {
+        self.peaks.iter().copied().max()
+    }
+
+    /// The learned estimate: p90 of the peaks plus the margin.
+    pub fn learned_memory(&self) -> Option<u64> {
+        percentile(&self.peaks, 0.9).map(|p| (p as f64 * (1.0 + MARGIN)) as u64)
+    }
+}
+
+/// Each check's history from the newest `RUNS` finished runs.
+pub fn read(git_dir: &Path) -> HashMap<String, History> {
+    let mut out: HashMap<String, History> = HashMap::new();
+    let root = git_dir.join("precheck").join("runs");
+    let mut dirs: Vec<_> = fs::read_dir(root)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.reverse();
+    let mut read = 0;
+    for dir in dirs {
+        if read == RUNS {
+            break;
+        }
+        let Ok(text) = fs::read_to_string(dir.join("result.json")) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        read += 1;
+        for check in doc["checks"].as_array().into_iter().flatten() {
+            let Some(name) = check["name"].as_str() else {
+                continue;
+            };
+            let h = out.entry(name.to_string()).or_default();
+            let status = check["status"].as_str().unwrap_or("");
+            if status == "passed" {
+                if let Some(ms) = check["duration_ms"].as_u64() {
+                    h.durations.push(ms);
+                }
+            }
+            // Runs that measured something (a kill for memory measured the most).
+            if matches!(status, "passed" | "failed" | "killed_memory") {
+                if let Some(peak) = check["peak_memory_bytes"].as_u64().filter(|&p| p > 0) {
+                    h.peaks.push(peak);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where the scheduler's figure for a check comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Declared,
+    Learned,
+    Default,
+}
+
+/// The expected memory the scheduler admits `check` with, and why.
+pub fn expected_memory(check: &Check, history: Option<&History>, default: u64) -> (u64, Source) {
+    if let Some(m) = check.memory {
+        return (m, Source::Declared);
+    }
+    match history.and_then(History::learned_memory) {
+        Some(m) => (m, Source::Learned),
+        None => (default, Source::Default),
+    }
+}
+
+/// A hint when a declared figure is far below what the check really uses.
+pub fn underestimate(check: &Check, history: Option<&History>) -> Option<String> {
+    let declared = check.memory?;
+    let max = history.and_then(History::max_peak)?;
+    (max > declared.saturating_mul(2)).then(|| {
+        format!(
+            "check `{}` declares memory = \"{}\" but used up to {} recently: raise it so the cap holds",
+            check.name,
+            crate::config::format_size(declared),
+            crate::config::format_size(max)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learned_memory_is_p90_plus_margin() {
+        let h = History {
+            durations: vec![],
+            peaks: (1..=10).map(|i| i * 100).collect(),
+        };
+        assert_eq!(h.learned_memory(), Some(1125));
+        assert_eq!(h.median_peak(), Some(500));
+        assert_eq!(History::default().learned_memory(), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! The result cache and learned memory estimates.
+
+mod common;
+
+use common::{intervals, max_overlap, timed, TestRepo};
+
+/// Three checks that append their name to ran.log (ignored, so not an input).
+fn suite(repo: &TestRepo, extra: &str) {
+    repo.checks(&format!(
+        "[checks.rs]\nrun = 'echo rs >> ran.log'\nglob = '*.rs'\n\
+         [checks.txt]\nrun = 'echo txt >> ran.log'\nglob = '*.txt'\n\
+         [checks.all]\nrun = 'echo all >> ran.log'\n{extra}"
+    ));
+    repo.write(".gitignore", "ran.log\ntimes.log\n");
+    repo.write("a.rs", "1").write("b.txt", "1");
+    repo.stage(&["."]).commit("base");
+}
+
+/// Which checks ran since the last call, sorted.
+fn ran(repo: &TestRepo) -> Vec<String> {
+    let path = repo.file("ran.log");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    let mut v: Vec<String> = text.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn statuses(run: &common::Run) -> Vec<(String, String)> {
+    run.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_run_with_no_change_runs_nothing() {
+    let repo = TestRepo::new();
+    suite(&repo, "");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+    let again = repo.precheck(&["run", "--all", "--format", "json"]);
+    again.expect_code(0);
+    assert!(ran(&repo).is_empty(), "nothing ran");
+    for (name, status) in statuses(&again) {
+        assert_eq!(status, "cached", "{name}");
+    }
+    assert!(again.check("rs")["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("passed "));
+    let human = repo.precheck(&["run", "--all"]);
+    assert!(
+        human.stdout.contains("0 passed, 0 failed, 3 cached"),
+        "{}",
+        human.context
+    );
+    assert!(human.stdout.contains("cached (passed"), "{}", human.context);
+}
+
+#[test]
+fn changing_an_input_reruns_exactly_the_affected_checks() {
+    let repo = TestRepo::new();
+    suite(&repo, "");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    ran(&repo);
+    // A work-tree change (not even staged) to a .txt file.
+    repo.write("b.txt", "2");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all", "txt"]);
+    // An untracked file is an input of the check without a glob only.
+    repo.write("new.md", "x");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all"]);
+}
+
+#[test]
+fn changing_the_command_or_env_reruns_that_check() {
+    let repo = TestRepo::new();
+    // checks.toml is tracked, so it is an input of a check reading every
+    // file: keep `all` to the sources here.
+    suite(&repo, "inputs = ['*.rs', '*.txt']\n");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    ran(&repo);
+    let toml = repo
+        .read("checks.toml")
+        .replace("echo rs >>", "echo  rs >>");
+    repo.checks(&toml);
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["rs"]);
+    repo.checks(&format!("{toml}env = {{ MODE = \"strict\" }}\n"));
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all"], "env belongs to the last check, `all`");
+}
+
+#[test]
+fn declared_inputs_decide() {
+    let repo = TestRepo::new();
+    suite(&repo, "inputs = ['Cargo.lock']\n");
+    repo.write("Cargo.lock", "v1");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    ran(&repo);
+    repo.write("a.rs", "changed");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["rs"], "`all` depends on Cargo.lock only");
+    repo.write("Cargo.lock", "v2");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all"]);
+}
+
+#[test]
+fn a_failure_is_never_cached() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.bad]\nrun = 'echo bad >> ran.log; exit 1'\n");
+    repo.write(".gitignore", "ran.log\n");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(1);
+    repo.precheck(&["run", "--all", "-q"]).expect_code(1);
+    assert_eq!(ran(&repo), ["bad", "bad"]);
+}
+
+#[test]
+fn a_corrupted_entry_is_a_miss() {
+    let repo = TestRepo::new();
+    suite(&repo, "");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    ran(&repo);
+    let dir = repo.file(".git/precheck/cache");
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 3);
+    // One truncated, one garbage, one naming another key.
+    let text = std::fs::read_to_string(entries[0].path()).unwrap();
+    std::fs::write(entries[0].path(), &text[..text.len() / 2]).unwrap();
+    std::fs::write(entries[1].path(), b"\x00\xffnot json").unwrap();
+    let other = std::fs::read_to_string(entries[2].path()).unwrap();
+    let forged = other.replacen("\"key\":\"", "\"key\":\"0", 1);
+    std::fs::write(entries[2].path(), forged).unwrap();
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+}
+
+#[test]
+fn the_cache_can_be_turned_off_and_emptied() {
+    let repo = TestRepo::new();
+    suite(&repo, "cache = false\n");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    ran(&repo);
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(
+        ran(&repo),
+        ["all"],
+        "a check with cache = false always runs"
+    );
+    repo.precheck(&["run", "--all", "-q", "--no-cache"])
+        .expect_code(0);
+    assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+    let clean = repo.precheck(&["clean", "--cache"]);
+    assert!(
+        clean.stdout.contains("removed 2 cached passes"),
+        "{}",
+        clean.context
+    );
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+    let off = repo.read("checks.toml").replacen(
+        "[checks.rs]",
+        "[settings]\ncache = false\n[checks.rs]",
+        1,
+    );
+    repo.checks(&off);
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+}
+
+#[test]
+fn learned_memory_replaces_the_default_after_a_run() {
+    let repo = TestRepo::new();
+    let hog = |name: &str| {
+        timed(
+            name,
+            "python3 -c \"x = bytearray(120 * 1024 * 1024); [x.__setitem__(i, 1) for i in range(0, len(x), 4096)]; import time; time.sleep(0.6)\"",
+        )
+    };
+    repo.checks(&format!(
+        "[settings]\njobs = 2\nmemory = \"200MiB\"\ndefault_memory = \"10MiB\"\ncache = false\n\
+         [checks.h1]\nrun = '{}'\n[checks.h2]\nrun = '{}'\n",
+        hog("h1"),
+        hog("h2")
+    ));
+    repo.write(".gitignore", "times.log\n");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(
+        max_overlap(&intervals(&repo)),
+        2,
+        "10MiB each by default: both at once"
+    );
+    let list = repo.precheck(&["list", "--format", "json"]).json();
+    let h1 = &list["checks"][0];
+    assert_eq!(h1["memory_source"], "learned", "{list}");
+    let learned = h1["memory_bytes"].as_u64().unwrap();
+    assert!(learned > 120 * 1024 * 1024, "{learned}");
+    assert!(h1["measured_max_bytes"].as_u64().unwrap() > 100 * 1024 * 1024);
+    assert!(h1["typical_duration_ms"].as_u64().unwrap() >= 600);
+    std::fs::remove_file(repo.file("times.log")).unwrap();
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(
+        max_overlap(&intervals(&repo)),
+        1,
+        "learned figures do not fit together under 200MiB"
+    );
+    let human = repo.precheck(&["list"]);
+    assert!(
+        human.stdout.contains("(learned: 90th percentile of"),
+        "{}",
+        human.context
+    );
+}
