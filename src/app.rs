@@ -351,6 +351,17 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     summary.settle_exit_code();
     reporter.finish(&summary)?;
     run_dir.write_result(&report::json(&summary))?;
+    history::record(
+        repo.git_dir(),
+        summary.entries.iter().map(|e| {
+            (
+                e.name.as_str(),
+                report::status_key(e.status),
+                e.duration.as_millis() as u64,
+                e.peak,
+            )
+        }),
+    );
     let state = if killed { "killed" } else { summary.status() };
     recorder.finish(state, summary.exit_code)?;
     drop(ledger);

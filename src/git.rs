@@ -70,7 +70,8 @@ impl Repo {
 
     fn index(&self) -> Result<git2::Index> {
         let mut index = self.repo.index().context("cannot read the git index")?;
-        index.read(true).context("cannot read the git index")?;
+        // Reloads only when the file changed on disk (checkout-index, git add).
+        index.read(false).context("cannot read the git index")?;
         Ok(index)
     }
 

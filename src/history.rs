@@ -1,5 +1,6 @@
-//! What past runs measured, per check: durations of passes and peak memory,
-//! read from the newest run records, and the estimates drawn from them.
+//! What past runs measured, per check: durations of passes and peak memory
+//! of the newest runs (`.git/precheck/history.json`), and the estimates
+//! drawn from them.
 //!
 //! A check that declares no `memory` is admitted with the 90th percentile of
 //! its recent measured peaks plus a quarter (`MARGIN`), or `default_memory`
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use crate::config::Check;
 
-/// How many recent runs are read.
+/// How many recent measurements of each check are kept.
 pub const RUNS: usize = 10;
 /// Added to the measured percentile, for growth and sampling gaps.
 pub const MARGIN: f64 = 0.25;
@@ -54,47 +55,46 @@ impl History {
     }
 }
 
-/// Each check's history from the newest `RUNS` finished runs.
+fn path(git_dir: &Path) -> std::path::PathBuf {
+    git_dir.join("precheck").join("history.json")
+}
+
+/// Each check's recent measurements: one small file, so that reading it
+/// costs one open however many runs there were.
 pub fn read(git_dir: &Path) -> HashMap<String, History> {
-    let mut out: HashMap<String, History> = HashMap::new();
-    let root = git_dir.join("precheck").join("runs");
-    let mut dirs: Vec<_> = fs::read_dir(root)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    dirs.reverse();
-    let mut read = 0;
-    for dir in dirs {
-        if read == RUNS {
-            break;
+    let Ok(bytes) = fs::read(path(git_dir)) else {
+        return HashMap::new();
+    };
+    let doc: HashMap<String, (Vec<u64>, Vec<u64>)> =
+        serde_json::from_slice(&bytes).unwrap_or_default();
+    doc.into_iter()
+        .map(|(name, (durations, peaks))| (name, History { durations, peaks }))
+        .collect()
+}
+
+/// Adds one run's measurements (name, status key, duration, peak), keeping
+/// the newest `RUNS` of each check.
+pub fn record<'a>(git_dir: &Path, checks: impl IntoIterator<Item = (&'a str, &'a str, u64, u64)>) {
+    let mut all = read(git_dir);
+    for (name, status, duration_ms, peak) in checks {
+        let h = all.entry(name.to_string()).or_default();
+        if status == "passed" {
+            h.durations.insert(0, duration_ms);
+            h.durations.truncate(RUNS);
         }
-        let Ok(text) = fs::read_to_string(dir.join("result.json")) else {
-            continue;
-        };
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        read += 1;
-        for check in doc["checks"].as_array().into_iter().flatten() {
-            let Some(name) = check["name"].as_str() else {
-                continue;
-            };
-            let h = out.entry(name.to_string()).or_default();
-            let status = check["status"].as_str().unwrap_or("");
-            if status == "passed" {
-                if let Some(ms) = check["duration_ms"].as_u64() {
-                    h.durations.push(ms);
-                }
-            }
-            // Runs that measured something (a kill for memory measured the most).
-            if matches!(status, "passed" | "failed" | "killed_memory") {
-                if let Some(peak) = check["peak_memory_bytes"].as_u64().filter(|&p| p > 0) {
-                    h.peaks.push(peak);
-                }
-            }
+        // Runs that measured something (a kill for memory measured the most).
+        if matches!(status, "passed" | "failed" | "killed_memory") && peak > 0 {
+            h.peaks.insert(0, peak);
+            h.peaks.truncate(RUNS);
         }
     }
-    out
+    let doc: HashMap<&String, (&Vec<u64>, &Vec<u64>)> = all
+        .iter()
+        .map(|(k, h)| (k, (&h.durations, &h.peaks)))
+        .collect();
+    if let Ok(bytes) = serde_json::to_vec(&doc) {
+        let _ = crate::runs::write_atomic(&path(git_dir), &bytes, false);
+    }
 }
 
 /// Where the scheduler's figure for a check comes from.

@@ -60,7 +60,8 @@ pub fn invocations(
     }
     let (program, before, after): (OsString, Vec<OsString>, Vec<OsString>) = match &check.run {
         Run::Shell(script) => (
-            "sh".into(),
+            // By path: no search of PATH for every check.
+            "/bin/sh".into(),
             vec!["-c".into(), shell_script(script).into(), "precheck".into()],
             Vec::new(),
         ),

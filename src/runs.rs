@@ -362,8 +362,8 @@ fn run_dirs(git_dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(runs_root(git_dir))
         .map(|rd| {
             rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                 .map(|e| e.path())
-                .filter(|p| p.is_dir())
                 .collect()
         })
         .unwrap_or_default();
@@ -374,6 +374,10 @@ fn run_dirs(git_dir: &Path) -> Vec<PathBuf> {
 
 /// Removes all but the newest `keep` finished runs.
 pub fn prune(git_dir: &Path, keep: usize) {
+    // Counting folders is cheap; reading records only when over the bound.
+    if run_dirs(git_dir).len() <= keep {
+        return;
+    }
     let finished = list(git_dir).into_iter().filter(Meta::finished);
     for m in finished.skip(keep) {
         let _ = fs::remove_dir_all(runs_root(git_dir).join(&m.id));

@@ -523,7 +523,8 @@ impl Coordinator<'_> {
             // Built on the first start: a run with nothing to start spawns no thread.
             self.pool = Some(
                 rayon::ThreadPoolBuilder::new()
-                    .num_threads(self.opts.jobs.max(1))
+                    // No more workers than jobs that could ever run at once.
+                    .num_threads(self.opts.jobs.min(self.jobs.len()).max(1))
                     .thread_name(|i| format!("precheck-worker-{i}"))
                     .build()?,
             );
