@@ -256,26 +256,35 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let (signal, kill_asked) = signals()?;
     let runs_any = plan.decisions.iter().any(Decision::runs);
     let fixers = fixers(config, &plan, &files);
-    // Readers of the work tree share it; a run that changes it holds it alone.
-    let changes_tree = !fixers.is_empty() || (req.stash && !repo.unstaged()?.is_empty());
-    let _lock = if runs_any {
-        let mode = if changes_tree {
-            Mode::Exclusive
-        } else {
-            Mode::Shared
-        };
-        match TreeLock::acquire(repo.git_dir(), mode, &signal, || tasks::holders(repo))? {
-            Some(lock) => Some(lock),
-            None => return Ok(exit::for_signal(signal.load(Ordering::SeqCst) as i32)),
+    // Readers of the work tree share it; a run that changes it holds it
+    // alone. Unstaged changes are read under the lock (another run may have
+    // files set aside until it lets go), upgrading to exclusive if needed.
+    let mut mode = if fixers.is_empty() {
+        Mode::Shared
+    } else {
+        Mode::Exclusive
+    };
+    let (_lock, unstaged) = loop {
+        if !runs_any {
+            break (None, Vec::new());
         }
-    } else {
-        None
+        let Some(lock) = TreeLock::acquire(repo.git_dir(), mode, &signal, || tasks::holders(repo))?
+        else {
+            return Ok(exit::for_signal(signal.load(Ordering::SeqCst) as i32));
+        };
+        let unstaged = if req.stash {
+            repo.unstaged()?
+        } else {
+            Vec::new()
+        };
+        if mode == Mode::Shared && !unstaged.is_empty() {
+            drop(lock);
+            mode = Mode::Exclusive;
+            continue;
+        }
+        break (Some(lock), unstaged);
     };
-    let snapshot = if req.stash && runs_any {
-        Snapshot::take(repo)?
-    } else {
-        None
-    };
+    let snapshot = Snapshot::take(repo, &unstaged)?;
     let run_dir = match std::env::var(RUN_ID_ENV) {
         Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
         Err(_) => runs::RunDir::create(repo.git_dir())?,

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::git::Repo;
+use crate::git::{Repo, Unstaged};
 use crate::runs;
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -161,9 +161,8 @@ enum Plan {
 }
 
 impl<'r> Snapshot<'r> {
-    /// Sets unstaged changes aside; None when there are none.
-    pub fn take(repo: &'r Repo) -> Result<Option<Snapshot<'r>>> {
-        let unstaged = repo.unstaged()?;
+    /// Sets `unstaged` (from [`Repo::unstaged`]) aside; None when there are none.
+    pub fn take(repo: &'r Repo, unstaged: &[Unstaged]) -> Result<Option<Snapshot<'r>>> {
         if unstaged.is_empty() {
             return Ok(None);
         }

@@ -468,7 +468,10 @@ fn a_second_precheck_waits_for_the_work_tree_and_a_stale_lock_is_cleared() {
 #[test]
 fn a_daemon_left_by_a_check_is_not_waited_for() {
     let repo = TestRepo::new();
-    repo.checks("[checks.spawns]\nrun = 'setsid sh -c \"sleep 30\" & echo $! > daemon.pid'\n");
+    // The check ends once its daemon has detached (written its pid after setsid).
+    repo.checks(
+        "[checks.spawns]\nrun = 'setsid sh -c \"echo \\$\\$ > daemon.pid; exec sleep 30\" & while [ ! -s daemon.pid ]; do sleep 0.01; done'\n",
+    );
     let run = repo.precheck(&["run", "--format", "json"]);
     run.expect_code(0);
     let pid: i32 = repo.read("daemon.pid").trim().parse().unwrap();
