@@ -117,7 +117,9 @@ Usage
                      in the repository root with this run's results
 
 Python 3.11 standard library only. Tables go to stdout, progress to stderr.
-Exit status 1 when any tool failed anything.
+Exit status 1 when any tool failed anything, or when the precheck binary
+changed (was rebuilt) during the benchmark; --write then writes nothing if
+precheck failed or changed.
 """
 
 from __future__ import annotations
@@ -1120,6 +1122,7 @@ def main() -> int:
         return 2
 
     ensure_peers()
+    precheck_sha = hashlib.sha256(precheck.read_bytes()).hexdigest()
     tools = build_tools(precheck)
     versions = tool_versions(precheck)
     machine = machine_description()
@@ -1158,9 +1161,13 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
+    if hashlib.sha256(precheck.read_bytes()).hexdigest() != precheck_sha:
+        log(f"error: {precheck} changed during the benchmark (rebuilt?); "
+            "the results mix two builds, run again")
+        any_failed = precheck_failed = True
     if args.write:
         if precheck_failed:
-            log(f"not writing {args.output}: precheck itself failed")
+            log(f"not writing {args.output}: precheck itself failed or changed")
             return 1
         write_benchmarks_md(args.output, full_report(when, machine, versions, command, sections))
         log(f"wrote results to {args.output}")
