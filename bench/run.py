@@ -26,6 +26,46 @@ in each tool's own config:
                 the index in a few others; one trivial check with no files,
                 always run. This measures setting aside and restoring a big
                 file's unstaged changes.
+* cached     -- the parallel scenario's suite (four checks, each `sleep 1`) run
+                again with nothing changed. Here, and only here, precheck runs
+                with its result cache (`precheck run -q`): its warm-up run
+                fills the cache, so the timed runs skip the checks. pre-commit,
+                prek and lefthook have no result cache and run the checks
+                every time. A `precheck run --format json` after the warm-up
+                must report every check as "cached", every timed precheck run
+                must take under CACHED_MAX_MS (a real run takes >= 1000 ms), and
+                every peer run must take at least 1000 ms.
+* huge-select, huge-glob, huge-snapshot -- one repository of 100,000 tracked
+                files (500 directories x 200 files, half *.txt, half *.rs),
+                built once and reused; 5,000 of the files (2,500 .txt, 2,500
+                .rs) are staged with changes. Between sub-scenarios the repo is
+                reset to its base commit, the sub-scenario's configs are
+                committed on top, and the changes re-applied.
+                huge-select:   one check with no files, always run (`true`):
+                               opening the repo and finding the staged files.
+                huge-glob:     one check on `*.txt` that receives the 2,500
+                               staged .txt files: selection, glob matching,
+                               batching (content probe: exactly those files).
+                huge-snapshot: the 5,000 staged files also have unstaged
+                               changes on top; one check with no files:
+                               setting the unstaged changes aside and
+                               restoring them (content probe on a sample of
+                               100 of the files).
+                (`--scenario huge` selects all three.)
+* hook       -- what a real `git commit` pays for each tool's installed
+                pre-commit hook with one trivial check (`true`): one repo per
+                tool with its hook installed (`precheck install`, `pre-commit
+                install`, `prek install`, `lefthook install` with the native
+                binary) and one repo with no hook. Before every commit
+                (untimed) one file is changed and `git add`ed; only `git commit
+                -q -m msg` is timed. The baseline is `git commit --no-verify`
+                in the no-hook repo; a tool's overhead is its median minus the
+                baseline's median. A probe (in separate repos, two commits per
+                tool, the check touching a marker file outside the repo)
+                proves each hook runs its check and the commit is created;
+                after every timed commit the script checks that a commit with
+                the staged tree was created on top of the old HEAD and that the
+                work tree is clean.
 
 Before any timing, each tool runs a probe config whose checks `touch` marker
 files, to prove that it really runs every configured check (a tool that exits 0
@@ -53,11 +93,18 @@ untracked and ignored files, `git stash list`, and the SHA-256 and mode of
 every tracked file's bytes in the work tree. A tool that changes any of it is
 reported as failed, with what differed, and the state is re-created before the
 next run. (Reading the state runs `git status`, which also refreshes the
-index's stat data, so every run starts from a fresh index.)
+index's stat data, so every run starts from a fresh index.) In the huge-*
+scenarios the same check is done more cheaply: `git status --porcelain=v2 -z`
+with untracked and ignored files (it compares every tracked file with the
+index, re-reading any file whose stat data changed), HEAD, `git ls-files -s`,
+`git stash list`, and the SHA-256 and mode of the 5,000 changed files only.
 
 How each tool is configured and invoked
 ---------------------------------------
-* precheck:   `checks.toml` ([settings] jobs = 4), run as `precheck run -q`.
+* precheck:   `checks.toml` ([settings] jobs = 4), run as
+              `precheck run -q --no-cache` (its result cache off, so every run
+              does the work, like the peers) in every scenario but `cached`,
+              which runs `precheck run -q` with the cache.
               A check on files: `run = "true {files}"`, `glob = "*.txt"`.
 * pre-commit: `.pre-commit-config.yaml` with `repo: local`, `language: system`
               hooks; checks without files have `pass_filenames: false`,
@@ -111,8 +158,10 @@ Usage
     --precheck PATH  precheck binary (default: target/release/precheck in the
                      repository root; build it with `cargo build --release`)
     --runs N         timed runs per tool (default: 20 overhead, 5 parallel,
-                     10 partial, 10 large, 5 big-binary)
-    --scenario NAME  run only this scenario (repeatable)
+                     10 partial, 10 large, 5 big-binary, 5 cached, 5 each
+                     huge-*, 20 hook)
+    --scenario NAME  run only this scenario (repeatable; `huge` = the three
+                     huge-* scenarios)
     --write          replace (or append) the generated section of BENCHMARKS.md
                      in the repository root with this run's results
 
@@ -163,6 +212,15 @@ SCRUBBED_ENV_NAMES = ("SKIP",)
 PARTIAL_FILES = 200
 LARGE_DIRS, LARGE_FILES_PER_DIR, LARGE_STAGED_EVERY = 200, 100, 10  # 20,000 files, 2,000 staged
 BIG_FILE, BIG_SIZE = "big.bin", 50 * 1024 * 1024
+# 100,000 files: in each of 500 dirs, 200 files alternating .txt/.rs; of each
+# dir's files, those with f % 40 in (0, 1) are staged: 5 .txt + 5 .rs per dir.
+HUGE_DIRS, HUGE_FILES_PER_DIR, HUGE_STAGED_MOD = 500, 200, 40
+HUGE_PROBE_SAMPLE_EVERY = 50  # huge-snapshot content probe: every 50th changed file
+# cached: a precheck run that skips four 1 s checks must take less than this.
+CACHED_MAX_MS = 500.0
+HOOK_SCENARIO = "hook"
+HOOK_DEFAULT_RUNS = 20
+SCENARIO_GROUPS = {"huge": ("huge-select", "huge-glob", "huge-snapshot")}
 
 
 # --------------------------------------------------------------------------
@@ -252,6 +310,42 @@ def layout_big_binary() -> Layout:
     return Layout({BIG_FILE: committed}, {BIG_FILE: staged}, {BIG_FILE: unstaged})
 
 
+def huge_path(d: int, f: int) -> str:
+    return f"d{d:03d}/f{f:03d}.{'txt' if f % 2 == 0 else 'rs'}"
+
+
+HUGE_FILES = HUGE_DIRS * HUGE_FILES_PER_DIR
+HUGE_CHANGED = sorted(
+    huge_path(d, f) for d in range(HUGE_DIRS) for f in range(HUGE_FILES_PER_DIR)
+    if f % HUGE_STAGED_MOD in (0, 1)
+)  # 5,000: 2,500 .txt and 2,500 .rs
+HUGE_PROBE_SAMPLE = tuple(HUGE_CHANGED[::HUGE_PROBE_SAMPLE_EVERY])
+
+
+def huge_committed() -> dict[str, bytes]:
+    """The huge repo's base commit: 100,000 small text files."""
+    files = {}
+    for d in range(HUGE_DIRS):
+        for f in range(HUGE_FILES_PER_DIR):
+            path = huge_path(d, f)
+            files[path] = f"{path}\nsome text\nmore text\n".encode()
+    return files
+
+
+def layout_huge(partial: bool) -> Layout:
+    """The 5,000 changed files staged; with partial, another change unstaged on top."""
+    layout = Layout(huge_committed())
+    for path in HUGE_CHANGED:
+        layout.staged[path] = layout.committed[path] + b"a staged change\n"
+        if partial:
+            layout.unstaged[path] = layout.staged[path] + b"an unstaged change on top\n"
+    return layout
+
+
+# Repositories that several scenarios share (built once): name -> base commit's files.
+SHARED_BASES: dict[str, Callable[[], dict[str, bytes]]] = {"huge": huge_committed}
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -265,6 +359,13 @@ class Scenario:
     # when the scenario's check takes no files.
     content_probe: bool = False
     probe_args: tuple[str, ...] = ()
+    # precheck runs with its result cache (no --no-cache); see "cached".
+    precheck_cached: bool = False
+    # The name of a repo in SHARED_BASES to reuse instead of a fresh repo.
+    shared: str | None = None
+    # Whose work-tree bytes the state check hashes: None = every tracked file;
+    # otherwise only the layout's changed files (git status covers the rest).
+    hash_changed_only: bool = False
 
 
 SCENARIOS = (
@@ -310,6 +411,50 @@ SCENARIOS = (
         "and one trivial check (`true`) that gets no files and always runs.",
         (Check("true"),), 5,
         layout=layout_big_binary, content_probe=True, probe_args=(BIG_FILE,),
+    ),
+    Scenario(
+        "cached", "the parallel suite again, nothing changed; precheck with its result cache",
+        "the parallel scenario's four `sleep 1` checks run again on an unchanged state. "
+        "precheck runs with its result cache (`precheck run -q`; its warm-up run filled the "
+        "cache), so it skips the checks; pre-commit, prek and lefthook have no result cache "
+        "and run all four checks again (at least 1000 ms). This is not a like-for-like "
+        "comparison: it shows what the cache saves when nothing changed.",
+        (Check("sleep 1"),) * 4, 5, 1000.0, precheck_cached=True,
+    ),
+    Scenario(
+        "huge-select",
+        f"{HUGE_FILES:,} tracked files, {len(HUGE_CHANGED):,} staged; one check with no files",
+        f"opening a big repo and finding the staged files: {HUGE_FILES:,} tracked files "
+        f"({HUGE_DIRS} directories, half .txt, half .rs), {len(HUGE_CHANGED):,} of them staged "
+        "with changes (no unstaged changes), and one trivial check (`true`) that gets no files "
+        "and always runs.",
+        (Check("true"),), 5,
+        layout=lambda: layout_huge(partial=False), shared="huge", hash_changed_only=True,
+    ),
+    Scenario(
+        "huge-glob",
+        f"{HUGE_FILES:,} tracked files, {len(HUGE_CHANGED):,} staged; one check on the "
+        f"{len(HUGE_CHANGED) // 2:,} staged .txt files (`true {{files}}`)",
+        "file selection, glob matching and batching in a big repo: the huge-select repo "
+        f"and changes, and one trivial check on `*.txt` that receives the "
+        f"{len(HUGE_CHANGED) // 2:,} staged .txt files (not the {len(HUGE_CHANGED) // 2:,} "
+        "staged .rs files).",
+        (Check("true", **TXT_FILES),), 5,
+        layout=lambda: layout_huge(partial=False), content_probe=True, shared="huge",
+        hash_changed_only=True,
+    ),
+    Scenario(
+        "huge-snapshot",
+        f"{HUGE_FILES:,} tracked files, {len(HUGE_CHANGED):,} partially staged; one check "
+        "with no files",
+        "setting unstaged changes aside and restoring them in a big repo: the huge-select "
+        f"repo, but each of the {len(HUGE_CHANGED):,} staged files also has a different "
+        "unstaged change on top; one trivial check (`true`) that gets no files and always "
+        f"runs (the content probe's check reads a sample of {len(HUGE_PROBE_SAMPLE)} of the "
+        "files).",
+        (Check("true"),), 5,
+        layout=lambda: layout_huge(partial=True), content_probe=True,
+        probe_args=HUGE_PROBE_SAMPLE, shared="huge", hash_changed_only=True,
     ),
 )
 
@@ -371,9 +516,14 @@ def lefthook_binary() -> Path:
     return VENV_BIN / "lefthook"
 
 
+# precheck's result cache is off in every like-for-like run: the peers have
+# none, and repeated runs of one state would otherwise skip the work.
+PRECHECK_NO_CACHE = "--no-cache"
+
+
 def build_tools(precheck: Path) -> list[Tool]:
     return [
-        Tool("precheck", [str(precheck), "run", "-q"]),
+        Tool("precheck", [str(precheck), "run", "-q", PRECHECK_NO_CACHE]),
         Tool("pre-commit", [str(VENV_BIN / "pre-commit"), "run"]),
         Tool(
             "prek",
@@ -382,6 +532,22 @@ def build_tools(precheck: Path) -> list[Tool]:
         ),
         Tool("lefthook", [str(lefthook_binary()), "run", "pre-commit", "--no-auto-install"]),
     ]
+
+
+def tools_for(scenario: Scenario, tools: list[Tool]) -> list[Tool]:
+    """The tools as the scenario runs them: with precheck_cached, precheck uses its cache."""
+    if not scenario.precheck_cached:
+        return tools
+    return [
+        Tool(t.name, [a for a in t.argv if a != PRECHECK_NO_CACHE], t.env)
+        if t.name == "precheck" else t
+        for t in tools
+    ]
+
+
+def precheck_invocation(scenario: Scenario) -> str:
+    return "`precheck run -q`" if scenario.precheck_cached else (
+        f"`precheck run -q {PRECHECK_NO_CACHE}`")
 
 
 def version_of(name: str, argv: list[str]) -> str:
@@ -520,26 +686,40 @@ def apply_changes(repo: Path, layout: Layout) -> None:
     write_files(repo, layout.unstaged)
 
 
-def make_repo(scratch: Path, name: str, checks: tuple[Check, ...], layout: Layout) -> Path:
-    """A git repo with every tool's config and the layout committed, then its changes applied."""
+def init_repo(scratch: Path, name: str) -> Path:
     repo = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=scratch))
     git(repo, "init", "-q")
     for key, value in (
         ("user.name", "precheck bench"), ("user.email", "bench@example.invalid"),
-        ("gc.auto", "0"), ("maintenance.auto", "false"),
+        ("gc.auto", "0"), ("maintenance.auto", "false"), ("commit.gpgsign", "false"),
     ):
         git(repo, "config", key, value)
-    write_files(repo, {
+    return repo
+
+
+def config_files(checks: tuple[Check, ...]) -> dict[str, bytes]:
+    return {
         "checks.toml": precheck_config(checks).encode(),
         ".pre-commit-config.yaml": pre_commit_config(checks).encode(),
         "prek.toml": prek_config(checks).encode(),
         "lefthook.yml": lefthook_config(checks).encode(),
-    })
+    }
+
+
+def make_repo(scratch: Path, name: str, checks: tuple[Check, ...], layout: Layout) -> Path:
+    """A git repo with every tool's config and the layout committed, then its changes applied."""
+    repo = init_repo(scratch, name)
+    write_files(repo, config_files(checks))
     write_files(repo, layout.committed)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", "initial")
     apply_changes(repo, layout)
-    # The changes must show up exactly as intended (no racy-git surprises).
+    verify_changes(repo, layout)
+    return repo
+
+
+def verify_changes(repo: Path, layout: Layout) -> None:
+    """The changes must show up exactly as intended (no racy-git surprises)."""
     cached = set(git(repo, "diff", "--cached", "--name-only", "-z").split("\0")) - {""}
     unstaged = set(git(repo, "diff", "--name-only", "-z").split("\0")) - {""}
     if cached != set(layout.staged) or unstaged != set(layout.unstaged):
@@ -547,7 +727,56 @@ def make_repo(scratch: Path, name: str, checks: tuple[Check, ...], layout: Layou
             f"scenario repo {repo}: staged {len(cached)} files (want {len(layout.staged)}), "
             f"unstaged {len(unstaged)} (want {len(layout.unstaged)})"
         )
-    return repo
+
+
+class FreshRepos:
+    """A new repository for every use (the small scenarios)."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+
+    def get(self, name: str, checks: tuple[Check, ...], layout: Layout) -> Path:
+        return make_repo(self.scratch, name, checks, layout)
+
+    def release(self, repo: Path) -> None:
+        shutil.rmtree(repo, ignore_errors=True)
+
+
+class SharedRepo:
+    """One big repository, built once, that several scenarios (and probes) reuse.
+
+    The base commit holds the files; each use resets the repo to it, removes
+    everything untracked and the stash, commits that use's configs on top and
+    applies its layout's changes. So each use starts as make_repo would leave
+    it, without writing and adding all the files again."""
+
+    def __init__(self, scratch: Path, name: str, files: dict[str, bytes]) -> None:
+        start = time.perf_counter()
+        self.repo = init_repo(scratch, name)
+        write_files(self.repo, files)
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-q", "--no-verify", "-m", "base")
+        self.base = git(self.repo, "rev-parse", "HEAD").strip()
+        self.files = len(files)
+        self.build_s = time.perf_counter() - start
+
+    def get(self, name: str, checks: tuple[Check, ...], layout: Layout) -> Path:
+        git(self.repo, "reset", "-q", "--hard", self.base)
+        git(self.repo, "clean", "-q", "-f", "-d", "-x")
+        git(self.repo, "stash", "clear")
+        configs = config_files(checks)
+        write_files(self.repo, configs)
+        stage(self.repo, sorted(configs))
+        git(self.repo, "commit", "-q", "--no-verify", "-m", f"configs: {name}")
+        apply_changes(self.repo, layout)
+        verify_changes(self.repo, layout)
+        return self.repo
+
+    def release(self, repo: Path) -> None:
+        pass
+
+    def remove(self) -> None:
+        shutil.rmtree(self.repo, ignore_errors=True)
 
 
 def recreate_state(repo: Path, head: str, layout: Layout) -> None:
@@ -569,7 +798,20 @@ class RepoState:
     files: dict[str, str]  # tracked path -> "sha256 mode" of the work-tree file, or "missing"
 
 
-def capture_state(repo: Path) -> RepoState:
+def capture_state(repo: Path, hash_only: list[str] | None = None) -> RepoState:
+    """The repo's state. With hash_only, the cheap variant for big repos:
+    `git status --porcelain=v2` (which compares every tracked file with the
+    index), HEAD, index entries, stash list, and the bytes of hash_only's files."""
+    if hash_only is not None:
+        parts = {
+            "git status --porcelain=v2 (with untracked and ignored files)":
+                git(repo, "status", "--porcelain=v2", "-z", "--untracked-files=all",
+                    "--ignored").replace("\0", "\n"),
+            "HEAD": git(repo, "rev-parse", "HEAD"),
+            "index entries (git ls-files -s: mode, blob id, path)": git(repo, "ls-files", "-s"),
+            "git stash list": git(repo, "stash", "list"),
+        }
+        return RepoState(parts, hash_files(repo, hash_only))
     # `git status` first: it refreshes the index's stat data, so the outputs
     # below (and the next tool) see a fresh index.
     parts = {
@@ -581,15 +823,22 @@ def capture_state(repo: Path) -> RepoState:
         "git diff": git(repo, "diff", "--no-ext-diff", "--no-color"),
         "git stash list": git(repo, "stash", "list"),
     }
+    return RepoState(
+        parts, hash_files(repo, sorted(set(git(repo, "ls-files", "-z").split("\0")) - {""}))
+    )
+
+
+def hash_files(repo: Path, paths: list[str]) -> dict[str, str]:
+    """path -> "sha256 mode" of the work-tree file, or "missing"."""
     files = {}
-    for path in sorted(set(git(repo, "ls-files", "-z").split("\0")) - {""}):
+    for path in paths:
         full = repo / path
         try:
             st = full.lstat()
             files[path] = f"{hashlib.sha256(full.read_bytes()).hexdigest()} {st.st_mode:o}"
         except OSError:
             files[path] = "missing"
-    return RepoState(parts, files)
+    return files
 
 
 def state_differences(before: RepoState, after: RepoState, limit: int = 12) -> list[str]:
@@ -670,18 +919,23 @@ class StateGuard:
     repo: Path
     layout: Layout
     initial: RepoState
+    hash_only: list[str] | None = None
 
     @classmethod
-    def of(cls, repo: Path, layout: Layout) -> StateGuard:
-        return cls(repo, layout, capture_state(repo))
+    def of(cls, repo: Path, layout: Layout, changed_only: bool = False) -> StateGuard:
+        hash_only = sorted(set(layout.staged) | set(layout.unstaged)) if changed_only else None
+        return cls(repo, layout, capture_state(repo, hash_only), hash_only)
+
+    def capture(self) -> RepoState:
+        return capture_state(self.repo, self.hash_only)
 
     def check(self) -> list[str]:
         """What differs from the initial state; re-creates the state if anything does."""
-        diffs = state_differences(self.initial, capture_state(self.repo))
+        diffs = state_differences(self.initial, self.capture())
         if diffs:
             log(f"  state changed; re-creating it in {self.repo}")
             recreate_state(self.repo, self.initial.parts["HEAD"].strip(), self.layout)
-            again = state_differences(self.initial, capture_state(self.repo))
+            again = state_differences(self.initial, self.capture())
             if again:
                 raise StateBroken("\n".join(again))
         return diffs
@@ -774,6 +1028,7 @@ def content_probe(
     layout: Layout,
     tools: list[Tool],
     scratch: Path,
+    source: FreshRepos | SharedRepo,
     base_env: dict[str, str],
     errors: dict[str, str],
 ) -> dict[str, ProbeFinding]:
@@ -790,11 +1045,10 @@ def content_probe(
     versions = {
         p: (sha1(layout.index_version(p)), sha1(layout.worktree_version(p))) for p in expected
     }
-    repo = make_repo(scratch, f"{scenario.name}-probe", (Check(entry, check.glob, check.regex),),
-                     layout)
+    repo = source.get(f"{scenario.name}-probe", (Check(entry, check.glob, check.regex),), layout)
     findings = {}
     try:
-        guard = StateGuard.of(repo, layout)
+        guard = StateGuard.of(repo, layout, scenario.hash_changed_only)
         for tool in tools:
             if tool.name in errors:
                 continue
@@ -867,7 +1121,7 @@ def content_probe(
             errors.setdefault(tool.name, f"content probe aborted: could not re-create the "
                                          f"scenario state\n{err}")
     finally:
-        shutil.rmtree(repo, ignore_errors=True)
+        source.release(repo)
     return findings
 
 
@@ -876,14 +1130,38 @@ def bench_scenario(
     layout: Layout,
     tools: list[Tool],
     runs: int,
-    scratch: Path,
+    source: FreshRepos | SharedRepo,
     base_env: dict[str, str],
     known_errors: dict[str, str],
-) -> list[Result]:
-    repo = make_repo(scratch, scenario.name, scenario.checks, layout)
-    guard = StateGuard.of(repo, layout)
+) -> tuple[list[Result], list[str]]:
+    """Warm-up, then `runs` timed rounds; returns the results and notes for the report."""
+    tools = tools_for(scenario, tools)
+    repo = source.get(scenario.name, scenario.checks, layout)
+    guard = StateGuard.of(repo, layout, scenario.hash_changed_only)
     envs = {t.name: {**base_env, **t.env} for t in tools}
     results = {t.name: Result(t.name, error=known_errors.get(t.name)) for t in tools}
+    notes: list[str] = []
+
+    def cached_precheck(tool: Tool) -> bool:
+        return scenario.precheck_cached and tool.name == "precheck"
+
+    def timing_error(tool: Tool, label: str, elapsed_ms: float, code: int,
+                     output: str) -> str | None:
+        """A run that took implausibly little (peers) or much (cached precheck) time."""
+        if cached_precheck(tool):
+            if elapsed_ms >= CACHED_MAX_MS:
+                return failure(
+                    code, output,
+                    f"{label} took {elapsed_ms:.1f} ms, not under {CACHED_MAX_MS:.0f} ms, "
+                    "so precheck did not skip the cached checks",
+                )
+        elif scenario.lower_bound_ms is not None and elapsed_ms < scenario.lower_bound_ms:
+            return failure(
+                code, output,
+                f"{label} took {elapsed_ms:.1f} ms, under the "
+                f"{scenario.lower_bound_ms:.0f} ms lower bound, so its checks did not all run",
+            )
+        return None
 
     try:
         active = []
@@ -894,14 +1172,22 @@ def bench_scenario(
             elapsed_ms, code, output, error = run_checked(
                 tool, guard, envs[tool.name], "warm-up run"
             )
+            if cached_precheck(tool):
+                # The warm-up fills the cache, so it must really run the checks.
+                if not error and scenario.lower_bound_ms is not None \
+                        and elapsed_ms < scenario.lower_bound_ms:
+                    error = failure(
+                        code, output,
+                        f"warm-up run (which should fill the cache) took {elapsed_ms:.1f} ms, "
+                        f"under the {scenario.lower_bound_ms:.0f} ms lower bound",
+                    )
+                if not error:
+                    error, note = cache_probe(tool, guard, envs[tool.name], len(scenario.checks))
+                    notes.append(note)
+            elif not error:
+                error = timing_error(tool, "warm-up run", elapsed_ms, code, output)
             if error:
                 results[tool.name].error = error
-            elif scenario.lower_bound_ms is not None and elapsed_ms < scenario.lower_bound_ms:
-                results[tool.name].error = failure(
-                    code, output,
-                    f"warm-up run took {elapsed_ms:.1f} ms, under the "
-                    f"{scenario.lower_bound_ms:.0f} ms lower bound, so its checks did not all run",
-                )
             else:
                 active.append(tool)
 
@@ -911,9 +1197,11 @@ def bench_scenario(
             for tool in active[shift:] + active[:shift]:
                 if results[tool.name].error:
                     continue
-                elapsed_ms, _, _, error = run_checked(
-                    tool, guard, envs[tool.name], f"timed run {round_no + 1}"
+                label = f"timed run {round_no + 1}"
+                elapsed_ms, code, output, error = run_checked(
+                    tool, guard, envs[tool.name], label
                 )
+                error = error or timing_error(tool, label, elapsed_ms, code, output)
                 if error:
                     results[tool.name].error = error
                 else:
@@ -923,8 +1211,260 @@ def bench_scenario(
             if not r.error:
                 r.error = f"scenario aborted: could not re-create the scenario state\n{err}"
     finally:
+        source.release(repo)
+    return [results[t.name] for t in tools], notes
+
+
+def cache_probe(
+    tool: Tool, guard: StateGuard, env: dict[str, str], n_checks: int
+) -> tuple[str | None, str]:
+    """After precheck's warm-up: `precheck run --format json` must report every check
+    as cached. Returns (error or None, a note for the report)."""
+    probe = Tool(tool.name, [tool.argv[0], "run", "--format", "json"], tool.env)
+    elapsed_ms, code, output, error = run_checked(probe, guard, env, "cache probe run")
+    if error:
+        return error, "precheck cache probe: failed (see below)."
+    try:
+        report = json.loads(output)
+        statuses = {c["name"]: c["status"] for c in report["checks"]}
+        details = sorted({c.get("detail") or "" for c in report["checks"]})
+    except (ValueError, KeyError, TypeError) as err:
+        return failure(code, output, f"cache probe run: could not read its JSON ({err})"), \
+            "precheck cache probe: unreadable output."
+    note = (
+        f"precheck cache probe: after the warm-up, `precheck run --format json` took "
+        f"{elapsed_ms:.1f} ms and reported the checks as "
+        + ", ".join(f"{name} {status!r}" for name, status in sorted(statuses.items()))
+        + (f" (detail: {'; '.join(repr(d) for d in details)})" if any(details) else "")
+        + "."
+    )
+    not_cached = [name for name, status in statuses.items() if status != "cached"]
+    if len(statuses) != n_checks or not_cached:
+        return failure(
+            code, output,
+            "cache probe run: the checks were not all reported as cached",
+            [f"{len(statuses)} check(s) reported, {n_checks} expected; not cached: "
+             + (", ".join(not_cached) or "-")],
+        ), note
+    return None, note
+
+
+# --------------------------------------------------------------------------
+# The hook scenario: `git commit` with each tool's hook installed
+# --------------------------------------------------------------------------
+
+HOOK_FILE = "hello.txt"
+BASELINE = "git commit --no-verify, no hook (baseline)"
+NO_HOOK = "git commit, no hook installed"
+
+
+@dataclass
+class CommitVariant:
+    """One timed `git commit`: which repo, which command line, which env."""
+
+    name: str
+    repo: Path
+    argv: list[str]
+    env: dict[str, str]
+    commits: int = 0  # how many commits this variant has made (for unique content)
+
+
+def hook_env(base_env: dict[str, str], tool_env: dict[str, str]) -> dict[str, str]:
+    """The env of a `git commit`: bench/.venv/bin is kept off PATH, so lefthook's hook
+    script cannot pick up the PyPI package's Python wrapper instead of the binary."""
+    env = {**base_env, **tool_env}
+    env["PATH"] = os.pathsep.join(
+        d for d in env.get("PATH", "").split(os.pathsep)
+        if d and Path(d).resolve() != VENV_BIN.resolve()
+    )
+    return env
+
+
+def hook_installers(precheck: Path) -> dict[str, list[str]]:
+    return {
+        "precheck": [str(precheck), "install"],
+        "pre-commit": [str(VENV_BIN / "pre-commit"), "install"],
+        "prek": [str(VENV_BIN / "prek"), "install"],
+        "lefthook": [str(lefthook_binary()), "install"],
+    }
+
+
+def installed_hooks(repo: Path) -> list[str]:
+    hooks = repo / ".git" / "hooks"
+    return sorted(p.name for p in hooks.iterdir() if not p.name.endswith(".sample"))
+
+
+def setup_hook_repo(
+    scratch: Path, name: str, checks: tuple[Check, ...], install: list[str] | None,
+    env: dict[str, str],
+) -> tuple[Path, str | None]:
+    """A repo with every config committed and a clean work tree; the tool's hook
+    installed with `install`. Returns (repo, error or None)."""
+    repo = make_repo(scratch, name, checks, Layout({HOOK_FILE: b"hello\n"}))
+    if install is None:
+        hooks = installed_hooks(repo)
+        return repo, (f"hook directory not empty: {hooks}" if hooks else None)
+    proc = subprocess.run(install, cwd=repo, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=RUN_TIMEOUT_S)
+    output = proc.stdout.decode(errors="replace")
+    if proc.returncode != 0:
+        return repo, failure(proc.returncode, output, f"`{shlex.join(install)}` failed")
+    hooks = installed_hooks(repo)
+    status = git(repo, "status", "--porcelain=v1", "--untracked-files=all", "--ignored")
+    problems = []
+    if hooks != ["pre-commit"]:
+        problems.append(f".git/hooks holds {hooks or 'nothing'}, expected just pre-commit")
+    if status:
+        problems.append("the work tree is not clean after the install:\n" + status)
+    if problems:
+        return repo, failure(proc.returncode, output, f"`{shlex.join(install)}`", problems)
+    return repo, None
+
+
+def commit_once(variant: CommitVariant, label: str) -> tuple[float, str | None]:
+    """Change HOOK_FILE and stage it (untimed), time the commit, then check that a commit
+    of the staged tree was made on top of the old HEAD and the work tree is clean.
+    Returns (elapsed ms, error or None); on an error the repo is reset to HEAD."""
+    repo = variant.repo
+    variant.commits += 1
+    content = f"{variant.name}: commit {variant.commits}\n".encode()
+    (repo / HOOK_FILE).write_bytes(content)
+    stage(repo, [HOOK_FILE])
+    old_head = git(repo, "rev-parse", "HEAD").strip()
+    tree = git(repo, "write-tree").strip()
+
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            variant.argv, cwd=repo, env=variant.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT_S,
+        )
+        code, output = proc.returncode, proc.stdout.decode(errors="replace")
+    except subprocess.TimeoutExpired as err:
+        code, output = -1, f"timed out after {err.timeout} s"
+    elapsed_ms = (time.perf_counter() - start) * 1000
+
+    problems = []
+    new_head = git(repo, "rev-parse", "HEAD").strip()
+    if new_head == old_head:
+        problems.append("no commit was created")
+    else:
+        parent = git(repo, "rev-parse", "--verify", "-q", "HEAD^").strip()
+        new_tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+        if parent != old_head:
+            problems.append(f"the new commit's parent is {parent}, not the old HEAD {old_head}")
+        if new_tree != tree:
+            problems.append(f"the new commit's tree is {new_tree}, not the staged tree {tree}")
+    status = git(repo, "status", "--porcelain=v1", "--untracked-files=all", "--ignored")
+    if status:
+        problems.append("the work tree or index is not clean afterwards:\n" + status.rstrip())
+    stash = git(repo, "stash", "list")
+    if stash:
+        problems.append("`git stash list` is not empty afterwards:\n" + stash.rstrip())
+    if (repo / HOOK_FILE).read_bytes() != content:
+        problems.append(f"{HOOK_FILE} does not hold the committed bytes afterwards")
+    if code != 0 or problems:
+        git(repo, "reset", "-q", "--hard", "HEAD")
+        git(repo, "clean", "-q", "-f", "-d", "-x")
+        git(repo, "stash", "clear")
+        what = f"{label}: `{shlex.join(variant.argv)}`"
+        return elapsed_ms, failure(code, output, what + (" failed" if code != 0 else ""),
+                                   problems or None)
+    return elapsed_ms, None
+
+
+def hook_probe(
+    tools: list[Tool], precheck: Path, scratch: Path, base_env: dict[str, str],
+    errors: dict[str, str],
+) -> None:
+    """In a separate repo per tool whose check touches a marker file outside the repo:
+    install the hook and commit twice; each commit must run the check. Adds failures."""
+    markers = scratch / "hook-probe-markers"
+    markers.mkdir()
+    installers = hook_installers(precheck)
+    for tool in tools:
+        if tool.name in errors:
+            continue
+        log(f"[{HOOK_SCENARIO}] probe {tool.name}")
+        marker = markers / tool.name
+        env = hook_env(base_env, tool.env)
+        repo, error = setup_hook_repo(scratch, f"hook-probe-{tool.name}",
+                                      (Check(f"touch {shlex.quote(str(marker))}"),),
+                                      installers[tool.name], env)
+        variant = CommitVariant(tool.name, repo, ["git", "commit", "-q", "-m", "msg"], env)
+        for n in (1, 2):
+            if error:
+                break
+            marker.unlink(missing_ok=True)
+            _, error = commit_once(variant, f"probe commit {n}")
+            if not error and not marker.exists():
+                error = f"probe commit {n}: the hook did not run the check (no marker file)"
+        if error:
+            errors[tool.name] = "hook probe: " + error
         shutil.rmtree(repo, ignore_errors=True)
-    return [results[t.name] for t in tools]
+
+
+def bench_hook(
+    tools: list[Tool], precheck: Path, runs: int, scratch: Path, base_env: dict[str, str],
+    known_errors: dict[str, str],
+) -> tuple[list[Result], list[str]]:
+    """Time `git commit` with each tool's hook, and without a hook."""
+    errors = dict(known_errors)
+    hook_probe(tools, precheck, scratch, base_env, errors)
+    checks = (Check("true"),)
+    installers = hook_installers(precheck)
+    notes = []
+    variants: list[CommitVariant] = []
+    results: dict[str, Result] = {}
+    repos = []
+    try:
+        plain_env = hook_env(base_env, {})
+        repo, error = setup_hook_repo(scratch, "hook-none", checks, None, plain_env)
+        repos.append(repo)
+        for name, argv in (
+            (BASELINE, ["git", "commit", "--no-verify", "-q", "-m", "msg"]),
+            (NO_HOOK, ["git", "commit", "-q", "-m", "msg"]),
+        ):
+            variants.append(CommitVariant(name, repo, argv, plain_env))
+            results[name] = Result(name, error=error)
+        for tool in tools:
+            env = hook_env(base_env, tool.env)
+            error = errors.get(tool.name)
+            repo = None
+            if not error:
+                repo, error = setup_hook_repo(scratch, f"hook-{tool.name}", checks,
+                                              installers[tool.name], env)
+                repos.append(repo)
+            variants.append(CommitVariant(tool.name, repo, ["git", "commit", "-q", "-m", "msg"],
+                                          env))
+            results[tool.name] = Result(tool.name, error=error)
+
+        active = []
+        for variant in variants:
+            if results[variant.name].error:
+                continue
+            log(f"[{HOOK_SCENARIO}] warm-up {variant.name}")
+            _, error = commit_once(variant, "warm-up commit")
+            if error:
+                results[variant.name].error = error
+            else:
+                active.append(variant)
+        for round_no in range(runs):
+            log(f"[{HOOK_SCENARIO}] round {round_no + 1}/{runs}")
+            shift = round_no % len(active) if active else 0
+            for variant in active[shift:] + active[:shift]:
+                if results[variant.name].error:
+                    continue
+                elapsed_ms, error = commit_once(variant, f"timed commit {round_no + 1}")
+                if error:
+                    results[variant.name].error = error
+                else:
+                    results[variant.name].samples_ms.append(elapsed_ms)
+    finally:
+        for repo in repos:
+            shutil.rmtree(repo, ignore_errors=True)
+    return [results[v.name] for v in variants], notes
 
 
 # --------------------------------------------------------------------------
@@ -965,7 +1505,10 @@ def results_table(scenario: Scenario, results: list[Result]) -> str:
         ratio = f"{r.median / baseline.median:.2f}×" if baseline else "n/a"
         row = [r.tool, f"{r.median:.1f}", f"{r.minimum:.1f}", ratio]
         if scenario.lower_bound_ms is not None:
-            row.append(f"{r.median - scenario.lower_bound_ms:+.1f}")
+            if scenario.precheck_cached and r.tool == "precheck":
+                row.append("– (cached)")
+            else:
+                row.append(f"{r.median - scenario.lower_bound_ms:+.1f}")
         rows.append(row)
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
@@ -1010,19 +1553,39 @@ def scenario_report(
     results: list[Result],
     findings: dict[str, ProbeFinding] | None,
     has_unstaged: bool,
+    notes: list[str] | None = None,
 ) -> str:
     tools = [r.tool for r in results]
+    if scenario.hash_changed_only:
+        compared = ("with their state before the first run (`git status --porcelain=v2` "
+                    "with untracked and ignored files, HEAD, `git ls-files -s`, "
+                    "`git stash list`, and the bytes of the "
+                    f"{len(HUGE_CHANGED):,} changed files; `git status` compares the other "
+                    "tracked files with the index).")
+    else:
+        compared = "with their state before the first run."
     parts = [
         f"### {scenario.name}: {scenario.description}",
         "",
         f"What it measures: {scenario.measures}",
         "",
         f"{runs} timed run{'s' if runs != 1 else ''} per tool, after one warm-up run; after "
-        "every run the work tree and index were compared with their state before the "
-        "first run.",
+        f"every run the work tree and index were compared {compared} "
+        f"precheck ran as {precheck_invocation(scenario)}.",
         "",
         results_table(scenario, results),
     ]
+    if scenario.precheck_cached:
+        parts += [
+            "",
+            "Not like-for-like: pre-commit, prek and lefthook have no result cache, so they "
+            "run all four checks on every run (each of their runs took at least "
+            f"{scenario.lower_bound_ms:.0f} ms, or it would be reported as failed). precheck's "
+            "warm-up run did the work and filled the cache; each of its timed runs had to "
+            f"take under {CACHED_MAX_MS:.0f} ms, or it would be reported as failed.",
+        ]
+    if notes:
+        parts += ["", *notes]
     if findings is not None:
         parts += [
             "",
@@ -1041,6 +1604,77 @@ def scenario_report(
     return "\n".join(parts)
 
 
+def hook_report(runs: int, results: list[Result]) -> str:
+    by_name = {r.tool: r for r in results}
+    base = by_name.get(BASELINE)
+    base_ok = base is not None and not base.error
+    pre = by_name.get("precheck")
+    pre_overhead = pre.median - base.median if base_ok and pre and not pre.error else None
+    rows = [
+        ["commit", "median (ms)", "min (ms)", "overhead: median − baseline median (ms)",
+         "overhead vs precheck's overhead"],
+        ["---", "---:", "---:", "---:", "---:"],
+    ]
+    for r in results:
+        if r.error:
+            rows.append([r.tool, "failed", "", "", ""])
+            continue
+        if r.tool == BASELINE:
+            overhead, ratio = "0 (baseline)", ""
+        elif not base_ok:
+            overhead, ratio = "n/a", "n/a"
+        else:
+            value = r.median - base.median
+            overhead = f"{value:+.1f}"
+            if r.tool == NO_HOOK:
+                ratio = ""
+            elif pre_overhead is not None and pre_overhead > 0:
+                ratio = f"{value / pre_overhead:.2f}×"
+            else:
+                ratio = "n/a (precheck's overhead ≤ 0)" if pre_overhead is not None else "n/a"
+        rows.append([r.tool, f"{r.median:.1f}", f"{r.minimum:.1f}", overhead, ratio])
+    parts = [
+        f"### {HOOK_SCENARIO}: `git commit` with each tool's pre-commit hook installed, "
+        "one trivial check (`true`)",
+        "",
+        "What it measures: what a real `git commit` pays for each tool's hook. One repo per "
+        "tool with its hook installed (`precheck install`, `pre-commit install`, "
+        "`prek install`, `lefthook install` with the native binary) and one repo without a "
+        f"hook. Before every commit (untimed) {HOOK_FILE} is changed and `git add`ed; only "
+        "`git commit -q -m msg` is timed. Overhead is a variant's median minus the median "
+        "of `git commit --no-verify` in the no-hook repo.",
+        "",
+        f"{runs} timed commit{'s' if runs != 1 else ''} per variant, after one warm-up "
+        "commit, round-robin. After every commit (untimed) the script checked that a new "
+        "commit with the staged tree was created on top of the old HEAD, that "
+        "`git status --ignored` shows nothing and the stash is empty. Before the timing, a "
+        "probe in separate repos (hook installed the same way, the check touching a marker "
+        "file outside the repo) made two commits per tool; each commit had to create the "
+        "commit and run the check.",
+        "",
+        "\n".join("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows),
+        "",
+        "Notes:",
+        "",
+        "- precheck's shim (a `sh` script) execs `precheck hook pre-commit`, with the result "
+        "cache on as installed; every commit stages new content, so the check is not "
+        "cached (the probe's second commit ran the check again).",
+        "- pre-commit's hook (a `bash` script) execs bench/.venv's Python with "
+        "`-m pre_commit hook-impl`; prek's (a `sh` script) execs `prek hook-impl`.",
+        "- lefthook's hook script (written by `lefthook install`) looks for lefthook before "
+        "running it: `lefthook -h` on PATH (bench/.venv/bin, which holds the PyPI Python "
+        "wrapper, is kept off PATH, and no other lefthook is on it), then `<binary> -h` at the "
+        "native binary's absolute path, then `<binary> run pre-commit`: two starts of the "
+        "binary per commit. That is the hook as installed; LEFTHOOK_BIN (not set here) "
+        "would skip the lookup.",
+    ]
+    for r in results:
+        if r.error:
+            parts += ["", f"{r.tool} failed: {r.error.splitlines()[0]}; details:",
+                      "", "```", *r.error.splitlines()[1:], "```"]
+    return "\n".join(parts)
+
+
 def full_report(
     when: str, machine: str, versions: dict[str, str], command: str, sections: list[str]
 ) -> str:
@@ -1049,7 +1683,10 @@ def full_report(
         f"- Machine: {machine}",
         f"- Command: `{command}`",
         "- Versions: " + "; ".join(versions[k] for k in versions),
-        f"- Settings: precheck `jobs = {PRECHECK_JOBS}`; pre-commit runs hooks serially; "
+        f"- Settings: precheck `jobs = {PRECHECK_JOBS}`, run as "
+        f"`precheck run -q {PRECHECK_NO_CACHE}` (result cache off) in every like-for-like "
+        "scenario, as `precheck run -q` (cache on) only in `cached`, and through its "
+        "installed shim in `hook`; pre-commit runs hooks serially; "
         f"prek `priority = 0` on every hook and `PREK_CONCURRENT_HOOKS={PRECHECK_JOBS}`; "
         "lefthook `parallel: true`, `--no-auto-install`, native binary. Checks on files: "
         "precheck `{files}` with `glob = \"*.txt\"`, pre-commit and prek "
@@ -1095,8 +1732,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, help="timed runs per tool, all scenarios")
     parser.add_argument(
-        "--scenario", action="append", choices=[s.name for s in SCENARIOS],
-        help="run only this scenario (repeatable; default: all)",
+        "--scenario", action="append",
+        choices=[s.name for s in SCENARIOS] + list(SCENARIO_GROUPS) + [HOOK_SCENARIO],
+        help="run only this scenario (repeatable; default: all; "
+             + ", ".join(f"{g} = {' + '.join(m)}" for g, m in SCENARIO_GROUPS.items()) + ")",
     )
     parser.add_argument(
         "--write", action="store_true",
@@ -1134,26 +1773,53 @@ def main() -> int:
         print(f"  {version}")
     print()
 
-    scenarios = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    wanted = set()
+    for name in args.scenario or []:
+        wanted.update(SCENARIO_GROUPS.get(name, (name,)))
+    scenarios = [s for s in SCENARIOS if not args.scenario or s.name in wanted]
+    run_hook = not args.scenario or HOOK_SCENARIO in wanted
     scratch = Path(tempfile.mkdtemp(prefix="precheck-bench-"))
     base_env = clean_env({
         "PRE_COMMIT_HOME": str(scratch / "pre-commit-home"),
         "PREK_HOME": str(scratch / "prek-home"),
     })
     sections, any_failed, precheck_failed = [], False, False
+    shared: dict[str, SharedRepo] = {}
     try:
         known_errors = probe_tools(tools, scratch, base_env)
-        for scenario in scenarios:
+        for i, scenario in enumerate(scenarios):
             runs = args.runs or scenario.default_runs
             log(f"[{scenario.name}] setting up")
             layout = scenario.layout()
+            source: FreshRepos | SharedRepo = FreshRepos(scratch)
+            if scenario.shared:
+                if scenario.shared not in shared:
+                    log(f"[{scenario.name}] building the shared '{scenario.shared}' repo")
+                    shared[scenario.shared] = SharedRepo(
+                        scratch, scenario.shared, SHARED_BASES[scenario.shared]()
+                    )
+                    log(f"[{scenario.name}] built it in {shared[scenario.shared].build_s:.1f} s")
+                source = shared[scenario.shared]
             errors = dict(known_errors)
             findings = None
             if scenario.content_probe:
-                findings = content_probe(scenario, layout, tools, scratch, base_env, errors)
-            results = bench_scenario(scenario, layout, tools, runs, scratch, base_env, errors)
-            section = scenario_report(scenario, runs, results, findings, bool(layout.unstaged))
+                findings = content_probe(scenario, layout, tools, scratch, source, base_env,
+                                         errors)
+            results, notes = bench_scenario(scenario, layout, tools, runs, source, base_env,
+                                            errors)
+            section = scenario_report(scenario, runs, results, findings, bool(layout.unstaged),
+                                      notes)
             del layout
+            if scenario.shared and all(s.shared != scenario.shared for s in scenarios[i + 1:]):
+                shared.pop(scenario.shared).remove()
+            print(section, end="\n\n", flush=True)
+            sections.append(section)
+            any_failed |= any(r.error for r in results)
+            precheck_failed |= any(r.error for r in results if r.tool == "precheck")
+        if run_hook:
+            runs = args.runs or HOOK_DEFAULT_RUNS
+            results, _ = bench_hook(tools, precheck, runs, scratch, base_env, known_errors)
+            section = hook_report(runs, results)
             print(section, end="\n\n", flush=True)
             sections.append(section)
             any_failed |= any(r.error for r in results)

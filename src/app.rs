@@ -1,7 +1,7 @@
 //! One short, straight-line function per subcommand, wiring the stages:
 //! config → plan → scheduler → report. No stage is skipped or reordered here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,7 +12,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cache::{self, Cache};
-use crate::cli::{Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, RunArgs, UninstallArgs};
+use crate::cli::{
+    CiCommand, Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, MatrixArgs, RunArgs,
+    UninstallArgs,
+};
 use crate::config::{self, format_size, Config, MemoryCap};
 use crate::fixes::{self, Files, Modified};
 use crate::git::Repo;
@@ -21,23 +24,47 @@ use crate::lock::{Mode, TreeLock};
 use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
 use crate::scheduler::{self, Job, Outcome, Status, Tee};
+use crate::shard::{self, Shard};
 use crate::snapshot::{self, Snapshot};
-use crate::{exit, history, init, install, memory, runner, runs, tasks};
+use crate::{doctor, exit, history, import, init, install, memory, runner, runs, tasks};
 
 pub fn main(cli: Cli) -> Result<i32> {
+    let out = Verbosity {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
     match cli.command {
-        Command::Run(args) => run(cli.config, args),
+        Command::Run(args) => run(cli.config, args, out),
         Command::List(args) => list(cli.config, args),
         Command::Init(args) => init::init(args.force),
         Command::Install(args) => install(cli.config, args),
         Command::Uninstall(args) => uninstall(args),
-        Command::Hook(args) => hook(cli.config, args),
+        Command::Hook(args) => hook(cli.config, args, out),
         Command::Tasks(args) => tasks::tasks(&Repo::open()?, args),
         Command::Log(args) => tasks::log(&Repo::open()?, args),
         Command::Wait(args) => tasks::wait(&Repo::open()?, args),
         Command::Kill(args) => tasks::kill(&Repo::open()?, args),
         Command::Clean(args) => tasks::clean(&Repo::open()?, args),
+        Command::Ci(CiCommand::Matrix(args)) => matrix(cli.config, args),
+        Command::Import(args) => import::import(&Repo::open()?, args),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "precheck",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::PASSED)
+        }
+        Command::Doctor => doctor::doctor(cli.config),
     }
+}
+
+/// `-q` and `-v`, for every command.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbosity {
+    pub quiet: bool,
+    pub verbose: bool,
 }
 
 /// Share of the memory available at start used as the cap when none is set.
@@ -77,7 +104,9 @@ struct Request {
     memory: Option<String>,
     fail_fast: bool,
     format: Format,
-    quiet: bool,
+    out: Verbosity,
+    /// Only this shard of the checks.
+    shard: Option<Shard>,
 }
 
 fn selection(names: Vec<String>, hook: String) -> Selection {
@@ -90,7 +119,7 @@ fn selection(names: Vec<String>, hook: String) -> Selection {
     Selection { names, hook, skip }
 }
 
-fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
+fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i32> {
     let repo = Repo::open()?;
     snapshot::recover_if_needed(&repo)?;
     let config = load_config(&repo, config_path)?;
@@ -111,12 +140,13 @@ fn run(config_path: Option<PathBuf>, args: RunArgs) -> Result<i32> {
         memory: args.memory,
         fail_fast: args.fail_fast,
         format: args.format,
-        quiet: args.quiet,
+        out,
+        shard: args.shard,
     };
     execute(&repo, &config, req)
 }
 
-fn hook(config_path: Option<PathBuf>, args: HookArgs) -> Result<i32> {
+fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<i32> {
     let repo = Repo::open()?;
     snapshot::recover_if_needed(&repo)?;
     let mut stdin = Vec::new();
@@ -175,7 +205,8 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs) -> Result<i32> {
         memory: None,
         fail_fast: false,
         format: Format::Human,
-        quiet: false,
+        out,
+        shard: None,
     };
     execute(&repo, &config, req)
 }
@@ -247,7 +278,15 @@ pub const RUN_ID_ENV: &str = "PRECHECK_RUN_ID";
 /// The pipeline: files → plan → (lock, snapshot) → scheduler → fixes → restore → report.
 fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let files = files_of(repo, &req.change)?;
-    let plan = plan::plan(config, &files, &req.sel)?;
+    let mut plan = plan::plan(config, &files, &req.sel)?;
+    if let Some(shard) = req.shard {
+        keep_shard(config, &mut plan, repo, shard);
+    }
+    if req.out.verbose {
+        for (c, d) in config.checks.iter().zip(&plan.decisions) {
+            eprintln!("precheck: {}: {}", c.name, d.reason(c, &req.sel));
+        }
+    }
     let opts = scheduler::Options {
         jobs: req.jobs.unwrap_or_else(|| default_jobs(config)),
         cap: memory_cap(config, req.memory.as_deref())?,
@@ -305,7 +344,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let before = fixes::before(repo.root(), &fixers);
     let mut reporter = Reporter::new(
         req.format,
-        req.quiet,
+        req.out.quiet,
         jobs.iter().map(|j| j.name.clone()).collect(),
     );
     let mut ledger = Ledger::open(repo.git_dir()).ok();
@@ -376,6 +415,61 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     drop(ledger);
     runs::prune(repo.git_dir(), config.settings.keep_runs);
     Ok(summary.exit_code)
+}
+
+/// Leaves in the plan only the checks of one shard.
+fn keep_shard(config: &Config, plan: &mut Plan, repo: &Repo, shard: Shard) {
+    let runs: Vec<bool> = plan.decisions.iter().map(Decision::runs).collect();
+    let groups = shard::groups(config, &runs);
+    let shards = shard::assign(config, &groups, &typical_durations(repo), shard.count);
+    let mine = &shards[shard.index - 1];
+    for (i, d) in plan.decisions.iter_mut().enumerate() {
+        if !mine.contains(&i) && matches!(d, Decision::Run { .. } | Decision::NoFiles) {
+            *d = Decision::OtherShard;
+        }
+    }
+}
+
+fn typical_durations(repo: &Repo) -> HashMap<String, std::time::Duration> {
+    history::read(repo.git_dir())
+        .into_iter()
+        .filter_map(|(name, h)| Some((name, h.median_duration()?)))
+        .collect()
+}
+
+/// `precheck ci matrix`: the shards as JSON for a CI job matrix.
+fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<i32> {
+    let repo = Repo::open()?;
+    let config = load_config(&repo, config_path)?;
+    let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
+    let sel = selection(Vec::new(), args.files.hook.clone());
+    let plan = plan::plan(&config, &files, &sel)?;
+    let runs: Vec<bool> = plan.decisions.iter().map(Decision::runs).collect();
+    let groups = shard::groups(&config, &runs);
+    let count = args
+        .shards
+        .map_or(groups.len(), |n| n as usize)
+        .clamp(1, groups.len().max(1));
+    let shards = shard::assign(&config, &groups, &typical_durations(&repo), count);
+    let include: Vec<serde_json::Value> = shards
+        .iter()
+        .enumerate()
+        .map(|(k, checks)| {
+            let names: Vec<&str> = checks
+                .iter()
+                .map(|&i| config.checks[i].name.as_str())
+                .collect();
+            serde_json::json!({
+                "shard": format!("{}/{count}", k + 1),
+                "checks": names,
+                "name": names.join(", "),
+            })
+        })
+        .collect();
+    let shard_ids: Vec<String> = (1..=count).map(|k| format!("{k}/{count}")).collect();
+    let doc = serde_json::json!({ "include": include, "shard": shard_ids });
+    println!("{}", serde_json::to_string(&doc)?);
+    Ok(exit::PASSED)
 }
 
 /// The cache key of each check that runs and may be cached.
@@ -545,9 +639,10 @@ fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
             }
         })
         .collect();
+    let json = report::json_or_human(args.format)?;
     let mut out = std::io::stdout().lock();
     use std::io::Write;
-    if args.format == Format::Json {
+    if json {
         let doc = serde_json::json!({
             "version": 1,
             "hook": sel.hook,
@@ -651,6 +746,7 @@ fn decision_key(d: &Decision) -> &'static str {
         Decision::NotInHook => "not_in_hook",
         Decision::NotSelected => "not_selected",
         Decision::SkippedByUser => "skipped_by_user",
+        Decision::OtherShard => "other_shard",
     }
 }
 

@@ -18,6 +18,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Print only failures and the summary
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more: why each check runs or is skipped, before running
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -76,6 +84,58 @@ pub enum Command {
     /// Remove finished runs' records and logs (and, with --cache, cached passes)
     #[command(after_help = "Examples:\n  precheck clean\n  precheck clean --cache")]
     Clean(CleanArgs),
+    /// For CI: print the checks as a job matrix
+    #[command(subcommand)]
+    Ci(CiCommand),
+    /// Translate .pre-commit-config.yaml or lefthook.yml into checks.toml
+    #[command(
+        after_help = "Examples:\n  precheck import                         # whichever of the two the repository has\n  precheck import --from lefthook.yml --force"
+    )]
+    Import(ImportArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  precheck completions bash > ~/.local/share/bash-completion/completions/precheck\n  precheck completions zsh > ~/.zfunc/_precheck\n  precheck completions fish > ~/.config/fish/completions/precheck.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Check the set-up: config, programs, hooks, leftovers, cache
+    #[command(after_help = "Examples:\n  precheck doctor")]
+    Doctor,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CiCommand {
+    /// The checks as JSON for a GitHub Actions or GitLab job matrix
+    #[command(
+        after_help = "Examples:\n  precheck ci matrix --all --shards 4\n\nEach entry's shard is what `precheck run --shard K/N` runs."
+    )]
+    Matrix(MatrixArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MatrixArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+
+    /// How many jobs (default: one per group of checks joined by `needs`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub shards: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The file to translate (default: .pre-commit-config.yaml, else lefthook.yml, at the root)
+    #[arg(long, value_name = "PATH")]
+    pub from: Option<PathBuf>,
+
+    /// Overwrite an existing checks.toml
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -226,13 +286,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// Output format
+    /// Output format: human, json, or junit (JUnit XML for CI)
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
 
-    /// Print only failures and the summary
-    #[arg(short, long)]
-    pub quiet: bool,
+    /// Run only the K-th of N shards (checks joined by `needs` stay together)
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Args, Debug)]

@@ -100,6 +100,10 @@ pub struct Check {
     pub run: Run,
     pub glob: Vec<String>,
     pub exclude: Vec<String>,
+    /// A regular expression a file's path must match (searched, like pre-commit's `files`).
+    pub regex: Option<String>,
+    /// A regular expression of paths never given to it.
+    pub exclude_regex: Option<String>,
     /// Declared expected peak; `None` means `default_memory`.
     pub memory: Option<u64>,
     pub memory_limit: Option<u64>,
@@ -124,7 +128,7 @@ pub struct Check {
 impl Check {
     /// A file check runs only when the change holds files for it.
     pub fn is_file_check(&self) -> bool {
-        !self.glob.is_empty() || self.run.uses_files()
+        !self.glob.is_empty() || self.regex.is_some() || self.run.uses_files()
     }
 }
 
@@ -222,6 +226,8 @@ struct RawCheck {
     run: Option<Spanned<toml::Value>>,
     glob: Option<Spanned<toml::Value>>,
     exclude: Option<Spanned<toml::Value>>,
+    regex: Option<Spanned<String>>,
+    exclude_regex: Option<Spanned<String>>,
     memory: Option<Spanned<String>>,
     memory_limit: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
@@ -339,6 +345,22 @@ fn check(
     };
     let glob = string_list(src, &name, "glob", raw.glob)?;
     let inputs = string_list(src, &name, "inputs", raw.inputs)?;
+    let mut regexes = [None, None];
+    for (slot, (key, value)) in regexes
+        .iter_mut()
+        .zip([("regex", raw.regex), ("exclude_regex", raw.exclude_regex)])
+    {
+        if let Some(v) = value {
+            if let Err(e) = regex::Regex::new(v.get_ref()) {
+                return Err(src.error(
+                    v.span(),
+                    format!("check `{name}`: `{key}` is not a valid regular expression: {e}"),
+                ));
+            }
+            *slot = Some(v.into_inner());
+        }
+    }
+    let [regex, exclude_regex] = regexes;
     let exclude = string_list(src, &name, "exclude", raw.exclude)?;
     let memory = raw
         .memory
@@ -408,6 +430,8 @@ fn check(
             run,
             glob,
             exclude,
+            regex,
+            exclude_regex,
             memory,
             memory_limit,
             timeout,

@@ -393,6 +393,11 @@ impl Repo {
         })
     }
 
+    /// `core.hooksPath` as configured, if it is.
+    pub fn hooks_path_setting(&self) -> Option<String> {
+        self.repo.config().ok()?.get_string("core.hooksPath").ok()
+    }
+
     fn commit_oid(&self, spec: &str) -> Result<Oid> {
         let obj = self
             .repo

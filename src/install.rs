@@ -43,13 +43,38 @@ fn write_executable(path: &Path, text: &str) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Who wrote a hook, as far as its text tells.
+fn whose(path: &Path) -> &'static str {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    if text.contains("husky") {
+        "husky's hook"
+    } else if text.contains("lefthook") {
+        "lefthook's hook"
+    } else if text.contains("pre-commit.com")
+        || text.contains("pre_commit")
+        || text.contains("prek")
+    {
+        "pre-commit's (or prek's) hook"
+    } else {
+        "your existing hook"
+    }
+}
+
 /// Installs shims for `hooks`; returns what was done, line by line.
 pub fn install(repo: &Repo, hooks: &[String], force: bool) -> Result<Vec<String>> {
     let dir = repo.hooks_dir()?;
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut said = Vec::new();
+    if let Some(setting) = repo.hooks_path_setting() {
+        let husky = setting.contains(".husky");
+        said.push(format!(
+            "core.hooksPath points at {}{}: precheck's hooks go there, and the hooks already there are kept and chained; `git config --unset core.hooksPath` returns to .git/hooks",
+            dir.display(),
+            if husky { " (husky)" } else { "" }
+        ));
+    }
     let exe = std::env::current_exe().context("cannot find precheck's own path")?;
     let exe = fs::canonicalize(&exe).unwrap_or(exe);
-    let mut said = Vec::new();
     for hook in hooks {
         let path = dir.join(hook);
         let text = shim(hook, &exe);
@@ -86,7 +111,8 @@ pub fn install(repo: &Repo, hooks: &[String], force: bool) -> Result<Vec<String>
             } else {
                 fs::rename(&path, &legacy)?;
                 said.push(format!(
-                    "{hook}: kept your existing hook as {}; it runs before precheck's checks, and `precheck uninstall` puts it back",
+                    "{hook}: kept {} as {}; it still runs, before precheck's checks (delete it to stop that); `precheck uninstall` puts it back",
+                    whose(&legacy),
                     legacy.display()
                 ));
             }

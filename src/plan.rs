@@ -34,6 +34,8 @@ pub enum Decision {
     NotSelected,
     /// Named in `PRECHECK_SKIP`.
     SkippedByUser,
+    /// Runs in another shard (`--shard K/N`).
+    OtherShard,
 }
 
 impl Decision {
@@ -52,6 +54,7 @@ impl Decision {
             Decision::NotInHook => format!("not a {} check", sel.hook),
             Decision::NotSelected => "not selected".into(),
             Decision::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
+            Decision::OtherShard => "in another shard".into(),
         }
     }
 }
@@ -74,11 +77,17 @@ pub struct Plan {
 pub struct Matcher {
     include: Option<GlobSet>,
     exclude: GlobSet,
+    include_regex: Option<regex::bytes::Regex>,
+    exclude_regex: Option<regex::bytes::Regex>,
 }
 
 impl Matcher {
     pub fn new(check: &Check) -> anyhow::Result<Matcher> {
-        Matcher::from_patterns(&check.glob, &check.exclude)
+        let mut m = Matcher::from_patterns(&check.glob, &check.exclude)?;
+        let re = |r: &Option<String>| r.as_deref().map(regex::bytes::Regex::new).transpose();
+        m.include_regex = re(&check.regex)?;
+        m.exclude_regex = re(&check.exclude_regex)?;
+        Ok(m)
     }
 
     /// Matches `include` (everything when empty) less `exclude`.
@@ -91,12 +100,24 @@ impl Matcher {
         Ok(Matcher {
             include,
             exclude: glob_set(exclude)?,
+            include_regex: None,
+            exclude_regex: None,
         })
     }
 
     pub fn matches(&self, path: &Path) -> bool {
-        let included = self.include.as_ref().is_none_or(|set| set.is_match(path));
-        included && !self.exclude.is_match(path)
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        self.include.as_ref().is_none_or(|set| set.is_match(path))
+            && self
+                .include_regex
+                .as_ref()
+                .is_none_or(|r| r.is_match(bytes))
+            && !self.exclude.is_match(path)
+            && !self
+                .exclude_regex
+                .as_ref()
+                .is_some_and(|r| r.is_match(bytes))
     }
 }
 

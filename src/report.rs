@@ -24,6 +24,18 @@ use crate::scheduler::{Live, Observer, Outcome, Status};
 pub enum Format {
     Human,
     Json,
+    /// JUnit XML, as CI systems display test reports.
+    Junit,
+}
+
+/// Commands other than `run` print text or JSON; JUnit describes test runs only.
+pub fn json_or_human(format: Format) -> anyhow::Result<bool> {
+    match format {
+        Format::Junit => {
+            anyhow::bail!("--format junit is for `precheck run`; use human or json here")
+        }
+        f => Ok(f == Format::Json),
+    }
 }
 
 /// How progress is shown while checks run.
@@ -325,6 +337,107 @@ pub fn json(summary: &Summary) -> String {
     serde_json::to_string_pretty(&doc).expect("the report serializes")
 }
 
+/// Data for a GitHub Actions workflow command (`properties` also escape `:` and `,`).
+fn github_escape(text: &str, property: bool) -> String {
+    let mut out = text
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+/// Text as XML 1.0 character data or attribute value: escaped, and without
+/// the control characters XML cannot hold.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `--format junit` document: one test case per check.
+pub fn junit(summary: &Summary) -> String {
+    let secs = |d: Duration| format!("{:.3}", d.as_secs_f64());
+    let failures = summary
+        .entries
+        .iter()
+        .filter(|e| e.status.is_failure())
+        .count();
+    let skipped = summary
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.status,
+                Status::SkippedNeeds
+                    | Status::SkippedNoFiles
+                    | Status::SkippedByUser
+                    | Status::NotStarted
+                    | Status::Interrupted
+            )
+        })
+        .count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str(&format!(
+        "<testsuites name=\"precheck\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{t}\">\n",
+        n = summary.entries.len(),
+        t = secs(summary.duration)
+    ));
+    x.push_str(&format!(
+        "  <testsuite name=\"precheck\" id=\"{id}\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{t}\">\n",
+        id = xml(&summary.run_id),
+        n = summary.entries.len(),
+        t = secs(summary.duration)
+    ));
+    for e in &summary.entries {
+        x.push_str(&format!(
+            "    <testcase name=\"{}\" classname=\"precheck\" time=\"{}\"",
+            xml(&e.name),
+            secs(e.duration)
+        ));
+        let text = status_text(e);
+        if e.status.is_failure() {
+            let mut body = String::new();
+            if let Some(d) = &e.detail {
+                body.push_str(d);
+                body.push('\n');
+            }
+            body.push_str(&e.tail.text);
+            if let Some(log) = &e.log {
+                body.push_str(&format!("\n(full log: {})", log.display()));
+            }
+            x.push_str(&format!(
+                ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
+                xml(&text),
+                status_key(e.status),
+                xml(&body)
+            ));
+        } else if e.status.passed() {
+            x.push_str("/>\n");
+        } else {
+            x.push_str(&format!(
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                xml(&text)
+            ));
+        }
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
 /// A path as a shell word, quoted when it needs to be.
 fn quote_path(p: &Path) -> String {
     let s = p.to_string_lossy();
@@ -359,7 +472,7 @@ impl Reporter {
         let err = Term::stderr();
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let progress = if format == Format::Json || quiet {
+        let progress = if format != Format::Human || quiet {
             Progress::Silent
         } else if err.is_term() && !ci && !dumb {
             Progress::Live
@@ -516,10 +629,18 @@ impl Reporter {
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.clear();
         let mut out = io::stdout().lock();
-        if self.format == Format::Json {
-            writeln!(out, "{}", json(summary))?;
-            return out.flush();
+        match self.format {
+            Format::Json => {
+                writeln!(out, "{}", json(summary))?;
+                return out.flush();
+            }
+            Format::Junit => {
+                write!(out, "{}", junit(summary))?;
+                return out.flush();
+            }
+            Format::Human => {}
         }
+        let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
         for w in &summary.warnings {
             eprintln!("{} {w}", style("warning:").yellow().bold());
         }
@@ -531,6 +652,16 @@ impl Reporter {
         for e in &failures {
             let header = format!("── {} {} ", e.name, status_text(e));
             writeln!(out)?;
+            if github {
+                // Folded in the log viewer, and annotated on the run's page.
+                writeln!(
+                    out,
+                    "::error title={}::{}",
+                    github_escape(&format!("precheck: {}", e.name), true),
+                    github_escape(&status_text(e), false)
+                )?;
+                writeln!(out, "::group::{}", github_escape(&header, false))?;
+            }
             writeln!(
                 out,
                 "{}{}",
@@ -555,6 +686,9 @@ impl Reporter {
                     format!("(full log: {})", log.display())
                 };
                 writeln!(out, "{}", style(note).dim())?;
+            }
+            if github {
+                writeln!(out, "::endgroup::")?;
             }
         }
         self.changes_block(&mut out, summary)?;
@@ -718,7 +852,7 @@ impl Observer for Reporter {
     }
 
     fn warn(&mut self, message: &str) {
-        if self.format == Format::Json {
+        if self.format != Format::Human {
             return;
         }
         let line = format!("{} {message}", style("warning:").yellow().bold());

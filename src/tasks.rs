@@ -160,9 +160,10 @@ fn describe_counts(c: &Counts) -> String {
 }
 
 pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<i32> {
+    let json = report::json_or_human(args.format)?;
     let runs = runs::list(repo.git_dir());
     let mut out = std::io::stdout().lock();
-    if args.format == Format::Json {
+    if json {
         let rows: Vec<TaskRow> = runs.iter().map(row).collect();
         writeln!(
             out,
@@ -216,6 +217,7 @@ fn copy_from(path: &std::path::Path, offset: u64, out: &mut impl Write) -> Resul
 }
 
 pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
+    report::json_or_human(args.format)?;
     let git_dir = repo.git_dir();
     let meta = runs::find(git_dir, args.run.as_deref())?;
     let mut out = std::io::stdout().lock();
@@ -310,6 +312,7 @@ fn log_json(meta: &Meta) -> serde_json::Value {
 }
 
 pub fn wait(repo: &Repo, args: WaitArgs) -> Result<i32> {
+    report::json_or_human(args.format)?;
     let git_dir = repo.git_dir();
     let timeout = args
         .timeout

@@ -1,0 +1,142 @@
+//! Shards: splitting a run's checks over N CI jobs so that no job waits for
+//! another. Checks joined by `needs` stay together (a group); groups are
+//! dealt out longest first to the least loaded shard, weighted by each
+//! check's typical duration where known (else one unit each). Pure and
+//! deterministic: the matrix job and every shard job compute the same split.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::config::Config;
+
+/// A weight for checks with no measured duration.
+const UNKNOWN: Duration = Duration::from_secs(1);
+
+/// `K/N` as the user writes it, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard; write it as K/N, like 2/4 (K from 1 to N)");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = k.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Groups of check indices (config order inside each), connected by `needs`,
+/// among `runs` (the checks that will run).
+pub fn groups(config: &Config, runs: &[bool]) -> Vec<Vec<usize>> {
+    let n = config.checks.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let index: HashMap<&str, usize> = config
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    for (i, c) in config.checks.iter().enumerate() {
+        for need in &c.needs {
+            if let Some(&j) = index.get(need.as_str()) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut by_root: Vec<(usize, Vec<usize>)> = Vec::new();
+    for i in (0..n).filter(|&i| runs[i]) {
+        let r = root(&mut parent, i);
+        match by_root.iter_mut().find(|(root, _)| *root == r) {
+            Some((_, members)) => members.push(i),
+            None => by_root.push((r, vec![i])),
+        }
+    }
+    by_root.into_iter().map(|(_, m)| m).collect()
+}
+
+/// Deals `groups` into `count` shards, longest first, each to the least
+/// loaded shard; returns the groups of each shard.
+pub fn assign(
+    config: &Config,
+    groups: &[Vec<usize>],
+    durations: &HashMap<String, Duration>,
+    count: usize,
+) -> Vec<Vec<usize>> {
+    let weight = |g: &Vec<usize>| -> Duration {
+        g.iter()
+            .map(|&i| {
+                durations
+                    .get(&config.checks[i].name)
+                    .copied()
+                    .unwrap_or(UNKNOWN)
+            })
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| weight(&groups[b]).cmp(&weight(&groups[a])).then(a.cmp(&b)));
+    let mut shards: Vec<(Duration, Vec<usize>)> = vec![(Duration::ZERO, Vec::new()); count.max(1)];
+    for g in order {
+        let (k, _) = shards
+            .iter()
+            .enumerate()
+            .min_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(i.cmp(j)))
+            .expect("at least one shard");
+        shards[k].0 += weight(&groups[g]);
+        shards[k].1.push(g);
+    }
+    shards
+        .into_iter()
+        .map(|(_, gs)| {
+            let mut checks: Vec<usize> = gs.iter().flat_map(|&g| groups[g].clone()).collect();
+            checks.sort_unstable();
+            checks
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!("2/4".parse(), Ok(Shard { index: 2, count: 4 }));
+        assert!("0/4".parse::<Shard>().is_err());
+        assert!("5/4".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn needs_stay_together_and_every_check_lands_once() {
+        let config = crate::config::parse(
+            std::path::Path::new("checks.toml"),
+            "[checks.a]\nrun='x'\n[checks.b]\nrun='x'\nneeds=['a']\n[checks.c]\nrun='x'\n[checks.d]\nrun='x'\n[checks.e]\nrun='x'\nneeds=['d']\n",
+        )
+        .unwrap();
+        let runs = vec![true; 5];
+        let groups = groups(&config, &runs);
+        assert_eq!(groups, vec![vec![0, 1], vec![2], vec![3, 4]]);
+        let shards = assign(&config, &groups, &HashMap::new(), 2);
+        let mut all: Vec<usize> = shards.concat();
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 1, 2, 3, 4]);
+        assert!(shards.iter().all(|s| !(s.contains(&0) ^ s.contains(&1))));
+    }
+}
