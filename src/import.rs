@@ -160,6 +160,17 @@ fn stage_hook(stage: &str) -> Option<&'static str> {
     })
 }
 
+/// Notes each of `keys` that `item` sets, as having no precheck equivalent.
+fn note_unsupported(t: &mut Translation, item: &Value, keys: &[&str], what: &str) {
+    for key in keys {
+        if !item[*key].is_null() {
+            t.notes.push(format!(
+                "{what}: `{key}` has no precheck equivalent; left out"
+            ));
+        }
+    }
+}
+
 fn pre_commit(doc: &Value, t: &mut Translation) {
     let top_exclude = s(&doc["exclude"]);
     let top_files = s(&doc["files"]);
@@ -271,18 +282,17 @@ fn pre_commit(doc: &Value, t: &mut Translation) {
                     "hook {id}: `require_serial`: precheck already runs one check's batches one after another"
                 ));
             }
-            for key in [
-                "verbose",
-                "log_file",
-                "minimum_pre_commit_version",
-                "fail_fast",
-            ] {
-                if !h[key].is_null() {
-                    t.notes.push(format!(
-                        "hook {id}: `{key}` has no precheck equivalent; left out"
-                    ));
-                }
-            }
+            note_unsupported(
+                t,
+                h,
+                &[
+                    "verbose",
+                    "log_file",
+                    "minimum_pre_commit_version",
+                    "fail_fast",
+                ],
+                &format!("hook {id}"),
+            );
             t.checks.push(d);
         }
     }
@@ -361,21 +371,20 @@ fn lefthook(doc: &Value, t: &mut Translation) {
                     }
                 }
             }
-            for key in [
-                "tags",
-                "skip",
-                "only",
-                "files",
-                "interactive",
-                "use_stdin",
-                "priority",
-            ] {
-                if !cmd[key].is_null() {
-                    t.notes.push(format!(
-                        "{hook}: command {name}: `{key}` has no precheck equivalent; left out"
-                    ));
-                }
-            }
+            note_unsupported(
+                t,
+                cmd,
+                &[
+                    "tags",
+                    "skip",
+                    "only",
+                    "files",
+                    "interactive",
+                    "use_stdin",
+                    "priority",
+                ],
+                &format!("{hook}: command {name}"),
+            );
             t.checks.push(d);
         }
     }
