@@ -20,7 +20,7 @@ use crate::config::{self, format_size, Config, MemoryCap};
 use crate::fixes::{self, Files, Modified};
 use crate::git::Repo;
 use crate::ledger::Ledger;
-use crate::lock::{Mode, TreeLock};
+use crate::lock::{Attempt, Mode, TreeLock};
 use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
 use crate::scheduler::{self, Job, Outcome, Status, Tee};
@@ -318,6 +318,11 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         };
         if mode == Mode::Shared && !unstaged.is_empty() {
             drop(lock);
+            // Free at once: nobody changed the tree in between, so what we
+            // read stands. Otherwise wait, and read it again.
+            if let Attempt::Got(lock) = TreeLock::try_acquire(repo.git_dir(), Mode::Exclusive)? {
+                break (Some(lock), unstaged);
+            }
             mode = Mode::Exclusive;
             continue;
         }

@@ -237,12 +237,12 @@ impl Repo {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let all = self.unstaged()?;
-        Ok(all
+        let wanted: std::collections::HashSet<&PathBuf> = paths.iter().collect();
+        Ok(self
+            .unstaged()?
             .into_iter()
-            .filter(|u| !u.intent_to_add)
+            .filter(|u| !u.intent_to_add && wanted.contains(&u.path))
             .map(|u| u.path)
-            .filter(|p| paths.contains(p))
             .collect())
     }
 

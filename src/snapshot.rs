@@ -111,11 +111,32 @@ fn remove_empty_parents(path: &Path, root: &Path) {
     }
 }
 
+/// What a file's metadata says about it: if none of this changed, nobody
+/// wrote to it.
+type Stamp = (u64, u64, u64, i64, i64, i64, i64, u32);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(path).ok()?;
+    Some((
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.mode(),
+    ))
+}
+
 /// Unstaged changes set aside for the length of a run.
 pub struct Snapshot<'r> {
     repo: &'r Repo,
     dir: PathBuf,
     entries: Vec<Entry>,
+    /// The metadata of each index version written, just after writing it.
+    stamps: Vec<Option<Stamp>>,
     done: bool,
 }
 
@@ -202,6 +223,7 @@ impl<'r> Snapshot<'r> {
             repo,
             dir,
             entries,
+            stamps: Vec::new(),
             done: false,
         };
         if let Err(e) = snapshot.set_aside() {
@@ -233,7 +255,13 @@ impl<'r> Snapshot<'r> {
             .filter(|e| e.wrote_index)
             .map(Entry::rel)
             .collect();
-        self.repo.checkout_index(&write)
+        self.repo.checkout_index(&write)?;
+        self.stamps = self
+            .entries
+            .iter()
+            .map(|e| e.wrote_index.then(|| stamp(&root.join(e.rel()))).flatten())
+            .collect();
+        Ok(())
     }
 
     /// How many files were set aside.
@@ -244,20 +272,15 @@ impl<'r> Snapshot<'r> {
     /// Which set-aside files a check changed; `restore` merges those.
     fn plans(&self) -> Result<Vec<Plan>> {
         let root = self.repo.root();
-        let written: Vec<PathBuf> = self
-            .entries
-            .iter()
-            .filter(|e| e.wrote_index)
-            .map(Entry::rel)
-            .collect();
-        let changed = self.repo.differing(&written)?;
         let scratch = self.dir.join("merge");
         let mut plans = Vec::with_capacity(self.entries.len());
-        for e in &self.entries {
+        for (i, e) in self.entries.iter().enumerate() {
             let rel = e.rel();
             let cur = root.join(&rel);
+            // Unchanged metadata: nobody wrote it (no diff of the whole tree needed).
             let touched = if e.wrote_index {
-                changed.contains(&rel)
+                let before = self.stamps.get(i).copied().flatten();
+                before.is_none() || before != stamp(&cur)
             } else {
                 exists(&cur)
             };
@@ -346,7 +369,7 @@ impl<'r> Snapshot<'r> {
             remove(&cur)?;
             match &saved {
                 Some(s) => {
-                    if let Some(parent) = cur.parent() {
+                    if let Some(parent) = cur.parent().filter(|p| !p.exists()) {
                         fs::create_dir_all(parent)?;
                     }
                     move_path(s, &cur)?;
@@ -422,7 +445,8 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
         .filter(|e| e.wrote_index)
         .map(Entry::rel)
         .collect();
-    let differing = repo.differing(&written)?;
+    let differing: std::collections::HashSet<PathBuf> =
+        repo.differing(&written)?.into_iter().collect();
     let mut kept_aside = Vec::new();
     let recovered = dir
         .parent()
