@@ -10,8 +10,9 @@ use crate::report::Format;
 #[derive(Parser, Debug)]
 #[command(name = "precheck", version, about, long_about = None)]
 #[command(
-    after_help = "Exit status: 0 all checks passed, 1 a check failed, 2 usage, config or \
-environment error, 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP)."
+    after_help = "Examples:\n  precheck init && precheck install   # set up a repository\n  precheck run                        # the pre-commit checks on the staged files\n  precheck run --all --format json    # everything, for scripts and agents\n  precheck run --all --background     # keep working; then precheck tasks, log, wait\n\nExit status: 0 all checks passed, 1 a check failed, 2 usage, config or \
+environment error, 124 wait timed out, 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
+129 hung up (SIGHUP)."
 )]
 pub struct Cli {
     /// The checks file (default: checks.toml at the repository root)

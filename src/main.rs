@@ -31,6 +31,11 @@ use std::io::Write;
 use clap::Parser;
 
 fn main() {
+    // NO_COLOR wins over CLICOLOR_FORCE (console already honours both alone).
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
+    }
     let cli = cli::Cli::parse();
     let code = match app::main(cli) {
         Ok(code) => code,

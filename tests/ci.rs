@@ -238,3 +238,50 @@ fn verbose_says_why_and_junit_is_refused_where_it_means_nothing() {
         list.context
     );
 }
+
+#[test]
+fn colour_follows_no_color_and_clicolor_force() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.bad]\nrun = 'exit 1'\n");
+    let mut forced = repo.command(&["run"]);
+    forced.env_remove("NO_COLOR").env("CLICOLOR_FORCE", "1");
+    let run = common::finish(&mut forced, repo.path());
+    assert!(
+        run.stdout.contains('\x1b'),
+        "CLICOLOR_FORCE colours even when piped\n{}",
+        run.context
+    );
+    let mut plain = repo.command(&["run"]);
+    plain.env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1");
+    let run = common::finish(&mut plain, repo.path());
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "NO_COLOR wins\n{}",
+        run.context
+    );
+}
+
+#[test]
+fn install_says_what_it_chains_under_husky() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n");
+    repo.write(
+        ".husky/_/pre-commit",
+        "#!/usr/bin/env sh\n. \"$(dirname \"$0\")/husky.sh\"\n",
+    );
+    repo.git(&["config", "core.hooksPath", ".husky/_"]);
+    let run = repo.precheck(&["install"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("core.hooksPath points at"),
+        "{}",
+        run.context
+    );
+    assert!(run.stdout.contains("(husky)"), "{}", run.context);
+    assert!(
+        run.stdout.contains("kept husky's hook as"),
+        "{}",
+        run.context
+    );
+    assert!(repo.file(".husky/_/pre-commit.legacy").exists());
+}
