@@ -29,8 +29,6 @@ impl Ledger {
     pub fn open(git_dir: &Path) -> Result<Ledger> {
         let dir = git_dir.join("precheck").join("ledger");
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let pid = std::process::id() as i32;
-        let start = memory::proc_id(pid).map_or(0, |p| p.start);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -38,7 +36,7 @@ impl Ledger {
             .open(dir.join(".lock"))
             .context("cannot open the memory ledger")?;
         Ok(Ledger {
-            own: dir.join(format!("{pid}-{start}")),
+            own: dir.join(crate::runner::owner_token()),
             dir,
             lock,
             written: 0,
@@ -85,7 +83,7 @@ impl Held<'_> {
             let live =
                 memory::proc_id(pid).is_some_and(|p| p.start == start && memory::is_running(pid));
             if !live {
-                let _ = fs::remove_file(&path);
+                // Left for `reap_dead`, which also stops what that run started.
                 continue;
             }
             total += fs::read_to_string(&path)
@@ -108,6 +106,34 @@ impl Drop for Held<'_> {
             libc::flock(self.ledger.lock.as_raw_fd(), libc::LOCK_UN);
         }
     }
+}
+
+/// After a crash: stops whatever a run that died without cleaning up had
+/// started (found by the owner token in their environment), and drops its
+/// ledger file. Cheap when no run died: one directory read.
+pub fn reap_dead(git_dir: &Path) -> usize {
+    let dir = git_dir.join("precheck").join("ledger");
+    let mut stopped = 0;
+    for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(token) = name.to_str() else { continue };
+        let Some((pid, start)) = token.split_once('-') else {
+            continue;
+        };
+        let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
+            continue;
+        };
+        let live =
+            memory::proc_id(pid).is_some_and(|p| p.start == start) && memory::is_running(pid);
+        if live {
+            continue;
+        }
+        let orphans = memory::with_env(crate::runner::OWNER_ENV, token);
+        crate::runner::signal(None, &orphans, crate::runner::SIGKILL);
+        stopped += orphans.len();
+        let _ = fs::remove_file(e.path());
+    }
+    stopped
 }
 
 impl Drop for Ledger {

@@ -66,6 +66,35 @@ pub fn proc_id(pid: i32) -> Option<ProcId> {
     })
 }
 
+/// Live processes whose environment holds `key=value`: how precheck finds
+/// what a run that died had started, whatever became of their parents.
+pub fn with_env(key: &str, value: &str) -> Vec<ProcId> {
+    let wanted = format!("{key}={value}").into_bytes();
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(env) = fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|var| var == wanted.as_slice()) {
+            if let Some(id) = proc_id(pid).filter(|_| is_running(pid)) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
 /// Is this pid a process that has not exited (a zombie has)?
 pub fn is_running(pid: i32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|t| {

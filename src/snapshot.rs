@@ -503,9 +503,17 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
     Ok(notes)
 }
 
-/// Restores a dead precheck's snapshot, if there is one and no live precheck
-/// holds the work tree. Cheap when there is none (one stat).
+/// Stops what a dead precheck left running, and restores its snapshot if
+/// there is one and no live precheck holds the work tree. Cheap when there is
+/// nothing to do (a directory read and a stat).
 pub fn recover_if_needed(repo: &Repo) -> Result<()> {
+    let reaped = crate::ledger::reap_dead(repo.git_dir());
+    if reaped > 0 {
+        eprintln!(
+            "precheck: stopped {reaped} process{} left running by a precheck that died",
+            if reaped == 1 { "" } else { "es" }
+        );
+    }
     if !exists(&snapshot_dir(repo.git_dir())) {
         return Ok(());
     }

@@ -140,10 +140,15 @@ fn kill_stops_the_whole_tree_and_records_killed() {
 #[test]
 fn a_run_killed_outright_shows_as_crashed() {
     let repo = TestRepo::new();
-    repo.checks("[checks.long]\nrun = 'echo $$ > check.pid; exec sleep 100'\n");
+    repo.checks(
+        "[checks.long]\nrun = 'echo $$ > check.pid; exec sleep 100'\n\
+         [checks.parent]\nrun = 'sleep 100 & echo $! > grandchild.pid; wait'\n",
+    );
     let id = start(&repo, &["--all"]);
-    wait_for("the check", || {
-        repo.file("check.pid").exists() && !repo.read("check.pid").is_empty()
+    wait_for("the checks", || {
+        ["check.pid", "grandchild.pid"]
+            .iter()
+            .all(|f| repo.file(f).exists() && !repo.read(f).is_empty())
     });
     let pid = task(&repo, &id)["pid"].as_i64().unwrap() as i32;
     // SAFETY: killing the background run this test started.
@@ -157,6 +162,16 @@ fn a_run_killed_outright_shows_as_crashed() {
     wait_for("its check to die with it", || !alive(check));
     // wait on a crashed run ends at once, as a failure.
     repo.precheck(&["wait", "--run", &id]).expect_code(1);
+    // A grandchild outlives the parent-death signal; the next command stops it.
+    let grandchild: i32 = repo.read("grandchild.pid").trim().parse().unwrap();
+    assert!(alive(grandchild));
+    let next = repo.precheck(&["list"]);
+    assert!(
+        next.stderr.contains("stopped 1 process left running"),
+        "{}",
+        next.context
+    );
+    assert!(!alive(grandchild));
 }
 
 #[test]
