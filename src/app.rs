@@ -340,7 +340,16 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         .iter()
         .map(|k| k.as_deref().and_then(|k| cache.get(k)))
         .collect();
-    let (jobs, job_of) = jobs(config, &plan, repo, &run_dir, req.msg.as_deref(), &cached);
+    let past = history::read(repo.git_dir());
+    let (jobs, job_of) = jobs(
+        config,
+        &plan,
+        repo,
+        &run_dir,
+        req.msg.as_deref(),
+        &cached,
+        &past,
+    );
     let checks: Vec<(String, PathBuf)> = jobs
         .iter()
         .map(|j| (j.name.clone(), j.log.clone()))
@@ -406,6 +415,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     run_dir.write_result(&report::json(&summary))?;
     history::record(
         repo.git_dir(),
+        past,
         summary.entries.iter().map(|e| {
             (
                 e.name.as_str(),
@@ -857,6 +867,7 @@ fn jobs(
     run_dir: &runs::RunDir,
     msg: Option<&Path>,
     cached: &[Option<cache::Entry>],
+    past: &HashMap<String, history::History>,
 ) -> (Vec<Job>, Vec<Option<usize>>) {
     let mut job_of = vec![None; config.checks.len()];
     let mut n = 0;
@@ -866,7 +877,6 @@ fn jobs(
             n += 1;
         }
     }
-    let past = history::read(repo.git_dir());
     let mut jobs = Vec::with_capacity(n);
     let mut fix = Vec::with_capacity(n);
     let mut files_of_job = Vec::with_capacity(n);

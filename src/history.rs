@@ -72,10 +72,14 @@ pub fn read(git_dir: &Path) -> HashMap<String, History> {
         .collect()
 }
 
-/// Adds one run's measurements (name, status key, duration, peak), keeping
-/// the newest `RUNS` of each check.
-pub fn record<'a>(git_dir: &Path, checks: impl IntoIterator<Item = (&'a str, &'a str, u64, u64)>) {
-    let mut all = read(git_dir);
+/// Adds one run's measurements (name, status key, duration, peak) to `all`
+/// (what [`read`] gave at the start of the run), keeping the newest `RUNS`
+/// of each check, and writes it back.
+pub fn record<'a>(
+    git_dir: &Path,
+    mut all: HashMap<String, History>,
+    checks: impl IntoIterator<Item = (&'a str, &'a str, u64, u64)>,
+) {
     for (name, status, duration_ms, peak) in checks {
         let h = all.entry(name.to_string()).or_default();
         if status == "passed" {

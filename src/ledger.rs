@@ -73,17 +73,9 @@ impl Held<'_> {
             if path == self.ledger.own {
                 continue;
             }
-            let name = e.file_name();
-            let Some((pid, start)) = name.to_str().and_then(|n| n.split_once('-')) else {
-                continue;
-            };
-            let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
-                continue;
-            };
-            let live =
-                memory::proc_id(pid).is_some_and(|p| p.start == start && memory::is_running(pid));
-            if !live {
-                // Left for `reap_dead`, which also stops what that run started.
+            if owner_alive(&e.file_name()) != Some(true) {
+                // A dead run's file is left for `reap_dead`, which also stops
+                // what that run started.
                 continue;
             }
             total += fs::read_to_string(&path)
@@ -108,6 +100,13 @@ impl Drop for Held<'_> {
     }
 }
 
+/// Whether the run a ledger file is named after (`PID-STARTTIME`) is still
+/// running; None for a name that is not such a token (the lock file).
+fn owner_alive(name: &std::ffi::OsStr) -> Option<bool> {
+    let (pid, start) = name.to_str()?.split_once('-')?;
+    Some(memory::alive(pid.parse().ok()?, start.parse().ok()?))
+}
+
 /// After a crash: stops whatever a run that died without cleaning up had
 /// started (found by the owner token in their environment), and drops its
 /// ledger file. Cheap when no run died: one directory read.
@@ -117,15 +116,7 @@ pub fn reap_dead(git_dir: &Path) -> usize {
     for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
         let name = e.file_name();
         let Some(token) = name.to_str() else { continue };
-        let Some((pid, start)) = token.split_once('-') else {
-            continue;
-        };
-        let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
-            continue;
-        };
-        let live =
-            memory::proc_id(pid).is_some_and(|p| p.start == start) && memory::is_running(pid);
-        if live {
+        if owner_alive(&name) != Some(false) {
             continue;
         }
         let orphans = memory::with_env(crate::runner::OWNER_ENV, token);

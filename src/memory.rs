@@ -17,6 +17,7 @@ pub struct ProcId {
 
 #[derive(Debug, Clone, Copy)]
 struct Proc {
+    zombie: bool,
     ppid: i32,
     pgrp: i32,
     rss: u64,
@@ -45,11 +46,13 @@ fn parse_stat(text: &str, page: u64) -> Option<Proc> {
     let after = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = after.split_whitespace().collect();
     // fields[0] is field 3 (state) of proc(5).
+    let zombie = fields.first()? == &"Z";
     let ppid = fields.get(1)?.parse().ok()?;
     let pgrp = fields.get(2)?.parse().ok()?;
     let start = fields.get(19)?.parse().ok()?;
     let rss_pages: i64 = fields.get(21)?.parse().ok()?;
     Some(Proc {
+        zombie,
         ppid,
         pgrp,
         rss: rss_pages.max(0) as u64 * page,
@@ -57,13 +60,28 @@ fn parse_stat(text: &str, page: u64) -> Option<Proc> {
     })
 }
 
-/// The identity of one process, read without scanning the whole table.
+/// Every pid in /proc.
+fn pids() -> impl Iterator<Item = i32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+}
+
+/// The identity of one live process (not a zombie), read without scanning
+/// the whole table.
 pub fn proc_id(pid: i32) -> Option<ProcId> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text, 1).map(|p| ProcId {
+    parse_stat(&text, 1).filter(|p| !p.zombie).map(|p| ProcId {
         pid,
         start: p.start,
     })
+}
+
+/// Is this exact process (pid and start time) still running?
+pub fn alive(pid: i32, start: u64) -> bool {
+    proc_id(pid).is_some_and(|p| p.start == start)
 }
 
 /// Live processes whose environment holds `key=value`: how precheck finds
@@ -71,36 +89,14 @@ pub fn proc_id(pid: i32) -> Option<ProcId> {
 pub fn with_env(key: &str, value: &str) -> Vec<ProcId> {
     let wanted = format!("{key}={value}").into_bytes();
     let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(env) = fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        if env.split(|&b| b == 0).any(|var| var == wanted.as_slice()) {
-            if let Some(id) = proc_id(pid).filter(|_| is_running(pid)) {
-                out.push(id);
-            }
-        }
-    }
-    out
-}
-
-/// Is this pid a process that has not exited (a zombie has)?
-pub fn is_running(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|t| {
-        t.rfind(')')
-            .is_some_and(|i| !t[i + 1..].trim_start().starts_with('Z'))
-    })
+    pids()
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_slice()))
+        })
+        .filter_map(proc_id)
+        .collect()
 }
 
 impl ProcTable {
@@ -108,22 +104,13 @@ impl ProcTable {
         let page = page_size();
         let mut procs = HashMap::new();
         let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-        if let Ok(dir) = fs::read_dir("/proc") {
-            for entry in dir.flatten() {
-                let Some(pid) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|s| s.parse::<i32>().ok())
-                else {
-                    continue;
-                };
-                let Ok(text) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                    continue;
-                };
-                if let Some(p) = parse_stat(&text, page) {
-                    children.entry(p.ppid).or_default().push(pid);
-                    procs.insert(pid, p);
-                }
+        for pid in pids() {
+            let Ok(text) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            if let Some(p) = parse_stat(&text, page) {
+                children.entry(p.ppid).or_default().push(pid);
+                procs.insert(pid, p);
             }
         }
         ProcTable { procs, children }

@@ -176,8 +176,7 @@ impl Meta {
     }
 
     pub fn alive(&self) -> bool {
-        let pid = self.pid as i32;
-        memory::proc_id(pid).is_some_and(|p| p.start == self.pid_start) && memory::is_running(pid)
+        memory::alive(self.pid as i32, self.pid_start)
     }
 
     pub fn finished(&self) -> bool {
