@@ -40,13 +40,13 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Install(args) => install(cli.config, args),
         Command::Uninstall(args) => uninstall(args),
         Command::Hook(args) => hook(cli.config, args, out),
-        Command::Tasks(args) => tasks::tasks(&Repo::open()?, args),
-        Command::Log(args) => tasks::log(&Repo::open()?, args),
-        Command::Wait(args) => tasks::wait(&Repo::open()?, args),
-        Command::Kill(args) => tasks::kill(&Repo::open()?, args),
-        Command::Clean(args) => tasks::clean(&Repo::open()?, args),
+        Command::Tasks(args) => tasks::tasks(&snapshot::open_repo()?, args),
+        Command::Log(args) => tasks::log(&snapshot::open_repo()?, args),
+        Command::Wait(args) => tasks::wait(&snapshot::open_repo()?, args),
+        Command::Kill(args) => tasks::kill(&snapshot::open_repo()?, args),
+        Command::Clean(args) => tasks::clean(&snapshot::open_repo()?, args),
         Command::Ci(CiCommand::Matrix(args)) => matrix(cli.config, args),
-        Command::Import(args) => import::import(&Repo::open()?, args),
+        Command::Import(args) => import::import(&snapshot::open_repo()?, args),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,
@@ -120,8 +120,7 @@ fn selection(names: Vec<String>, hook: String) -> Selection {
 }
 
 fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i32> {
-    let repo = Repo::open()?;
-    snapshot::recover_if_needed(&repo)?;
+    let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     if args.background {
         return tasks::start_background(&repo);
@@ -147,8 +146,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
 }
 
 fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<i32> {
-    let repo = Repo::open()?;
-    snapshot::recover_if_needed(&repo)?;
+    let repo = snapshot::open_repo()?;
     let mut stdin = Vec::new();
     if args.name == "pre-push" {
         std::io::stdin()
@@ -212,8 +210,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
 }
 
 fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
-    let repo = Repo::open()?;
-    snapshot::recover_if_needed(&repo)?;
+    let repo = snapshot::open_repo()?;
     let hooks = if args.hooks.is_empty() {
         let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
         if path.exists() {
@@ -252,8 +249,7 @@ fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
 }
 
 fn uninstall(args: UninstallArgs) -> Result<i32> {
-    let repo = Repo::open()?;
-    snapshot::recover_if_needed(&repo)?;
+    let repo = snapshot::open_repo()?;
     for line in install::uninstall(&repo, &args.hooks)? {
         println!("{line}");
     }
@@ -380,13 +376,17 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
     remember_passes(&cache, config, &keys, &job_of, &result, &modified);
     // How set-aside files come back is decided before fixes are staged.
-    let prepared = snapshot.as_ref().map(Snapshot::prepare).transpose()?;
+    let mut snapshot = snapshot;
+    let prepared = snapshot.as_ref().map(Snapshot::prepare);
     let conflicting = prepared
         .as_ref()
         .map(|p| p.conflicting())
         .unwrap_or_default();
     if req.stage_fixes && result.interrupted_by.is_none() && !killed {
         stage_fixed(repo, config, &mut modified, &conflicting)?;
+        if let Some(s) = snapshot.as_mut() {
+            s.note_staged()?;
+        }
     }
     let stashed = snapshot.as_ref().map_or(0, Snapshot::len);
     let restored = match (snapshot, prepared) {
@@ -406,6 +406,9 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     summary.stashed = stashed;
     summary.modified = modified;
     if let Some(r) = restored {
+        for note in &r.kept_aside {
+            eprintln!("{note}");
+        }
         summary.fix_conflicts = r.conflicts;
         summary.fix_merged = r.merged;
         summary.fix_patch = r.patch;
@@ -454,7 +457,7 @@ fn typical_durations(repo: &Repo) -> HashMap<String, std::time::Duration> {
 
 /// `precheck ci matrix`: the shards as JSON for a CI job matrix.
 fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<i32> {
-    let repo = Repo::open()?;
+    let repo = crate::snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
     let sel = selection(Vec::new(), args.files.hook.clone());
@@ -605,8 +608,7 @@ fn stage_fixed(
 }
 
 fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
-    let repo = Repo::open()?;
-    snapshot::recover_if_needed(&repo)?;
+    let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
     let sel = selection(Vec::new(), args.files.hook.clone());

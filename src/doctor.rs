@@ -11,7 +11,6 @@ use anyhow::Result;
 
 use crate::config::{self, Run};
 use crate::exit;
-use crate::git::Repo;
 
 /// Shell words that are not programs on PATH.
 const SHELL_WORDS: &[&str] = &[
@@ -71,7 +70,7 @@ fn dir_size(dir: &Path) -> (usize, u64) {
 }
 
 pub fn doctor(config_path: Option<PathBuf>) -> Result<i32> {
-    let repo = Repo::open()?;
+    let repo = crate::snapshot::open_repo()?;
     let mut f = Findings { problems: 0 };
     f.ok(&format!("repository: {}", repo.root().display()));
     let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));

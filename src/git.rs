@@ -28,9 +28,6 @@ pub struct Repo {
 #[derive(Debug, Clone)]
 pub struct Unstaged {
     pub path: PathBuf,
-    /// The index has a real entry to write back (not intent-to-add).
-    pub in_index: bool,
-    pub intent_to_add: bool,
 }
 
 /// One file a check's result may depend on: its path, mode and content id.
@@ -117,7 +114,7 @@ impl Repo {
         let index = self.index()?;
         let mut files: Vec<PathBuf> = index
             .iter()
-            .filter(|e| !is_intent_to_add(e))
+            .filter(|e| !is_intent_to_add(e) && !is_skip_worktree(e) && e.mode != GITLINK)
             .map(|e| bytes_path(&e.path))
             .collect();
         files.dedup();
@@ -241,14 +238,16 @@ impl Repo {
         let mut out = Vec::new();
         for p in listed.split(|&b| b == 0).filter(|p| !p.is_empty()) {
             let entry = index_entry(&index, p);
-            if entry.as_ref().is_some_and(|e| e.mode == GITLINK) {
+            // Submodules are not files; entries outside a sparse checkout
+            // (skip-worktree) are absent from the work tree on purpose.
+            if entry
+                .as_ref()
+                .is_some_and(|e| e.mode == GITLINK || is_skip_worktree(e))
+            {
                 continue;
             }
-            let intent_to_add = entry.as_ref().is_some_and(is_intent_to_add);
             out.push(Unstaged {
                 path: bytes_path(p),
-                in_index: entry.is_some() && !intent_to_add,
-                intent_to_add,
             });
         }
         // Intent-to-add entries are not always reported as differences; add them.
@@ -257,8 +256,6 @@ impl Repo {
             {
                 out.push(Unstaged {
                     path: bytes_path(&e.path),
-                    in_index: false,
-                    intent_to_add: true,
                 });
             }
         }
@@ -266,36 +263,57 @@ impl Repo {
         Ok(out)
     }
 
-    /// Which of `paths` now differ from the index in the work tree.
-    pub fn differing(&self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
-        }
-        let wanted: std::collections::HashSet<&PathBuf> = paths.iter().collect();
-        Ok(self
-            .unstaged()?
-            .into_iter()
-            .filter(|u| !u.intent_to_add && wanted.contains(&u.path))
-            .map(|u| u.path)
+    /// The commit HEAD points at (None before the first commit).
+    pub fn head(&self) -> Option<Oid> {
+        self.repo.head().ok()?.peel_to_commit().ok().map(|c| c.id())
+    }
+
+    /// The index entry (content id and mode) of each path, None where the
+    /// index has no real entry (absent, or intent-to-add).
+    pub fn index_entries(&self, paths: &[PathBuf]) -> Result<Vec<Option<(Oid, u32)>>> {
+        let index = self.index()?;
+        Ok(paths
+            .iter()
+            .map(|p| {
+                index_entry(&index, p.as_os_str().as_bytes())
+                    .filter(|e| !is_intent_to_add(e))
+                    .map(|e| (e.id, e.mode))
+            })
             .collect())
     }
 
-    /// Writes the index version of `paths` into the work tree (with the
-    /// repository's filters and modes), as `git checkout-index -f` does.
-    pub fn checkout_index(&self, paths: &[PathBuf]) -> Result<()> {
-        self.git_with_paths(&["checkout-index", "-f", "-z", "--stdin"], paths)
+    /// Writes the index version of `paths` under `prefix` (a folder, with
+    /// each path below it), exactly as a checkout writes them: filters,
+    /// modes and symlinks as git applies them. Only `prefix` is written to.
+    pub fn checkout_index_to(&self, paths: &[PathBuf], prefix: &Path) -> Result<()> {
+        let mut arg = b"--prefix=".to_vec();
+        arg.extend_from_slice(prefix.as_os_str().as_bytes());
+        if !arg.ends_with(b"/") {
+            arg.push(b'/');
+        }
+        let arg = OsStr::from_bytes(&arg);
+        self.git_with_paths(
+            &[
+                OsStr::new("checkout-index"),
+                OsStr::new("-f"),
+                OsStr::new("-z"),
+                OsStr::new("--stdin"),
+                arg,
+            ],
+            paths,
+        )
     }
 
     /// Stages the work-tree state of `paths`, as `git add` does.
     pub fn add(&self, paths: &[PathBuf]) -> Result<()> {
         self.git_with_paths(
-            &["add", "--pathspec-from-file=-", "--pathspec-file-nul"],
+            &["add", "--pathspec-from-file=-", "--pathspec-file-nul"].map(OsStr::new),
             paths,
         )
     }
 
     /// Runs git in the root with NUL-separated paths on stdin.
-    fn git_with_paths(&self, args: &[&str], paths: &[PathBuf]) -> Result<()> {
+    fn git_with_paths(&self, args: &[&OsStr], paths: &[PathBuf]) -> Result<()> {
         if paths.is_empty() {
             return Ok(());
         }
@@ -308,9 +326,9 @@ impl Repo {
             input.extend_from_slice(p.as_os_str().as_bytes());
             input.push(0);
         }
-        let mut child = Command::new("git")
+        let mut child = self
+            .git()
             .args(args)
-            .current_dir(&self.root)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -322,11 +340,12 @@ impl Repo {
             .expect("piped stdin")
             .write_all(&input)
             .context("cannot write to git")?;
+        crate::fault::point(&format!("git {} running", args[0].to_string_lossy()));
         let out = child.wait_with_output().context("cannot run git")?;
         if !out.status.success() {
             bail!(
                 "git {} failed: {}",
-                args[0],
+                args[0].to_string_lossy(),
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
@@ -340,25 +359,34 @@ impl Repo {
         let Some(entry) = index_entry(&index, path.as_os_str().as_bytes()) else {
             return Ok(None);
         };
+        self.blob_smudged(path, entry.id).map(Some)
+    }
+
+    /// A blob as git would write it to the work tree at `path` (smudged).
+    pub fn blob_smudged(&self, path: &Path, id: Oid) -> Result<Vec<u8>> {
         let path_arg = [b"--path=".as_slice(), path.as_os_str().as_bytes()].concat();
-        let oid = entry.id.to_string();
+        let oid = id.to_string();
         let args = [
             OsStr::new("cat-file"),
             OsStr::new("--filters"),
             OsStr::from_bytes(&path_arg),
             OsStr::new(&oid),
         ];
-        self.git_stdout(&args).map(Some)
+        self.git_stdout(&args)
+    }
+
+    /// A git command in the root, marked as ours and dying with us (see `child`).
+    fn git(&self) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(&self.root);
+        crate::child::own(&mut cmd);
+        cmd
     }
 
     /// Runs git in the root and returns its stdout; a failure is an error
     /// carrying git's own message.
     fn git_stdout(&self, args: &[&OsStr]) -> Result<Vec<u8>> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&self.root)
-            .output()
-            .context("cannot run git")?;
+        let out = self.git().args(args).output().context("cannot run git")?;
         if !out.status.success() {
             bail!(
                 "git {} failed: {}",
@@ -386,12 +414,12 @@ impl Repo {
         std::fs::write(&b, base)?;
         std::fs::write(&o, ours)?;
         std::fs::write(&t, theirs)?;
-        let out = Command::new("git")
+        let out = self
+            .git()
             .args(["merge-file", "-p", "-q"])
             .arg(&o)
             .arg(&b)
             .arg(&t)
-            .current_dir(&self.root)
             .output()
             .context("cannot run git merge-file")?;
         let _ = std::fs::remove_dir_all(scratch);
@@ -521,8 +549,32 @@ fn index_entry(index: &git2::Index, path: &[u8]) -> Option<IndexEntry> {
     index.get_path(Path::new(OsStr::from_bytes(path)), 0)
 }
 
+fn is_skip_worktree(e: &IndexEntry) -> bool {
+    IndexEntryExtendedFlag::from_bits_truncate(e.flags_extended).is_skip_worktree()
+}
+
 fn is_intent_to_add(e: &IndexEntry) -> bool {
     IndexEntryExtendedFlag::from_bits_truncate(e.flags_extended).is_intent_to_add()
+}
+
+/// The content id git gives what is at `path` (a file's bytes as they are,
+/// a symlink's target), without filters; None for anything else.
+pub fn content_id(path: &Path) -> std::io::Result<Option<Oid>> {
+    let meta = std::fs::symlink_metadata(path)?;
+    let id = if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path)?;
+        Oid::hash_object(git2::ObjectType::Blob, target.as_os_str().as_bytes())
+    } else if meta.is_file() {
+        Oid::hash_file(git2::ObjectType::Blob, path)
+    } else {
+        return Ok(None);
+    };
+    id.map(Some).map_err(std::io::Error::other)
+}
+
+/// The content id of bytes, as git gives a blob.
+pub fn bytes_id(bytes: &[u8]) -> Option<Oid> {
+    Oid::hash_object(git2::ObjectType::Blob, bytes).ok()
 }
 
 fn bytes_path(bytes: &[u8]) -> PathBuf {

@@ -10,7 +10,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::exit;
-use crate::git::Repo;
 
 struct Starter {
     name: String,
@@ -147,7 +146,7 @@ fn render(checks: &[Starter]) -> String {
 }
 
 pub fn init(force: bool) -> Result<i32> {
-    let repo = Repo::open()?;
+    let repo = crate::snapshot::open_repo()?;
     let root = repo.root();
     let target = root.join("checks.toml");
     if target.exists() && !force {

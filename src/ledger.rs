@@ -36,7 +36,7 @@ impl Ledger {
             .open(dir.join(".lock"))
             .context("cannot open the memory ledger")?;
         Ok(Ledger {
-            own: dir.join(crate::runner::owner_token()),
+            own: dir.join(crate::child::owner_token()),
             dir,
             lock,
             written: 0,
@@ -119,7 +119,7 @@ pub fn reap_dead(git_dir: &Path) -> usize {
         if owner_alive(&name) != Some(false) {
             continue;
         }
-        let orphans = memory::with_env(crate::runner::OWNER_ENV, token);
+        let orphans = memory::with_env(crate::child::OWNER_ENV, token);
         crate::runner::signal(None, &orphans, crate::runner::SIGKILL);
         stopped += orphans.len();
         let _ = fs::remove_file(e.path());

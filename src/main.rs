@@ -4,10 +4,12 @@
 
 mod app;
 mod cache;
+mod child;
 mod cli;
 mod config;
 mod doctor;
 mod exit;
+mod fault;
 mod fixes;
 mod git;
 mod history;

@@ -168,21 +168,6 @@ fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> Optio
     which::which_in(program, path, dir).ok()
 }
 
-/// Set in every check's environment: which precheck started it, as
-/// `PID-STARTTIME`, so that what a precheck that died had started can be
-/// found and stopped later (see `ledger::reap_dead`).
-pub const OWNER_ENV: &str = "PRECHECK_OWNER";
-
-/// This process's owner token.
-pub fn owner_token() -> &'static str {
-    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TOKEN.get_or_init(|| {
-        let pid = std::process::id() as i32;
-        let start = crate::memory::proc_id(pid).map_or(0, |p| p.start);
-        format!("{pid}-{start}")
-    })
-}
-
 /// Starts one invocation: own process group, stdin closed, output to `log`.
 pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
     let mut expr = duct::cmd(&inv.program, &inv.args)
@@ -195,26 +180,14 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         .unchecked()
         .before_spawn(|cmd| {
             cmd.process_group(0);
-            // SAFETY: prctl and getppid are async-signal-safe; this runs in
-            // the child between fork and exec. If precheck is killed outright
-            // (SIGKILL), the check gets SIGKILL too instead of running on.
-            unsafe {
-                let parent = libc::getpid();
-                cmd.pre_exec(move || {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    if libc::getppid() != parent {
-                        libc::_exit(1);
-                    }
-                    Ok(())
-                });
-            }
+            // Killed with precheck, and found by its mark if it outlives it.
+            crate::child::own(cmd);
             Ok(())
         });
     // What precheck tells itself is not for the checks (a check may run precheck).
     expr = expr
         .env_remove(crate::app::RUN_ID_ENV)
-        .env_remove("PRECHECK_HOOKS_DIR")
-        .env(OWNER_ENV, owner_token());
+        .env_remove("PRECHECK_HOOKS_DIR");
     for (k, v) in &inv.env {
         expr = expr.env(k, v);
     }

@@ -34,6 +34,9 @@ use crate::runner::{self, Invocation};
 
 /// How often process trees are measured and limits enforced.
 pub const TICK: Duration = Duration::from_millis(50);
+/// How often stopped trees are looked for once every check has ended: the
+/// run (and the snapshot's restore) follows their end this closely.
+const DOOMED_POLL: Duration = Duration::from_millis(5);
 /// Between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_millis(500);
 
@@ -324,8 +327,13 @@ pub fn run(
         } else {
             c.abandon_waiting(observer);
         }
-        if c.all_done() && c.doomed.is_empty() {
-            break;
+        if c.all_done() {
+            // Every check ended: wait only for stopped trees to be gone.
+            c.escalate();
+            if c.doomed.is_empty() {
+                break;
+            }
+            next_tick = next_tick.min(Instant::now() + DOOMED_POLL);
         }
         let now = Instant::now();
         if now >= next_tick {
@@ -701,20 +709,25 @@ impl Coordinator<'_> {
         });
     }
 
-    /// SIGKILL to what is left of trees whose grace has run out.
+    /// Forgets trees that are gone (so a run ends as soon as its checks
+    /// have died, not when their grace runs out), and sends SIGKILL to what
+    /// is left of trees whose grace has run out.
     fn escalate(&mut self) {
-        let now = Instant::now();
-        if !self.doomed.iter().any(|d| d.deadline <= now) {
+        if self.doomed.is_empty() {
             return;
         }
+        let now = Instant::now();
         let table = ProcTable::scan();
         self.doomed.retain(|d| {
-            if d.deadline > now {
-                return true;
-            }
             let mut left = table.trees(d.procs.iter().copied());
             if let Some(g) = d.pgid {
                 left.extend(table.group(g));
+            }
+            if left.is_empty() {
+                return false;
+            }
+            if d.deadline > now {
+                return true;
             }
             runner::signal(d.pgid, &left, runner::SIGKILL);
             false

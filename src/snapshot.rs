@@ -1,41 +1,80 @@
 //! The staged snapshot: while pre-commit checks run, the work tree holds
 //! exactly what is being committed, and afterwards every unstaged byte is
-//! back.
+//! back. It owns the order of every step that touches the user's files, on
+//! the way out and back, and the recovery after a crash.
 //!
-//! How: each tracked file whose work tree differs from the index (content,
-//! mode, type, deletion, intent-to-add) is *moved* (renamed: no copy, the
-//! bytes and metadata stay as they were) into a private folder under the git
-//! dir, after a manifest listing them has been written and synced; then the
-//! index version is written in its place (`git checkout-index`). Restoring
-//! moves each file back. Untracked and ignored files are never touched.
+//! The invariant: at every instant, the user's version of every file exists,
+//! complete, in exactly one place (its path in the work tree, the snapshot's
+//! `files/`, or `recovered/`), and nothing that is not provably ours is ever
+//! overwritten or deleted. How:
 //!
-//! The snapshot is a guard: it is restored on every path out of a run
-//! (passed, failed, signals, errors, panics unwinding), and after a crash the
-//! next precheck command restores it ([`recover`]). The folder is deleted
-//! only after every file is back. When a check changed a file that had
-//! unstaged changes, the two are merged; if they conflict the user's version
-//! wins and the check's changes are saved as a patch.
+//! 1. **Refuse rather than guess.** Every path is inspected first; a path
+//!    occupied by something git does not track (a file or symlink where the
+//!    index has a folder, a folder where it has a file) or that cannot be
+//!    inspected stops the run before anything changes.
+//! 2. **Copies before risk.** The index versions are written into the
+//!    snapshot folder first (filters applied by `git cat-file`, so a failing
+//!    filter fails here, before anything moves). A full disk fails here too.
+//! 3. The manifest (paths, HEAD, the index entries, our owner token) is
+//!    written and synced before anything in the work tree moves.
+//! 4. Each user version is *renamed* into `files/` (no copy, no truncation),
+//!    then each index version is renamed into its place, never over
+//!    anything.
+//! 5. **Restore compares before it moves.** Each path is checked right
+//!    before and right after it is taken out: only what we wrote (or what a
+//!    check wrote and the plan merged) is replaced, and the user's version
+//!    goes back without replacing anything (`RENAME_NOREPLACE`). Whatever
+//!    someone else wrote meanwhile is kept, and the user's version goes to
+//!    `recovered/`, with a note that says so.
+//! 6. **Recovery** after a crash first kills every process the dead precheck
+//!    started (found by its owner mark), then does step 5 from the manifest,
+//!    comparing contents with the index versions it recorded; when HEAD or a
+//!    path's index entry moved since, drafts go to `recovered/` instead of
+//!    over newer work.
+//!
+//! Every step has a named fault point (see `fault`), so that a test can kill
+//! precheck at each one.
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::git::{Repo, Unstaged};
+use crate::fault;
+use crate::git::{self, Repo, Unstaged};
 use crate::runs;
+
+const MANIFEST_VERSION: u32 = 2;
+
+/// What was written in a path's place: the index entry, as it was then.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+struct Written {
+    /// The index entry's content id (hex).
+    id: String,
+    /// The index entry's mode (0o100644, 0o100755, 0o120000).
+    mode: u32,
+}
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
 struct Entry {
     /// Path relative to the root, as raw bytes.
     path: Vec<u8>,
     /// Name under `files/` of the user's version, when the work tree had one.
+    #[serde(default)]
     saved: Option<String>,
-    /// The index version was written into the work tree in its place.
-    wrote_index: bool,
+    /// The index version written in its place (None: the index has no
+    /// content for it, as for an intent-to-add entry).
+    #[serde(default)]
+    wrote: Option<Written>,
+    /// The outermost folder that did not exist and that writing the index
+    /// version creates; removed again if empty.
+    #[serde(default)]
+    made_dir: Option<Vec<u8>>,
 }
 
 impl Entry {
@@ -48,12 +87,27 @@ impl Entry {
 struct Manifest {
     version: u32,
     pid: u32,
+    /// The owner mark of every process the precheck that wrote it started.
+    #[serde(default)]
+    owner: String,
     root: Vec<u8>,
+    /// HEAD when the files were set aside.
+    #[serde(default)]
+    head: Option<String>,
     entries: Vec<Entry>,
 }
 
 fn snapshot_dir(git_dir: &Path) -> PathBuf {
     git_dir.join("precheck").join("snapshot")
+}
+
+/// Creates a folder (and its parents) readable by the owner only.
+fn private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// Syncs a directory, so that renames in it survive a power loss.
@@ -63,19 +117,23 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot sync {}", dir.display()))
 }
 
-/// Moves a file (or symlink) by renaming; across file systems, by copying,
-/// syncing, then removing the original.
+/// Moves a file or symlink by renaming. Across file systems: a copy to a
+/// temporary name beside the target, synced, renamed into place, and only
+/// then the original removed, so one complete version exists at every
+/// instant.
 fn move_path(from: &Path, to: &Path) -> Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let tmp = to.with_extension("precheck-copy");
             let meta = fs::symlink_metadata(from)?;
             if meta.file_type().is_symlink() {
-                std::os::unix::fs::symlink(fs::read_link(from)?, to)?;
+                std::os::unix::fs::symlink(fs::read_link(from)?, &tmp)?;
             } else {
-                fs::copy(from, to)?;
-                fs::File::open(to)?.sync_all()?;
+                fs::copy(from, &tmp)?;
+                fs::File::open(&tmp)?.sync_all()?;
             }
+            fs::rename(&tmp, to)?;
             fs::remove_file(from)?;
             Ok(())
         }
@@ -85,57 +143,137 @@ fn move_path(from: &Path, to: &Path) -> Result<()> {
     }
 }
 
+/// Moves `from` to `to` only if nothing is at `to` (the kernel checks, so a
+/// file created there at any moment is never replaced).
+fn move_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    let f = CString::new(from.as_os_str().as_bytes())?;
+    let t = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: two valid NUL-terminated paths; renameat2 only renames.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        // The file system cannot do it: a hard link refuses an existing
+        // target just the same.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        Some(libc::EXDEV) => {
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(ErrorKind::AlreadyExists.into());
+            }
+            move_path(from, to).map_err(std::io::Error::other)
+        }
+        _ => Err(err),
+    }
+}
+
 fn exists(p: &Path) -> bool {
     fs::symlink_metadata(p).is_ok()
 }
 
-fn remove(p: &Path) -> Result<()> {
-    match fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
-        Ok(_) => fs::remove_file(p),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-    .with_context(|| format!("cannot remove {}", p.display()))
-}
-
-/// Removes the folders that writing the index version of `path` created,
-/// as far up as they are empty (a deleted folder stays deleted).
-fn remove_empty_parents(path: &Path, root: &Path) {
-    let mut dir = path.parent();
-    while let Some(d) = dir {
-        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-}
-
 /// What a file's metadata says about it: if none of this changed, nobody
-/// wrote to it.
-type Stamp = (u64, u64, u64, i64, i64, i64, i64, u32);
+/// wrote to it. `ctime` changes when the file is renamed, so it is compared
+/// only before a move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    mode: u32,
+}
+
+impl Stamp {
+    fn same_file(&self, other: &Stamp) -> bool {
+        (self.dev, self.ino, self.size, self.mtime, self.mode)
+            == (other.dev, other.ino, other.size, other.mtime, other.mode)
+    }
+}
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt;
     let m = fs::symlink_metadata(path).ok()?;
-    Some((
-        m.dev(),
-        m.ino(),
-        m.size(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-        m.mode(),
-    ))
+    Some(Stamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        size: m.size(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+        mode: m.mode(),
+    })
+}
+
+/// What is at a tracked path now, found before anything is touched.
+enum Place {
+    /// A file or symlink: the user's version.
+    Present,
+    /// Nothing; `made_dir` is the outermost missing folder above it.
+    Absent { made_dir: Option<PathBuf> },
+}
+
+/// Inspects `rel` component by component without following symlinks: every
+/// folder above it must be a real folder (or missing), and the path itself a
+/// file, a symlink or nothing. Otherwise says why it cannot be set aside.
+fn inspect(root: &Path, rel: &Path) -> std::result::Result<Place, String> {
+    let parts: Vec<Component> = rel.components().collect();
+    if parts.is_empty() || parts.iter().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err("not a plain relative path".into());
+    }
+    let mut cur = root.to_path_buf();
+    let mut prefix = PathBuf::new();
+    for (k, part) in parts.iter().enumerate() {
+        cur.push(part);
+        prefix.push(part);
+        let last = k + 1 == parts.len();
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if !last && m.file_type().is_symlink() => {
+                return Err(format!(
+                    "`{}` is a symlink where the index has a folder",
+                    prefix.display()
+                ))
+            }
+            Ok(m) if !last && !m.is_dir() => {
+                return Err(format!(
+                    "`{}` is a file git does not track where the index has a folder",
+                    prefix.display()
+                ))
+            }
+            Ok(_) if !last => {}
+            Ok(m) if m.is_dir() => {
+                return Err("a folder git does not track is where the index has a file".into())
+            }
+            Ok(_) => return Ok(Place::Present),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(Place::Absent {
+                    made_dir: (!last).then_some(prefix),
+                })
+            }
+            Err(e) => return Err(format!("cannot inspect `{}`: {e}", prefix.display())),
+        }
+    }
+    unreachable!("the last component returns")
 }
 
 /// Unstaged changes set aside for the length of a run.
 pub struct Snapshot<'r> {
     repo: &'r Repo,
     dir: PathBuf,
-    entries: Vec<Entry>,
-    /// The metadata of each index version written, just after writing it.
+    manifest: Manifest,
+    /// The metadata of each index version put in place, just after; None
+    /// where nothing was put (yet).
     stamps: Vec<Option<Stamp>>,
     done: bool,
 }
@@ -149,12 +287,14 @@ pub struct Restored {
     pub conflicts: Vec<PathBuf>,
     /// The checks' changes to the conflicting files.
     pub patch: Option<PathBuf>,
+    /// Files written by someone else while precheck restored them: theirs
+    /// was kept, the user's version is in `recovered/`. One line each.
+    pub kept_aside: Vec<String>,
 }
 
 /// How every set-aside file will come back, decided before fixes are staged.
 pub struct Prepared {
     plans: Vec<Plan>,
-    paths: Vec<PathBuf>,
 }
 
 impl Prepared {
@@ -163,21 +303,28 @@ impl Prepared {
     pub fn conflicting(&self) -> Vec<PathBuf> {
         self.plans
             .iter()
-            .zip(&self.paths)
-            .filter(|(p, _)| matches!(p, Plan::Conflict(_)))
-            .map(|(_, path)| path.clone())
+            .filter(|p| matches!(p.how, How::Conflict(_)))
+            .map(|p| p.rel.clone())
             .collect()
     }
 }
 
 /// How one entry will be restored.
-enum Plan {
+struct Plan {
+    rel: PathBuf,
+    /// What the work tree must hold for the restore to replace it: what we
+    /// wrote, or what a check left there (None: nothing).
+    expect: Option<Stamp>,
+    how: How,
+}
+
+enum How {
     /// Put the user's version back (or nothing, if it had none).
     Back,
-    /// A check changed it: write these merged bytes with the user's file.
+    /// A check changed it: the user's file gets these merged bytes.
     Merged(Vec<u8>),
-    /// A check changed it and the change conflicts: the user's version
-    /// wins; this patch holds the check's change.
+    /// A check changed it and the change conflicts (or cannot be merged):
+    /// the user's version wins; this patch holds the check's change.
     Conflict(Vec<u8>),
 }
 
@@ -194,43 +341,90 @@ impl<'r> Snapshot<'r> {
                 dir.display()
             );
         }
-        let files = dir.join("files");
-        fs::create_dir_all(&files).with_context(|| format!("cannot create {}", files.display()))?;
         let root = repo.root();
-        let entries: Vec<Entry> = unstaged
+        // 1. Inspect every path before anything is touched.
+        let mut places = Vec::with_capacity(unstaged.len());
+        let mut refused = Vec::new();
+        for u in unstaged {
+            match inspect(root, &u.path) {
+                Ok(p) => places.push(p),
+                Err(why) => refused.push(format!("  {}: {why}", u.path.display())),
+            }
+        }
+        if !refused.is_empty() {
+            let more = refused.len().saturating_sub(10);
+            refused.truncate(10);
+            if more > 0 {
+                refused.push(format!("  … and {more} more"));
+            }
+            anyhow::bail!(
+                "cannot set unstaged changes aside safely, so nothing was changed:\n{}\nhint: move that path out of the way, or stage it (`git add`/`git rm`); or check the work tree as it is with `precheck run --no-stash` (in the hook: PRECHECK_NO_STASH=1 git commit …)",
+                refused.join("\n")
+            );
+        }
+        let paths: Vec<PathBuf> = unstaged.iter().map(|u| u.path.clone()).collect();
+        let index = repo.index_entries(&paths)?;
+        let entries: Vec<Entry> = paths
             .iter()
+            .zip(&places)
+            .zip(&index)
             .enumerate()
-            .map(|(i, u)| Entry {
-                path: u.path.as_os_str().as_bytes().to_vec(),
-                saved: exists(&root.join(&u.path)).then(|| i.to_string()),
-                wrote_index: u.in_index,
+            .map(|(i, ((p, place), ix))| Entry {
+                path: p.as_os_str().as_bytes().to_vec(),
+                saved: matches!(place, Place::Present).then(|| i.to_string()),
+                wrote: ix.map(|(id, mode)| Written {
+                    id: id.to_string(),
+                    mode,
+                }),
+                made_dir: match place {
+                    Place::Absent {
+                        made_dir: Some(d), ..
+                    } => Some(d.as_os_str().as_bytes().to_vec()),
+                    _ => None,
+                },
             })
             .collect();
+        // 2. The index versions, written into the snapshot folder first.
+        private_dir(&dir.join("files"))?;
+        private_dir(&dir.join("index"))?;
+        let staged = stage_index_versions(repo, &dir, &entries);
+        if let Err(e) = staged {
+            // Nothing in the work tree moved yet; what is there is ours.
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e.context("could not prepare the staged versions; nothing was changed"));
+        }
+        // 3. The manifest is on disk before any file moves.
         let manifest = Manifest {
-            version: 1,
+            version: MANIFEST_VERSION,
             pid: std::process::id(),
+            owner: crate::child::owner_token().to_string(),
             root: root.as_os_str().as_bytes().to_vec(),
-            entries: entries.clone(),
+            head: repo.head().map(|h| h.to_string()),
+            entries,
         };
-        // The manifest is on disk before any file moves.
-        runs::write_atomic(
-            &dir.join("manifest.json"),
-            &serde_json::to_vec(&manifest)?,
-            true,
-        )?;
-        sync_dir(&dir)?;
+        if let Err(e) = write_manifest(&dir, &manifest) {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e.context("could not write the snapshot's manifest; nothing was changed"));
+        }
+        fault::point("manifest");
         let mut snapshot = Snapshot {
             repo,
             dir,
-            entries,
-            stamps: Vec::new(),
+            stamps: vec![None; manifest.entries.len()],
+            manifest,
             done: false,
         };
         if let Err(e) = snapshot.set_aside() {
             // Put back whatever moved before failing.
             let undo = snapshot.restore_all();
             return Err(match undo {
-                Ok(_) => e.context("could not set unstaged changes aside; the work tree is as it was"),
+                Ok(r) if r.kept_aside.is_empty() => {
+                    e.context("could not set unstaged changes aside; the work tree is as it was")
+                }
+                Ok(r) => e.context(format!(
+                    "could not set unstaged changes aside; the work tree is as it was except:\n{}",
+                    r.kept_aside.join("\n")
+                )),
                 Err(u) => e.context(format!(
                     "could not set unstaged changes aside, and putting them back failed too ({u:#}); they are in {}",
                     snapshot.dir.display()
@@ -240,92 +434,134 @@ impl<'r> Snapshot<'r> {
         Ok(Some(snapshot))
     }
 
+    /// Steps 4: user versions out, index versions in.
     fn set_aside(&mut self) -> Result<()> {
-        let root = self.repo.root();
+        let root = self.repo.root().to_path_buf();
         let files = self.dir.join("files");
-        for e in &self.entries {
+        let n = self.manifest.entries.len();
+        for (k, e) in self.manifest.entries.iter().enumerate() {
             if let Some(name) = &e.saved {
                 move_path(&root.join(e.rel()), &files.join(name))?;
+                fault::point(&format!("set-aside {}/{n}", k + 1));
             }
         }
         sync_dir(&files)?;
-        let write: Vec<PathBuf> = self
-            .entries
-            .iter()
-            .filter(|e| e.wrote_index)
-            .map(Entry::rel)
-            .collect();
-        self.repo.checkout_index(&write)?;
-        self.stamps = self
-            .entries
-            .iter()
-            .map(|e| e.wrote_index.then(|| stamp(&root.join(e.rel()))).flatten())
-            .collect();
+        for (k, e) in self.manifest.entries.iter().enumerate() {
+            if e.wrote.is_none() {
+                continue;
+            }
+            let cur = root.join(e.rel());
+            if let Some(parent) = cur.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            move_no_replace(&self.dir.join("index").join(e.rel()), &cur).with_context(
+                || {
+                    format!(
+                        "cannot write the staged version of {} (something was created there meanwhile?)",
+                        e.rel().display()
+                    )
+                },
+            )?;
+            self.stamps[k] = stamp(&cur);
+            fault::point(&format!("index-version {}/{n}", k + 1));
+        }
         Ok(())
     }
 
     /// How many files were set aside.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.manifest.entries.len()
     }
 
-    /// Which set-aside files a check changed; `restore` merges those.
-    fn plans(&self) -> Result<Vec<Plan>> {
-        let root = self.repo.root();
-        let scratch = self.dir.join("merge");
-        let mut plans = Vec::with_capacity(self.entries.len());
-        for (i, e) in self.entries.iter().enumerate() {
-            let rel = e.rel();
-            let cur = root.join(&rel);
-            // Unchanged metadata: nobody wrote it (no diff of the whole tree needed).
-            let touched = if e.wrote_index {
-                let before = self.stamps.get(i).copied().flatten();
-                before.is_none() || before != stamp(&cur)
-            } else {
-                exists(&cur)
-            };
-            if !touched {
-                plans.push(Plan::Back);
-                continue;
-            }
-            let base = if e.wrote_index {
-                self.repo.index_smudged(&rel)?.unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let theirs = fs::read(&cur).ok();
-            let ours = e
-                .saved
-                .as_ref()
-                .and_then(|n| fs::read(self.dir.join("files").join(n)).ok());
-            let plan = match (&ours, &theirs) {
-                (Some(ours), Some(theirs)) => {
-                    let (merged, clean) =
-                        self.repo.merge_contents(&base, ours, theirs, &scratch)?;
-                    if clean {
-                        Plan::Merged(merged)
-                    } else {
-                        Plan::Conflict(self.repo.patch(&rel, &base, theirs)?)
-                    }
-                }
-                _ => Plan::Conflict(self.repo.patch(
-                    &rel,
-                    &base,
-                    theirs.as_deref().unwrap_or_default(),
-                )?),
-            };
-            plans.push(plan);
+    /// Records that fixes were staged: the index entries the manifest holds
+    /// are read again, so that a recovery after a crash from here on does
+    /// not take the staged fixes for newer work.
+    pub fn note_staged(&mut self) -> Result<()> {
+        let paths: Vec<PathBuf> = self.manifest.entries.iter().map(Entry::rel).collect();
+        let index = self.repo.index_entries(&paths)?;
+        for (e, ix) in self.manifest.entries.iter_mut().zip(index) {
+            e.wrote = ix.map(|(id, mode)| Written {
+                id: id.to_string(),
+                mode,
+            });
         }
-        Ok(plans)
+        write_manifest(&self.dir, &self.manifest)
+    }
+
+    /// Which set-aside files a check changed, and how each comes back.
+    /// Never fails: what cannot be merged is a conflict (the user's version
+    /// wins).
+    fn plans(&self) -> Vec<Plan> {
+        let root = self.repo.root();
+        let files = self.dir.join("files");
+        let scratch = self.dir.join("merge-scratch");
+        self.manifest
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let rel = e.rel();
+                let cur = root.join(&rel);
+                let now = stamp(&cur);
+                let ours = self.stamps[i];
+                // Unchanged metadata: nobody wrote it.
+                let untouched = match (now, ours) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                };
+                if untouched {
+                    return Plan {
+                        rel,
+                        expect: ours,
+                        how: How::Back,
+                    };
+                }
+                let theirs = now
+                    .filter(|s| s.mode & libc::S_IFMT == libc::S_IFREG)
+                    .and_then(|_| fs::read(&cur).ok());
+                let base = if e.wrote.is_some() {
+                    self.repo.index_smudged(&rel).ok().flatten()
+                } else {
+                    Some(Vec::new())
+                };
+                let user = e.saved.as_ref().and_then(|n| {
+                    let p = files.join(n);
+                    fs::symlink_metadata(&p)
+                        .ok()
+                        .filter(|m| m.is_file())
+                        .and_then(|_| fs::read(p).ok())
+                });
+                let patch = |base: &[u8]| {
+                    self.repo
+                        .patch(&rel, base, theirs.as_deref().unwrap_or_default())
+                        .unwrap_or_default()
+                };
+                let how = match (&user, &theirs, &base) {
+                    (Some(user), Some(theirs), Some(base)) => {
+                        match self.repo.merge_contents(base, user, theirs, &scratch) {
+                            Ok((merged, true)) => How::Merged(merged),
+                            _ => How::Conflict(patch(base)),
+                        }
+                    }
+                    _ => How::Conflict(patch(base.as_deref().unwrap_or_default())),
+                };
+                Plan {
+                    rel,
+                    expect: now,
+                    how,
+                }
+            })
+            .collect()
     }
 
     /// Decides how each file will come back (merging what checks changed),
     /// before anything else (staging fixes) changes the index.
-    pub fn prepare(&self) -> Result<Prepared> {
-        Ok(Prepared {
-            plans: self.plans()?,
-            paths: self.entries.iter().map(Entry::rel).collect(),
-        })
+    pub fn prepare(&self) -> Prepared {
+        Prepared {
+            plans: self.plans(),
+        }
     }
 
     /// Puts every file back as `prepared` says; deletes the folder only
@@ -335,47 +571,62 @@ impl<'r> Snapshot<'r> {
     }
 
     fn restore_all(&mut self) -> Result<Restored> {
-        let plans = self.plans()?;
+        let plans = self.plans();
         self.restore_with(plans)
     }
 
     fn restore_with(&mut self, plans: Vec<Plan>) -> Result<Restored> {
         let root = self.repo.root().to_path_buf();
-        let files = self.dir.join("files");
         let mut out = Restored::default();
         let mut patch = Vec::new();
-        for (e, plan) in self.entries.iter().zip(plans) {
+        let mut aside = Aside::new(&self.dir);
+        let n = self.manifest.entries.len();
+        for (k, (e, plan)) in self.manifest.entries.iter().zip(plans).enumerate() {
             let rel = e.rel();
-            let cur = root.join(&rel);
-            let saved = e.saved.as_ref().map(|n| files.join(n));
-            let saved_there = saved.as_deref().is_some_and(exists);
-            if e.saved.is_some() && !saved_there {
+            let saved = e.saved.as_ref().map(|n| self.dir.join("files").join(n));
+            if saved.as_deref().is_some_and(|s| !exists(s)) {
                 // Never moved (a failure while setting aside): still in place.
                 continue;
             }
-            match plan {
-                Plan::Back => {}
-                Plan::Merged(bytes) => {
-                    if let Some(s) = &saved {
-                        fs::write(s, bytes)?;
-                    }
-                    out.merged.push(rel.clone());
-                }
-                Plan::Conflict(p) => {
+            let merged = match plan.how {
+                How::Back => None,
+                How::Merged(bytes) => Some(bytes),
+                How::Conflict(p) => {
                     patch.extend_from_slice(&p);
                     out.conflicts.push(rel.clone());
+                    None
                 }
-            }
-            remove(&cur)?;
-            match &saved {
-                Some(s) => {
-                    if let Some(parent) = cur.parent().filter(|p| !p.exists()) {
-                        fs::create_dir_all(parent)?;
+            };
+            let is_merge = merged.is_some();
+            let put = PutBack {
+                dir: &self.dir,
+                root: &root,
+                k,
+                entry: e,
+                saved: saved.as_deref(),
+                merged,
+            };
+            match put.run(
+                |taken| plan.expect.is_some_and(|x| x.same_file(taken)),
+                plan.expect,
+            )? {
+                Outcome::Restored => {
+                    if is_merge {
+                        out.merged.push(rel.clone());
                     }
-                    move_path(s, &cur)?;
                 }
-                None => remove_empty_parents(&cur, &root),
+                Outcome::Theirs(why) => {
+                    if let Some(s) = &saved {
+                        let to = aside.keep(s, &rel)?;
+                        out.kept_aside.push(format!(
+                            "precheck: {} {why} while precheck restored it, so it was left as it is; your unstaged version is in {}",
+                            rel.display(),
+                            to.display()
+                        ));
+                    }
+                }
             }
+            fault::point(&format!("restore {}/{n}", k + 1));
         }
         if !patch.is_empty() {
             let fixes = self
@@ -383,28 +634,320 @@ impl<'r> Snapshot<'r> {
                 .parent()
                 .expect("snapshot has a parent")
                 .join("fixes");
-            fs::create_dir_all(&fixes)?;
-            let path = fixes.join(format!("{}.patch", crate::runs::stamp_now()));
-            runs::write_atomic(&path, &patch, true)?;
-            out.patch = Some(path);
+            private_dir(&fixes)?;
+            let path = fixes.join(format!("{}.patch", runs::stamp_now()));
+            match runs::write_atomic(&path, &patch, true) {
+                Ok(()) => out.patch = Some(path),
+                Err(e) => out.kept_aside.push(format!(
+                    "precheck: could not save the checks' changes to {} as a patch ({e:#}); your versions were kept",
+                    out.conflicts
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
         }
-        fs::remove_dir_all(&self.dir)
-            .with_context(|| format!("cannot remove {}", self.dir.display()))?;
+        finish_dir(&self.dir)?;
         self.done = true;
         Ok(out)
     }
 }
 
+/// Where a user's version goes when the work tree holds newer work:
+/// `recovered/STAMP/PATH`, private.
+struct Aside {
+    base: PathBuf,
+}
+
+impl Aside {
+    fn new(snapshot: &Path) -> Aside {
+        Aside {
+            base: snapshot
+                .parent()
+                .expect("snapshot has a parent")
+                .join("recovered")
+                .join(runs::stamp_now()),
+        }
+    }
+
+    /// Moves `from` to `recovered/STAMP/rel` (never over anything).
+    fn keep(&mut self, from: &Path, rel: &Path) -> Result<PathBuf> {
+        let mut target = self.base.join(rel);
+        private_dir(target.parent().expect("has a parent"))?;
+        let mut n = 1;
+        while exists(&target) {
+            n += 1;
+            target = self.base.join(format!("{}.{n}", rel.display()));
+        }
+        move_path(from, &target)?;
+        Ok(target)
+    }
+}
+
+enum Outcome {
+    Restored,
+    /// Someone else's work is in the path (the reason, for the note): it
+    /// was kept, and the user's version must go aside.
+    Theirs(&'static str),
+}
+
+/// Putting one entry's user version back in place.
+struct PutBack<'a> {
+    dir: &'a Path,
+    root: &'a Path,
+    k: usize,
+    entry: &'a Entry,
+    saved: Option<&'a Path>,
+    /// Bytes to write instead of the saved file (a clean merge).
+    merged: Option<Vec<u8>>,
+}
+
+impl PutBack<'_> {
+    /// Takes out what is in the path if `ours` says it is what we expect
+    /// (`expect`: what must be there before), then puts the user's version
+    /// back without replacing anything.
+    fn run(self, ours: impl Fn(&Stamp) -> bool, expect: Option<Stamp>) -> Result<Outcome> {
+        let rel = self.entry.rel();
+        let cur = self.root.join(&rel);
+        let now = stamp(&cur);
+        match (now, expect) {
+            (None, None) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (Some(_), _) => return Ok(Outcome::Theirs("was written")),
+            (None, Some(_)) => return Ok(Outcome::Theirs("was deleted")),
+        }
+        let out_dir = self.dir.join("out");
+        let taken = out_dir.join(self.k.to_string());
+        if now.is_some() {
+            private_dir(&out_dir)?;
+            if let Err(e) = fs::rename(&cur, &taken) {
+                if e.kind() == ErrorKind::NotFound {
+                    return Ok(Outcome::Theirs("was deleted"));
+                }
+                return Err(e).with_context(|| format!("cannot move {}", cur.display()));
+            }
+            fault::point(&format!("restore-take {}", rel.display()));
+            if !stamp(&taken).is_some_and(|t| ours(&t)) {
+                // Swapped between the look and the move: give it back.
+                if move_no_replace(&taken, &cur).is_err() {
+                    Aside::new(self.dir).keep(&taken, &rel)?;
+                }
+                return Ok(Outcome::Theirs("was written"));
+            }
+        }
+        let placed = match (&self.merged, self.saved) {
+            (Some(bytes), Some(saved)) => {
+                let mode = fs::symlink_metadata(saved)?.mode() & 0o7777;
+                let tmp = self.dir.join("merge").join(self.k.to_string());
+                let written = write_new(&tmp, bytes, mode);
+                fault::point(&format!("merge-write {}", rel.display()));
+                match written {
+                    // The merge could not be written (a full disk): the
+                    // user's version goes back as it was.
+                    Err(_) => self.place(saved, &cur)?,
+                    Ok(()) => match self.place(&tmp, &cur)? {
+                        Outcome::Restored => {
+                            fs::remove_file(saved)?;
+                            Outcome::Restored
+                        }
+                        theirs => theirs,
+                    },
+                }
+            }
+            (_, Some(saved)) => self.place(saved, &cur)?,
+            (_, None) => {
+                if let Some(d) = &self.entry.made_dir {
+                    remove_empty_dirs(&cur, &self.root.join(OsStr::from_bytes(d)));
+                }
+                Outcome::Restored
+            }
+        };
+        if now.is_some() {
+            fs::remove_file(&taken)
+                .with_context(|| format!("cannot remove {}", taken.display()))?;
+        }
+        Ok(placed)
+    }
+
+    /// Moves `from` into the empty path `cur` (creating missing folders, never
+    /// through a symlink).
+    fn place(&self, from: &Path, cur: &Path) -> Result<Outcome> {
+        let rel = self.entry.rel();
+        match inspect(self.root, &rel) {
+            Ok(Place::Absent { .. }) => {}
+            Ok(Place::Present) => return Ok(Outcome::Theirs("was created")),
+            Err(_) => return Ok(Outcome::Theirs("was blocked by a file or symlink")),
+        }
+        if let Some(parent) = cur.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        match move_no_replace(from, cur) {
+            Ok(()) => Ok(Outcome::Restored),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Outcome::Theirs("was created")),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                Ok(Outcome::Theirs("was blocked by a file or symlink"))
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot put back {}", cur.display())),
+        }
+    }
+}
+
+/// Writes a new file, synced, with `mode`; never over an existing one.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    private_dir(path.parent().expect("has a parent"))?;
+    let _ = fs::remove_file(path);
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)?;
+        f.write_all(bytes)?;
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        f.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes the index version of every entry that has one to `index/PATH`
+/// (git writes them, with its filters; only into the snapshot folder).
+fn stage_index_versions(repo: &Repo, dir: &Path, entries: &[Entry]) -> Result<()> {
+    let paths: Vec<PathBuf> = entries
+        .iter()
+        .filter(|e| e.wrote.is_some())
+        .map(Entry::rel)
+        .collect();
+    repo.checkout_index_to(&paths, &dir.join("index"))?;
+    fault::point("stage-index");
+    Ok(())
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    runs::write_atomic(
+        &dir.join("manifest.json"),
+        &serde_json::to_vec(manifest)?,
+        true,
+    )?;
+    sync_dir(dir)
+}
+
+/// Removes folders from `path`'s parent up to `top` (included) while they
+/// are empty: the folders writing an index version created.
+fn remove_empty_dirs(path: &Path, top: &Path) {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if !d.starts_with(top) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+/// Deletes the snapshot folder once every user version is out of it: the
+/// folders of derived files go whole; `files/` must be empty; the manifest
+/// goes last.
+fn finish_dir(dir: &Path) -> Result<()> {
+    for derived in ["index", "out", "merge", "merge-scratch"] {
+        let d = dir.join(derived);
+        if exists(&d) {
+            fs::remove_dir_all(&d).with_context(|| format!("cannot remove {}", d.display()))?;
+        }
+    }
+    let files = dir.join("files");
+    if exists(&files) {
+        fs::remove_dir(&files).with_context(|| {
+            format!(
+                "{} still holds files; they are your unstaged versions (see the README's \"Recovering by hand\")",
+                files.display()
+            )
+        })?;
+    }
+    fs::remove_file(dir.join("manifest.json")).or_else(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    for leftover in fs::read_dir(dir).into_iter().flatten().flatten() {
+        // Temporary files of an atomic write that did not finish.
+        let _ = fs::remove_file(leftover.path());
+    }
+    fs::remove_dir(dir).with_context(|| format!("cannot remove {}", dir.display()))
+}
+
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
         if !self.done {
-            if let Err(e) = self.restore_all() {
-                eprintln!(
+            match self.restore_all() {
+                Ok(r) => {
+                    for note in r.kept_aside {
+                        eprintln!("{note}");
+                    }
+                }
+                Err(e) => eprintln!(
                     "precheck: could not restore your unstaged changes: {e:#}\nthey are safe in {}; run any precheck command to retry, or see the README's \"Recovering by hand\"",
                     self.dir.display()
-                );
+                ),
             }
         }
+    }
+}
+
+/// Does the file at `cur` hold the index version we wrote there? By
+/// content: the blob itself, or as git's filters would have written it.
+fn holds_written(repo: &Repo, cur: &Path, rel: &Path, w: &Written) -> bool {
+    let Ok(meta) = fs::symlink_metadata(cur) else {
+        return false;
+    };
+    let link = w.mode & 0o170000 == 0o120000;
+    if meta.file_type().is_symlink() != link || (!link && !meta.is_file()) {
+        return false;
+    }
+    if !link && (meta.mode() & 0o100 != 0) != (w.mode & 0o111 != 0) {
+        return false;
+    }
+    let Ok(Some(id)) = git::content_id(cur) else {
+        return false;
+    };
+    if id.to_string() == w.id {
+        return true;
+    }
+    !link
+        && git2::Oid::from_str(&w.id)
+            .ok()
+            .and_then(|oid| repo.blob_smudged(rel, oid).ok())
+            .and_then(|bytes| git::bytes_id(&bytes))
+            == Some(id)
+}
+
+/// Stops every process a dead precheck started (found by its owner mark)
+/// and waits until they are gone: none may write while files move.
+fn stop_owned(owner: &str) -> Result<()> {
+    if owner.is_empty() {
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = crate::memory::with_env(crate::child::OWNER_ENV, owner);
+        if left.is_empty() {
+            return Ok(());
+        }
+        crate::runner::signal(None, &left, crate::runner::SIGKILL);
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "processes started by the precheck that died are still running ({}); nothing was restored yet: stop them, then run any precheck command",
+                left.iter()
+                    .map(|p| p.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 
@@ -423,7 +966,7 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
         Some(m) => m,
         None => {
             // The manifest is written before anything moves: without one,
-            // nothing was set aside.
+            // nothing was set aside (what is there is derived).
             let files = dir.join("files");
             if fs::read_dir(&files)
                 .map(|mut d| d.next().is_none())
@@ -438,75 +981,148 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
             );
         }
     };
-    let root = repo.root();
-    let written: Vec<PathBuf> = manifest
-        .entries
-        .iter()
-        .filter(|e| e.wrote_index)
-        .map(Entry::rel)
-        .collect();
-    let differing: std::collections::HashSet<PathBuf> =
-        repo.differing(&written)?.into_iter().collect();
-    let mut kept_aside = Vec::new();
-    let recovered = dir
-        .parent()
-        .expect("snapshot has a parent")
-        .join("recovered")
-        .join(crate::runs::stamp_now());
+    stop_owned(&manifest.owner)?;
+    let root = repo.root().to_path_buf();
+    let head_now = repo.head().map(|h| h.to_string());
+    let head_moved = manifest.head != head_now;
+    let paths: Vec<PathBuf> = manifest.entries.iter().map(Entry::rel).collect();
+    let index_now = repo.index_entries(&paths)?;
+    let mut aside = Aside::new(&dir);
+    let mut notes = Vec::new();
     let mut restored = 0;
-    for e in &manifest.entries {
+    let mut moved_history = 0;
+    let n = manifest.entries.len();
+    for (k, (e, ix)) in manifest.entries.iter().zip(&index_now).enumerate() {
         let rel = e.rel();
         let cur = root.join(&rel);
         let saved = e.saved.as_ref().map(|n| dir.join("files").join(n));
-        match saved {
-            Some(s) if exists(&s) => {
-                // The work tree holds what we wrote (or nothing): safe to replace.
-                let ours_in_place = !exists(&cur) || (e.wrote_index && !differing.contains(&rel));
-                if ours_in_place {
-                    remove(&cur)?;
-                    if let Some(parent) = cur.parent() {
-                        fs::create_dir_all(parent)?;
-                    }
-                    move_path(&s, &cur)?;
-                    restored += 1;
-                } else {
-                    // Changed since the crash: keep both.
-                    let target = recovered.join(&rel);
-                    fs::create_dir_all(target.parent().expect("has a parent"))?;
-                    move_path(&s, &target)?;
-                    kept_aside.push((rel, target));
-                }
-            }
-            Some(_) => {} // never moved: the user's file is still in place
-            None => {
-                // The work tree had no file; remove the index version we wrote.
-                if e.wrote_index && exists(&cur) && !differing.contains(&rel) {
-                    remove(&cur)?;
-                    remove_empty_parents(&cur, root);
-                }
+        let index_now = ix.map(|(id, mode)| Written {
+            id: id.to_string(),
+            mode,
+        });
+        let history_moved = head_moved || index_now != e.wrote;
+        // A version of ours taken out by a restore that did not finish.
+        let taken = dir.join("out").join(k.to_string());
+        if exists(&taken) {
+            let ours = e
+                .wrote
+                .as_ref()
+                .is_some_and(|w| holds_written(repo, &taken, &rel, w));
+            if ours {
+                fs::remove_file(&taken)?;
+            } else {
+                let to = aside.keep(&taken, &rel)?;
+                notes.push(format!(
+                    "precheck: a version of {} that a restore had taken out is in {}",
+                    rel.display(),
+                    to.display()
+                ));
             }
         }
+        let Some(saved) = saved.filter(|s| exists(s)) else {
+            // No user version here: it never moved (still in place) or is
+            // already back; or the user had none, and what we wrote goes.
+            if e.saved.is_none() && !history_moved {
+                if let Some(w) = &e.wrote {
+                    if holds_written(repo, &cur, &rel, w) {
+                        fs::remove_file(&cur)?;
+                        if let Some(d) = &e.made_dir {
+                            remove_empty_dirs(&cur, &root.join(OsStr::from_bytes(d)));
+                        }
+                    }
+                }
+            }
+            fault::point(&format!("recover {}/{n}", k + 1));
+            continue;
+        };
+        if history_moved {
+            let to = aside.keep(&saved, &rel)?;
+            moved_history += 1;
+            notes.push(format!(
+                "precheck: {} was committed or staged since it was set aside, so your earlier unstaged version was not laid over it: it is in {}",
+                rel.display(),
+                to.display()
+            ));
+            fault::point(&format!("recover {}/{n}", k + 1));
+            continue;
+        }
+        let expect = stamp(&cur);
+        let ours_now = match (&e.wrote, expect) {
+            (_, None) => true,
+            (Some(w), Some(_)) => holds_written(repo, &cur, &rel, w),
+            (None, Some(_)) => false,
+        };
+        let outcome = if ours_now {
+            let put = PutBack {
+                dir: &dir,
+                root: &root,
+                k,
+                entry: e,
+                saved: Some(&saved),
+                merged: None,
+            };
+            put.run(|t| expect.is_some_and(|x| x.same_file(t)), expect)?
+        } else {
+            Outcome::Theirs("changed")
+        };
+        match outcome {
+            Outcome::Restored => restored += 1,
+            Outcome::Theirs(why) => {
+                let to = aside.keep(&saved, &rel)?;
+                notes.push(format!(
+                    "precheck: {} {why} since then, so it was left as it is; your earlier unstaged version is in {}",
+                    rel.display(),
+                    to.display()
+                ));
+            }
+        }
+        fault::point(&format!("recover {}/{n}", k + 1));
     }
-    fs::remove_dir_all(&dir)?;
-    let mut notes = vec![format!(
+    // Anything still in files/ has no entry left to go to: keep it aside.
+    for left in fs::read_dir(dir.join("files"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let to = aside.keep(&left.path(), Path::new(&left.file_name()))?;
+        notes.push(format!(
+            "precheck: an unstaged version with no place left is in {}",
+            to.display()
+        ));
+    }
+    finish_dir(&dir)?;
+    let mut out = vec![format!(
         "precheck: restored {restored} file{} with unstaged changes that a precheck (pid {}) set aside before it died",
         crate::plan::plural(restored),
         manifest.pid
     )];
-    for (rel, target) in kept_aside {
-        notes.push(format!(
-            "precheck: {} changed since then, so it was left as it is; your earlier unstaged version is in {}",
-            rel.display(),
-            target.display()
+    if moved_history > 0 {
+        out.push(format!(
+            "precheck: HEAD or the index moved since then{}; see below",
+            if head_moved {
+                " (a commit was made)"
+            } else {
+                ""
+            }
         ));
     }
-    Ok(notes)
+    out.extend(notes);
+    Ok(out)
+}
+
+/// The repository the current directory is in, after recovery: every
+/// command opens it here and nowhere else, so every command first stops
+/// what a dead precheck left running and restores its snapshot.
+pub fn open_repo() -> Result<Repo> {
+    let repo = Repo::open()?;
+    recover_if_needed(&repo)?;
+    Ok(repo)
 }
 
 /// Stops what a dead precheck left running, and restores its snapshot if
 /// there is one and no live precheck holds the work tree. Cheap when there is
 /// nothing to do (a directory read and a stat).
-pub fn recover_if_needed(repo: &Repo) -> Result<()> {
+fn recover_if_needed(repo: &Repo) -> Result<()> {
     let reaped = crate::ledger::reap_dead(repo.git_dir());
     if reaped > 0 {
         eprintln!(
