@@ -710,6 +710,7 @@ impl PutBack<'_> {
     fn run(self, ours: impl Fn(&Stamp) -> bool, expect: Option<Stamp>) -> Result<Outcome> {
         let rel = self.entry.rel();
         let cur = self.root.join(&rel);
+        fault::point(&format!("restore-look {}", rel.display()));
         let now = stamp(&cur);
         match (now, expect) {
             (None, None) => {}
@@ -1024,8 +1025,11 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
             // already back; or the user had none, and what we wrote goes.
             if e.saved.is_none() && !history_moved {
                 if let Some(w) = &e.wrote {
-                    if holds_written(repo, &cur, &rel, w) {
+                    let ours = holds_written(repo, &cur, &rel, w);
+                    if ours {
                         fs::remove_file(&cur)?;
+                    }
+                    if ours || !exists(&cur) {
                         if let Some(d) = &e.made_dir {
                             remove_empty_dirs(&cur, &root.join(OsStr::from_bytes(d)));
                         }

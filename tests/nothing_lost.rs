@@ -1,0 +1,470 @@
+//! Nothing lost, proven: precheck is killed (SIGKILL, from inside, by the
+//! debug build's fault points) at every step of setting unstaged changes
+//! aside, restoring them and recovering them, on a tree with every kind of
+//! unstaged change; after recovery every user byte and mode is back (or, where
+//! a fixer's merge was in flight, in `recovered/`), and nothing stray remains.
+//! Then each way the snapshot used to lose work, through real `git commit`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use common::TestRepo;
+
+/// What is at one path: kind, permission bits, bytes (a symlink's target).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Item {
+    kind: &'static str,
+    mode: u32,
+    bytes: Vec<u8>,
+}
+
+fn item(path: &Path) -> Option<Item> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    Some(if meta.file_type().is_symlink() {
+        Item {
+            kind: "link",
+            mode: 0,
+            bytes: fs::read_link(path)
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes(),
+        }
+    } else if meta.is_dir() {
+        Item {
+            kind: "dir",
+            mode: 0,
+            bytes: Vec::new(),
+        }
+    } else {
+        Item {
+            kind: "file",
+            mode: meta.mode() & 0o777,
+            bytes: fs::read(path).unwrap(),
+        }
+    })
+}
+
+/// Every path under `dir` (not `.git`), with what is there.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Item> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Item>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".git") {
+                continue;
+            }
+            let it = item(&path).unwrap();
+            let is_dir = it.kind == "dir";
+            out.insert(rel, it);
+            if is_dir {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Everything precheck moved to `recovered/`.
+fn recovered(repo: &TestRepo) -> Vec<Item> {
+    tree(&repo.file(".git/precheck/recovered"))
+        .into_values()
+        .filter(|i| i.kind != "dir")
+        .collect()
+}
+
+/// The index, as `git ls-files -s` prints it.
+fn index(repo: &TestRepo) -> String {
+    String::from_utf8(repo.git(&["ls-files", "-s"]).stdout).unwrap()
+}
+
+/// A tree with every kind of unstaged change, and a check that fails so
+/// that no commit ever lands.
+fn every_kind_of_change(check: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.checks(check);
+    repo.write(".gitignore", "/seen*\n/trace*\n");
+    repo.write("partial.txt", "one\n")
+        .write("dir/modified.txt", "m1\n")
+        .write("deleted.txt", "to be deleted\n")
+        .write("deep/er/gone.txt", "gone with its folders\n")
+        .write("renamed-from.txt", "rename me\n")
+        .write("run.sh", "#!/bin/sh\necho 1\n")
+        .write("mode-only.sh", "#!/bin/sh\n")
+        .write("bin.dat", [0u8, 1, 2, 255, 0, 10, 13, 0])
+        .write("target-a.txt", "a\n")
+        .write("target-b.txt", "b\n")
+        .write("untracked-neighbour/keep.txt", "x");
+    std::os::unix::fs::symlink("target-a.txt", repo.file("link")).unwrap();
+    fs::remove_dir_all(repo.file("untracked-neighbour")).unwrap();
+    repo.stage(&["."]).commit("base").install();
+    // Partially staged: a staged change and an unstaged one on top.
+    repo.write("partial.txt", "one\nstaged\n")
+        .stage(&["partial.txt"])
+        .write("partial.txt", "one\nstaged\nunstaged\n");
+    repo.write("dir/modified.txt", "m2 unstaged\n");
+    fs::remove_file(repo.file("deleted.txt")).unwrap();
+    fs::remove_dir_all(repo.file("deep")).unwrap();
+    // A staged rename with an unstaged change on top, and an unstaged one.
+    repo.git(&["mv", "renamed-from.txt", "renamed-to.txt"]);
+    repo.write("renamed-to.txt", "rename me\nand change me\n");
+    repo.write("run.sh", "#!/bin/sh\necho 2\n")
+        .stage(&["run.sh"])
+        .write("run.sh", "#!/bin/sh\necho 3\n");
+    fs::set_permissions(repo.file("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(repo.file("mode-only.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    repo.write("bin.dat", [0u8, 1, 2, 254, 0, 10, 13, 0, 7])
+        .stage(&["bin.dat"])
+        .write("bin.dat", [9u8, 0, 0, 254, 0, 10, 13, 0, 7, 0]);
+    fs::remove_file(repo.file("link")).unwrap();
+    std::os::unix::fs::symlink("target-b.txt", repo.file("link")).unwrap();
+    repo.write("intent.txt", "intent to add\n");
+    repo.git(&["add", "-N", "intent.txt"]);
+    repo.write("untracked.txt", "never touched\n");
+    repo
+}
+
+const FAILING: &str = "[checks.fails]\nrun = 'cat partial.txt > seen.txt; exit 1'\n";
+
+/// A commit with precheck killed at its `n`-th fault point; returns the
+/// points reached (fewer than `n`: it was not killed).
+fn commit_killed_at(repo: &TestRepo, n: usize, extra: &[(&str, &str)]) -> Vec<String> {
+    let trace = repo.file(format!("trace-{n}"));
+    let mut cmd = repo.git_command(&["commit", "-qm", "x"]);
+    cmd.env("PRECHECK_FAULT_TRACE", &trace)
+        .env("PRECHECK_FAULT_KILL_AT", n.to_string());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let run = common::finish(&mut cmd, repo.path());
+    assert_ne!(run.code, 0, "the commit must not land\n{}", run.context);
+    let points = fs::read_to_string(&trace).unwrap_or_default();
+    fs::remove_file(&trace).ok();
+    points.lines().map(String::from).collect()
+}
+
+/// Recovers with a precheck command, itself killed at its `m`-th fault point
+/// when `m` is given; returns the points reached.
+fn recover_with(repo: &TestRepo, args: &[&str], m: Option<usize>) -> Vec<String> {
+    let trace = repo.file("trace-recover");
+    let mut cmd = repo.command(args);
+    cmd.env("PRECHECK_FAULT_TRACE", &trace);
+    if let Some(m) = m {
+        cmd.env("PRECHECK_FAULT_KILL_AT", m.to_string());
+    }
+    let run = common::finish(&mut cmd, repo.path());
+    if m.is_none() {
+        assert!(
+            run.code == 0 || run.code == 1,
+            "recovery runs cleanly\n{}",
+            run.context
+        );
+    }
+    let points = fs::read_to_string(&trace).unwrap_or_default();
+    fs::remove_file(&trace).ok();
+    points.lines().map(String::from).collect()
+}
+
+#[track_caller]
+fn assert_exactly_as_before(
+    repo: &TestRepo,
+    before: &BTreeMap<PathBuf, Item>,
+    index_before: &str,
+    at: &str,
+) {
+    let after = tree(repo.path());
+    let (b, a): (BTreeMap<_, _>, BTreeMap<_, _>) = (
+        before
+            .iter()
+            .filter(|(p, _)| !p.starts_with("seen.txt"))
+            .collect(),
+        after
+            .iter()
+            .filter(|(p, _)| !p.starts_with("seen.txt"))
+            .collect(),
+    );
+    for (path, was) in &b {
+        assert_eq!(
+            a.get(path),
+            Some(was),
+            "{}: not as before after a crash at `{at}`",
+            path.display()
+        );
+    }
+    for path in a.keys() {
+        assert!(
+            b.contains_key(path),
+            "stray {} after a crash at `{at}`",
+            path.display()
+        );
+    }
+    assert_eq!(index(repo), index_before, "index after a crash at `{at}`");
+    assert!(
+        !repo.file(".git/precheck/snapshot").exists(),
+        "snapshot left after a crash at `{at}`"
+    );
+    assert!(
+        recovered(repo).is_empty(),
+        "nothing needed recovered/ after a crash at `{at}`"
+    );
+}
+
+#[test]
+fn a_crash_at_every_step_of_a_commit_loses_nothing() {
+    let mut n = 1;
+    let mut seen = Vec::new();
+    loop {
+        let repo = every_kind_of_change(FAILING);
+        let before = tree(repo.path());
+        let index_before = index(&repo);
+        let points = commit_killed_at(&repo, n, &[]);
+        if points.len() < n {
+            assert_exactly_as_before(&repo, &before, &index_before, "no crash");
+            break;
+        }
+        let at = points.last().unwrap().clone();
+        // Alternate the command that recovers: a hook, and a plain command.
+        if n % 2 == 0 {
+            recover_with(&repo, &["list"], None);
+        } else {
+            let again = repo.git_try(&["commit", "-qm", "again"]);
+            assert_ne!(again.code, 0, "{}", again.context);
+        }
+        assert_exactly_as_before(&repo, &before, &index_before, &at);
+        seen.push(at);
+        n += 1;
+    }
+    // Every kind of step was reached and crashed at.
+    for kind in [
+        "git checkout-index running",
+        "stage-index",
+        "manifest",
+        "set-aside",
+        "index-version",
+        "restore-look",
+        "restore-take",
+        "restore ",
+    ] {
+        assert!(
+            seen.iter().any(|p| p.starts_with(kind)),
+            "no crash at `{kind}`: {seen:?}"
+        );
+    }
+    assert!(seen.len() > 30, "{seen:?}");
+}
+
+#[test]
+fn a_crash_during_recovery_is_recovered_again() {
+    // Crash the commit at one point of each phase, then crash the recovery at
+    // each of its own steps, then recover for good.
+    let probe = every_kind_of_change(FAILING);
+    let all = commit_killed_at(&probe, usize::MAX, &[]);
+    let phases = [
+        "set-aside 4/",
+        "index-version 6/",
+        "restore-take",
+        "restore 6/",
+    ];
+    for phase in phases {
+        let n = all
+            .iter()
+            .position(|p| p.starts_with(phase))
+            .unwrap_or_else(|| panic!("no point `{phase}` in {all:?}"))
+            + 1;
+        let mut m = 1;
+        loop {
+            let repo = every_kind_of_change(FAILING);
+            let before = tree(repo.path());
+            let index_before = index(&repo);
+            commit_killed_at(&repo, n, &[]);
+            let points = recover_with(&repo, &["list"], Some(m));
+            let crashed = points.len() >= m;
+            if crashed {
+                recover_with(&repo, &["list"], None);
+            }
+            let at = format!(
+                "{phase} then recovery at {}",
+                points.last().map_or("-", String::as_str)
+            );
+            assert_exactly_as_before(&repo, &before, &index_before, &at);
+            if !crashed {
+                assert!(m > 3, "recovery had steps to crash at: {points:?}");
+                break;
+            }
+            m += 1;
+        }
+    }
+}
+
+#[test]
+fn a_crash_while_a_fixers_change_is_merged_loses_no_user_byte() {
+    // A fixer strips trailing spaces of a partially staged file whose
+    // unstaged change merges cleanly: the merged version is written at
+    // restore. Killed at every step, the user's version survives in the
+    // work tree or in recovered/.
+    const BASE: &str = "first  \nmiddle\nmiddle\nmiddle\nlast\n";
+    let user = format!("{BASE}user line\n").into_bytes();
+    let mut n = 1;
+    let mut merge_crashes = 0;
+    loop {
+        let repo = TestRepo::new();
+        repo.checks(
+            "[checks.strip]\nrun = \"sed -i 's/[[:space:]]*$//' {files}\"\nglob = '*.txt'\nstage_fixed = true\n",
+        );
+        repo.write(".gitignore", "/trace*\n");
+        repo.write("f.txt", "old\n")
+            .stage(&["."])
+            .commit("base")
+            .install();
+        repo.write("f.txt", BASE).stage(&["f.txt"]);
+        repo.write("f.txt", &user);
+        let trace = repo.file("trace");
+        let mut cmd = repo.git_command(&["commit", "-qm", "x"]);
+        cmd.env("PRECHECK_FAULT_TRACE", &trace)
+            .env("PRECHECK_FAULT_KILL_AT", n.to_string());
+        let run = common::finish(&mut cmd, repo.path());
+        let points: Vec<String> = fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect();
+        if points.len() < n {
+            run.expect_code(0);
+            assert_eq!(
+                repo.read("f.txt"),
+                "first\nmiddle\nmiddle\nmiddle\nlast\nuser line\n"
+            );
+            break;
+        }
+        let at = points.last().unwrap().clone();
+        merge_crashes += usize::from(at.starts_with("merge-write"));
+        recover_with(&repo, &["list"], None);
+        let in_tree = fs::read(repo.file("f.txt")).ok();
+        let kept = recovered(&repo).iter().any(|i| i.bytes == user);
+        let merged = b"first\nmiddle\nmiddle\nmiddle\nlast\nuser line\n".to_vec();
+        assert!(
+            in_tree.as_deref() == Some(&user[..])
+                || in_tree.as_deref() == Some(&merged[..])
+                || kept,
+            "the user's version is lost after a crash at `{at}`: work tree holds {in_tree:?}"
+        );
+        if in_tree.as_deref() != Some(&user[..]) && in_tree.as_deref() != Some(&merged[..]) {
+            assert!(kept, "{at}");
+        }
+        assert!(!repo.file(".git/precheck/snapshot").exists(), "{at}");
+        n += 1;
+    }
+    assert!(
+        merge_crashes > 0,
+        "a crash inside the merge write was tried"
+    );
+}
+
+/// Processes whose working directory is inside `dir`.
+fn processes_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() as i32 || !common::alive(pid) {
+            continue;
+        }
+        if fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|c| c.starts_with(dir)) {
+            let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            out.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_killed_precheck_leaves_no_git_child_writing() {
+    // Killed while its `git checkout-index` runs: the child dies with it
+    // (parent-death signal), and what it wrote is only ever in the snapshot
+    // folder, never over the user's files.
+    let repo = every_kind_of_change(FAILING);
+    let before = tree(repo.path());
+    let index_before = index(&repo);
+    let all = commit_killed_at(&repo, usize::MAX, &[]);
+    let n = all
+        .iter()
+        .position(|p| p == "git checkout-index running")
+        .unwrap()
+        + 1;
+    let repo = every_kind_of_change(FAILING);
+    commit_killed_at(&repo, n, &[]);
+    common::wait_for("no process left in the repository", || {
+        processes_in(repo.path()).is_empty()
+    });
+    recover_with(&repo, &["list"], None);
+    assert_exactly_as_before(&repo, &before, &index_before, "git checkout-index running");
+}
+
+/// Every command recovers first: after a crash with files set aside, each
+/// of them brings the user's files back.
+#[test]
+fn every_command_recovers_first() {
+    let commands: &[&[&str]] = &[
+        &["list"],
+        &["run", "--no-cache"],
+        &["tasks"],
+        &["log"],
+        &["wait"],
+        &["kill"],
+        &["clean"],
+        &["doctor"],
+        &["ci", "matrix"],
+        &["install"],
+        &["uninstall"],
+        &["init"],
+        &["import"],
+        &["hook", "pre-commit"],
+    ];
+    let probe = every_kind_of_change(FAILING);
+    let all = commit_killed_at(&probe, usize::MAX, &[]);
+    let n = all
+        .iter()
+        .position(|p| p.starts_with("restore-look"))
+        .unwrap()
+        + 1;
+    for args in commands {
+        let repo = every_kind_of_change(FAILING);
+        let before = tree(repo.path());
+        commit_killed_at(&repo, n, &[]);
+        assert!(repo.file(".git/precheck/snapshot").exists());
+        let run = repo.precheck(args);
+        assert!(
+            run.stderr.contains("restored"),
+            "`precheck {}` did not recover first\n{}",
+            args.join(" "),
+            run.context
+        );
+        for (path, was) in &before {
+            if path.starts_with("seen.txt") || path.starts_with(".git") {
+                continue;
+            }
+            let now = item(&repo.file(path));
+            // install/uninstall/init may write their own files; user files are back.
+            assert_eq!(
+                now.as_ref(),
+                Some(was),
+                "{} after `precheck {}`",
+                path.display(),
+                args.join(" ")
+            );
+        }
+    }
+}
