@@ -391,7 +391,16 @@ impl<'r> Snapshot<'r> {
         if let Err(e) = staged {
             // Nothing in the work tree moved yet; what is there is ours.
             let _ = fs::remove_dir_all(&dir);
-            return Err(e.context("could not prepare the staged versions; nothing was changed"));
+            let free = free_space(repo.git_dir()).map_or(String::new(), |b| {
+                format!(
+                    " ({} free on the disk holding {})",
+                    crate::config::format_size(b),
+                    repo.git_dir().display()
+                )
+            });
+            return Err(e.context(format!(
+                "could not prepare the staged versions{free}; nothing was changed"
+            )));
         }
         // 3. The manifest is on disk before any file moves.
         let manifest = Manifest {
@@ -825,6 +834,16 @@ fn stage_index_versions(repo: &Repo, dir: &Path, entries: &[Entry]) -> Result<()
     repo.checkout_index_to(&paths, &dir.join("index"))?;
     fault::point("stage-index");
     Ok(())
+}
+
+/// Bytes free for us on the file system holding `path`.
+fn free_space(path: &Path) -> Option<u64> {
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills a struct we own from a valid path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c.as_ptr(), &mut st) == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    }
 }
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {

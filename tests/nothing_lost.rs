@@ -468,3 +468,359 @@ fn every_command_recovers_first() {
         }
     }
 }
+
+/// A repository with `file.txt` partially staged (so that a commit sets
+/// changes aside), the hooks installed, and `check` as its only check.
+fn partially_staged(check: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.checks(check);
+    repo.write(".gitignore", "/seen*\n/trace*\n");
+    repo.write("file.txt", "base\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.write("file.txt", "base\nstaged\n")
+        .stage(&["file.txt"])
+        .write("file.txt", "base\nstaged\nunstaged\n");
+    repo
+}
+
+const SEE: &str = "[checks.see]\nrun = 'cat file.txt > seen.txt'\n";
+
+/// A commit that must be refused before anything changes, naming `path`.
+#[track_caller]
+fn assert_refused_untouched(repo: &TestRepo, path: &str) {
+    let before = tree(repo.path());
+    let index_before = index(repo);
+    let commit = repo.git_try(&["commit", "-qm", "x"]);
+    assert_ne!(commit.code, 0, "refused\n{}", commit.context);
+    assert!(
+        commit.stderr.contains(path) && commit.stderr.contains("nothing was changed"),
+        "says which path and that nothing changed\n{}",
+        commit.context
+    );
+    assert!(commit.stderr.contains("--no-stash"), "{}", commit.context);
+    assert_eq!(tree(repo.path()), before, "work tree untouched");
+    assert_eq!(index(repo), index_before);
+    assert!(!repo.file(".git/precheck/snapshot").exists());
+}
+
+#[test]
+fn an_untracked_file_where_a_tracked_folder_was_is_never_deleted() {
+    let repo = partially_staged(SEE);
+    repo.write("d/x.txt", "tracked\n")
+        .stage(&["d/x.txt"])
+        .commit("d");
+    fs::remove_dir_all(repo.file("d")).unwrap();
+    repo.write("d", "an untracked file in the way\n");
+    assert_refused_untouched(&repo, "d/x.txt");
+    assert_eq!(repo.read("d"), "an untracked file in the way\n");
+}
+
+#[test]
+fn a_symlink_where_a_tracked_folder_was_is_never_followed() {
+    let repo = partially_staged(SEE);
+    repo.write("d/x.txt", "tracked\n")
+        .stage(&["d/x.txt"])
+        .commit("d");
+    fs::remove_dir_all(repo.file("d")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("x.txt"), "outside, not ours\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.file("d")).unwrap();
+    assert_refused_untouched(&repo, "d/x.txt");
+    assert_eq!(
+        fs::read_to_string(outside.path().join("x.txt")).unwrap(),
+        "outside, not ours\n",
+        "the link's target was not moved into the repository"
+    );
+}
+
+#[test]
+fn an_untracked_folder_where_a_tracked_file_was_is_never_moved() {
+    let repo = partially_staged(SEE);
+    repo.write("f", "tracked file\n").stage(&["f"]).commit("f");
+    fs::remove_file(repo.file("f")).unwrap();
+    repo.write("f/inside.txt", "untracked work\n");
+    assert_refused_untouched(&repo, "f");
+    assert_eq!(repo.read("f/inside.txt"), "untracked work\n");
+}
+
+#[test]
+fn a_metadata_error_is_not_read_as_absence() {
+    // `a/b.txt` is tracked; `a` is now a file, so looking at `a/b.txt`
+    // fails with "not a directory": the old code took that for "no file",
+    // saved nothing and wrote the index version over `a`.
+    let repo = partially_staged(SEE);
+    repo.write("a/b.txt", "tracked\n")
+        .stage(&["a/b.txt"])
+        .commit("a");
+    fs::remove_dir_all(repo.file("a")).unwrap();
+    repo.write("a", "a file now\n");
+    assert_refused_untouched(&repo, "a/b.txt");
+    assert_eq!(repo.read("a"), "a file now\n");
+}
+
+/// A commit paused at the fault point `point` (the debug build waits there
+/// until the pause file is removed); `act` runs while it waits.
+fn commit_paused_at(repo: &TestRepo, point: &str, act: impl FnOnce()) -> common::Run {
+    let trace = repo.file("trace");
+    let paused = repo.file("trace.paused");
+    let mut cmd = repo.git_command(&["commit", "-qm", "x"]);
+    cmd.env("PRECHECK_FAULT_TRACE", &trace)
+        .env("PRECHECK_FAULT_PAUSE", point)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    common::wait_for(&format!("the pause at `{point}`"), || paused.exists());
+    act();
+    fs::remove_file(&paused).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = fs::remove_file(&trace);
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+        context: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+#[track_caller]
+fn assert_kept_aside(repo: &TestRepo, run: &common::Run) {
+    let user = b"base\nstaged\nunstaged\n".to_vec();
+    assert!(
+        recovered(repo).iter().any(|i| i.bytes == user),
+        "the user's version is in recovered/\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("file.txt") && run.stderr.contains("recovered"),
+        "a note names the file and where its version went\n{}",
+        run.stderr
+    );
+    assert!(!repo.file(".git/precheck/snapshot").exists());
+    assert_eq!(repo.show(":file.txt"), b"base\nstaged\n");
+}
+
+#[test]
+fn an_editor_save_before_the_restore_is_kept() {
+    let repo = partially_staged(SEE);
+    let run = commit_paused_at(&repo, "restore-look file.txt", || {
+        fs::write(repo.file("file.txt"), "saved by an editor\n").unwrap();
+    });
+    run.expect_code(0);
+    assert_eq!(repo.read("file.txt"), "saved by an editor\n");
+    assert_kept_aside(&repo, &run);
+}
+
+#[test]
+fn an_editor_save_in_the_middle_of_the_restore_is_kept() {
+    let repo = partially_staged(SEE);
+    let run = commit_paused_at(&repo, "restore-take file.txt", || {
+        // The index version was just taken out; the editor writes anew.
+        fs::write(repo.file("file.txt"), "saved by an editor\n").unwrap();
+    });
+    run.expect_code(0);
+    assert_eq!(repo.read("file.txt"), "saved by an editor\n");
+    assert_kept_aside(&repo, &run);
+}
+
+#[test]
+fn a_folder_made_in_the_middle_of_the_restore_is_kept_with_its_contents() {
+    let repo = partially_staged(SEE);
+    let run = commit_paused_at(&repo, "restore-take file.txt", || {
+        repo.write("file.txt/made-by-a-tool.txt", "tool output\n");
+    });
+    run.expect_code(0);
+    assert_eq!(repo.read("file.txt/made-by-a-tool.txt"), "tool output\n");
+    assert_kept_aside(&repo, &run);
+}
+
+#[test]
+fn a_sparse_checkout_commits_and_leaves_no_patch() {
+    let repo = TestRepo::new();
+    repo.checks(SEE);
+    repo.write(".gitignore", "/seen*\n");
+    repo.write("file.txt", "base\n")
+        .write("in/kept.txt", "in\n")
+        .write("out/away.txt", "out of the cone\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.git(&["sparse-checkout", "set", "in"]);
+    assert!(!repo.file("out/away.txt").exists(), "outside the cone");
+    repo.write("file.txt", "base\nstaged\n")
+        .stage(&["file.txt"])
+        .write("file.txt", "base\nstaged\nunstaged\n");
+    repo.git_try(&["commit", "-qm", "sparse"]).expect_code(0);
+    assert_eq!(repo.read("seen.txt"), "base\nstaged\n");
+    assert_eq!(repo.read("file.txt"), "base\nstaged\nunstaged\n");
+    assert!(!repo.file("out/away.txt").exists(), "not written");
+    assert!(!repo.file(".git/precheck/fixes").exists(), "no stray patch");
+    assert_eq!(repo.show("HEAD:out/away.txt"), b"out of the cone\n");
+    let flags = String::from_utf8(repo.git(&["ls-files", "-t", "out"]).stdout).unwrap();
+    assert!(flags.starts_with("S "), "still skip-worktree: {flags}");
+}
+
+#[test]
+fn a_failing_smudge_filter_never_makes_a_file_vanish() {
+    let repo = partially_staged(SEE);
+    repo.write(".gitattributes", "*.dat filter=bad\n");
+    repo.write("x.dat", "data\n")
+        .stage(&[".gitattributes", "x.dat"])
+        .commit("filtered");
+    repo.git(&["config", "filter.bad.clean", "cat"]);
+    repo.git(&["config", "filter.bad.smudge", "false"]);
+    repo.git(&["config", "filter.bad.required", "true"]);
+    repo.write("x.dat", "data\nstaged\n")
+        .stage(&["x.dat"])
+        .write("x.dat", "data\nstaged\nunstaged\n");
+    let commit = repo.git_try(&["commit", "-qm", "x"]);
+    assert_ne!(commit.code, 0, "{}", commit.context);
+    assert!(
+        commit.stderr.contains("nothing was changed"),
+        "{}",
+        commit.context
+    );
+    assert_eq!(repo.read("x.dat"), "data\nstaged\nunstaged\n");
+    assert_eq!(repo.read("file.txt"), "base\nstaged\nunstaged\n");
+    assert!(!repo.file(".git/precheck/snapshot").exists());
+}
+
+#[test]
+fn newer_work_committed_after_a_crash_is_not_overwritten_by_old_drafts() {
+    const SEE_FAIL: &str = "[checks.see]\nrun = 'cat file.txt > seen.txt; exit 1'\n";
+    let repo = partially_staged(SEE_FAIL);
+    let all = commit_killed_at(&partially_staged(SEE_FAIL), usize::MAX, &[]);
+    let n = all
+        .iter()
+        .position(|p| p.starts_with("index-version"))
+        .unwrap()
+        + 1;
+    commit_killed_at(&repo, n, &[]);
+    assert_eq!(
+        repo.read("file.txt"),
+        "base\nstaged\n",
+        "the snapshot is in place"
+    );
+    // The user carries on: newer work, committed without the hook.
+    repo.write("file.txt", "newer work\n").stage(&["file.txt"]);
+    repo.git(&["commit", "-qm", "newer", "--no-verify"]);
+    let run = repo.precheck(&["list"]);
+    run.expect_code(0);
+    assert_eq!(repo.read("file.txt"), "newer work\n", "not laid over");
+    assert!(
+        recovered(&repo)
+            .iter()
+            .any(|i| i.bytes == b"base\nstaged\nunstaged\n"),
+        "the old draft is kept\n{}",
+        run.context
+    );
+    assert!(
+        run.stderr.contains("file.txt") && run.stderr.contains("committed or staged since"),
+        "{}",
+        run.context
+    );
+}
+
+/// A small file system of our own (tmpfs), for a real full disk. Needs
+/// root (CI runs as root); says so and returns None elsewhere.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-l"])
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Fills the file system `dir` is on, but for `leave` bytes.
+fn fill(dir: &Path, leave: u64) {
+    let path = dir.join("filler");
+    let mut f = fs::File::create(&path).unwrap();
+    let chunk = vec![7u8; 4096];
+    use std::io::Write;
+    loop {
+        // SAFETY: statvfs on a valid path into a zeroed struct.
+        let free = unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+            libc::statvfs(c.as_ptr(), &mut st);
+            st.f_bavail as u64 * st.f_frsize as u64
+        };
+        if free <= leave || f.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    f.sync_all().ok();
+}
+
+#[test]
+fn a_full_disk_while_setting_aside_changes_nothing() {
+    let Some(disk) = SmallDisk::mount("8m") else {
+        return;
+    };
+    let repo = partially_staged(SEE);
+    // The repository, moved onto the small disk.
+    let root = disk.dir.path().join("repo");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(repo.path())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let big: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
+    let mut staged = big.clone();
+    staged.extend_from_slice(b"staged");
+    let mut user = staged.clone();
+    user.extend_from_slice(b"unstaged");
+    let git = |args: &[&str]| {
+        let mut c = repo.git_command(args);
+        c.current_dir(&root);
+        common::finish(&mut c, &root)
+    };
+    fs::write(root.join("big.bin"), &big).unwrap();
+    git(&["add", "big.bin"]).expect_code(0);
+    git(&["commit", "-qm", "big", "--no-verify"]).expect_code(0);
+    fs::write(root.join("big.bin"), &staged).unwrap();
+    git(&["add", "big.bin"]).expect_code(0);
+    fs::write(root.join("big.bin"), &user).unwrap();
+    let before = tree(&root);
+    // Room for git's own small files, not for the staged version.
+    fill(disk.dir.path(), 300_000);
+    let commit = git(&["commit", "-qm", "x"]);
+    assert_ne!(commit.code, 0, "{}", commit.context);
+    assert!(
+        commit.stderr.contains("free on the disk"),
+        "says the disk is full\n{}",
+        commit.context
+    );
+    assert_eq!(tree(&root), before, "nothing changed, nothing partial");
+    assert!(!root.join(".git/precheck/snapshot").exists());
+    // With room again, the commit goes through and the work is there.
+    fs::remove_file(disk.dir.path().join("filler")).unwrap();
+    git(&["commit", "-qm", "x"]).expect_code(0);
+    assert_eq!(fs::read(root.join("big.bin")).unwrap(), user);
+    assert_eq!(fs::read(root.join("seen.txt")).unwrap(), b"base\nstaged\n");
+}
