@@ -187,7 +187,9 @@ pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Res
         );
         return Ok(None);
     }
-    let mut child = Command::new(&legacy)
+    let mut cmd = Command::new(&legacy);
+    crate::child::own(&mut cmd);
+    let mut child = cmd
         .args(args)
         .current_dir(repo.root())
         .stdin(Stdio::piped())
