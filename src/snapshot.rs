@@ -460,9 +460,13 @@ impl<'r> Snapshot<'r> {
                 continue;
             }
             let cur = root.join(e.rel());
-            if let Some(parent) = cur.parent() {
-                fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            // Only folders found missing before are made (they were checked
+            // to be no symlink or file then).
+            if e.made_dir.is_some() {
+                if let Some(parent) = cur.parent() {
+                    fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
             }
             move_no_replace(&self.dir.join("index").join(e.rel()), &cur).with_context(
                 || {
@@ -785,12 +789,14 @@ impl PutBack<'_> {
     fn place(&self, from: &Path, cur: &Path) -> Result<Outcome> {
         let rel = self.entry.rel();
         match inspect(self.root, &rel) {
-            Ok(Place::Absent { .. }) => {}
+            Ok(Place::Absent { made_dir: None }) => {}
+            Ok(Place::Absent { made_dir: Some(_) }) => {
+                if let Some(parent) = cur.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+            }
             Ok(Place::Present) => return Ok(Outcome::Theirs("was created")),
             Err(_) => return Ok(Outcome::Theirs("was blocked by a file or symlink")),
-        }
-        if let Some(parent) = cur.parent() {
-            fs::create_dir_all(parent)?;
         }
         match move_no_replace(from, cur) {
             Ok(()) => Ok(Outcome::Restored),
