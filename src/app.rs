@@ -414,7 +414,9 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         summary.fix_patch = r.patch;
     }
     summary.settle_exit_code();
-    reporter.finish(&summary)?;
+    // The verdict stands whether or not it could be shown (a closed pipe,
+    // a terminal gone): the record and the exit status come from the run.
+    let _ = reporter.finish(&summary);
     run_dir.write_result(&report::json(&summary))?;
     history::record(
         repo.git_dir(),

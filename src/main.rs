@@ -2,6 +2,23 @@
 //! cap. `main` parses the command line, calls the app, and turns the result
 //! into an exit status (see `exit`); errors print their whole chain.
 
+/// Writes a line to stderr, ignoring a closed or failing stream: what
+/// precheck can print never decides a verdict or stops a run.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Writes a line to stdout, ignoring a closed or failing stream.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod app;
 mod cache;
 mod child;

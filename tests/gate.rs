@@ -1,0 +1,91 @@
+//! A sound gate: a failing check never lets a commit (or a run's exit
+//! status) through, whatever happens to precheck's output.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::TestRepo;
+
+fn failing_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.checks("[checks.bad]\nrun = 'echo lots of output; seq 1 5000; exit 1'\n");
+    repo.write("a.txt", "a\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.write("a.txt", "b\n").stage(&["a.txt"]);
+    repo
+}
+
+/// The newest run record's meta.json.
+fn last_record(repo: &TestRepo) -> serde_json::Value {
+    let mut dirs: Vec<_> = std::fs::read_dir(repo.file(".git/precheck/runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let meta = std::fs::read(dirs.last().unwrap().join("meta.json")).unwrap();
+    serde_json::from_slice(&meta).unwrap()
+}
+
+#[test]
+fn a_failing_check_piped_to_head_blocks_the_commit() {
+    let repo = failing_repo();
+    let head = repo.git(&["rev-parse", "HEAD"]).stdout;
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", "git commit -qm x 2>&1 | head -1"])
+        .current_dir(repo.path());
+    common::clean_env(&mut sh, repo.home());
+    common::finish(&mut sh, repo.path());
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD"]).stdout,
+        head,
+        "no commit was made"
+    );
+    let record = last_record(&repo);
+    assert_eq!(
+        record["state"], "failed",
+        "the record is complete: {record}"
+    );
+}
+
+#[test]
+fn closed_stdout_and_stderr_keep_the_exit_status_and_the_record() {
+    for (close_out, close_err) in [(true, false), (false, true), (true, true)] {
+        let repo = failing_repo();
+        let mut cmd = repo.command(&["run", "--all", "--no-cache"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        // Close the reading ends at once, as `| head -0` would.
+        if close_out {
+            drop(child.stdout.take());
+        }
+        if close_err {
+            drop(child.stderr.take());
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "a failing run exits 1 (stdout closed: {close_out}, stderr closed: {close_err})"
+        );
+        assert_eq!(last_record(&repo)["state"], "failed");
+    }
+}
+
+#[test]
+fn a_passing_run_with_its_output_closed_still_passes() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.good]\nrun = 'seq 1 5000'\n");
+    repo.write("a.txt", "a\n").stage(&["."]).commit("base");
+    let mut cmd = repo.command(&["run", "--all", "--no-cache"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(last_record(&repo)["state"], "passed");
+}
