@@ -120,6 +120,7 @@ fn selection(names: Vec<String>, hook: String) -> Selection {
 }
 
 fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i32> {
+    config::known_hook(&args.files.hook)?;
     let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     if args.background {
@@ -146,6 +147,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
 }
 
 fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<i32> {
+    config::known_hook(&args.name)?;
     let repo = snapshot::open_repo()?;
     let mut stdin = Vec::new();
     if args.name == "pre-push" {
@@ -275,6 +277,29 @@ pub const RUN_ID_ENV: &str = "PRECHECK_RUN_ID";
 fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let files = files_of(repo, &req.change)?;
     let mut plan = plan::plan(config, &files, &req.sel)?;
+    let unknown: Vec<&String> = req
+        .sel
+        .skip
+        .iter()
+        .filter(|s| !config.checks.iter().any(|c| &c.name == *s))
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!(
+            "{} {SKIP_ENV} names no check called {}; the checks are: {}",
+            console::style("warning:").yellow().bold(),
+            unknown
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            config
+                .checks
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(shard) = req.shard {
         keep_shard(config, &mut plan, repo, shard);
     }
@@ -459,6 +484,7 @@ fn typical_durations(repo: &Repo) -> HashMap<String, std::time::Duration> {
 
 /// `precheck ci matrix`: the shards as JSON for a CI job matrix.
 fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<i32> {
+    config::known_hook(&args.files.hook)?;
     let repo = crate::snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
@@ -610,6 +636,7 @@ fn stage_fixed(
 }
 
 fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
+    config::known_hook(&args.files.hook)?;
     let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;

@@ -33,6 +33,51 @@ pub const HOOKS: &[&str] = &[
 /// The hook a check belongs to when it names none.
 pub const DEFAULT_HOOK: &str = "pre-commit";
 
+/// Every hook git knows (githooks(5)), for telling a typo from a hook that
+/// simply has no checks.
+const GIT_HOOKS: &[&str] = &[
+    "applypatch-msg",
+    "pre-applypatch",
+    "post-applypatch",
+    "pre-commit",
+    "pre-merge-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-rebase",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "pre-receive",
+    "update",
+    "proc-receive",
+    "post-receive",
+    "post-update",
+    "reference-transaction",
+    "push-to-checkout",
+    "pre-auto-gc",
+    "post-rewrite",
+    "sendemail-validate",
+    "fsmonitor-watchman",
+    "p4-changelist",
+    "p4-prepare-changelist",
+    "p4-post-changelist",
+    "p4-pre-submit",
+    "post-index-change",
+];
+
+/// A hook name given on the command line must be one git runs (or
+/// `manual`): a typo is an error, never a run of nothing.
+pub fn known_hook(name: &str) -> anyhow::Result<()> {
+    if GIT_HOOKS.contains(&name) || HOOKS.contains(&name) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "unknown hook `{name}`; precheck runs checks for git's hooks ({}) and `manual`",
+        HOOKS[..HOOKS.len() - 1].join(", ")
+    )
+}
+
 /// The placeholder replaced by the check's files, each as its own argument.
 pub const FILES_PLACEHOLDER: &str = "{files}";
 /// The placeholder replaced by the commit message file's path (commit-msg hooks).

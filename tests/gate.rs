@@ -89,3 +89,57 @@ fn a_passing_run_with_its_output_closed_still_passes() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     assert_eq!(last_record(&repo)["state"], "passed");
 }
+
+#[test]
+fn a_typo_in_a_hook_name_is_an_error_not_a_pass() {
+    let repo = failing_repo();
+    for args in [
+        &["hook", "pre-comit"][..],
+        &["run", "--hook", "typo"],
+        &["list", "--hook", "pre-puhs"],
+        &["ci", "matrix", "--hook", "x"],
+    ] {
+        let run = repo.precheck(args);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("unknown hook") && run.stderr.contains("pre-commit"),
+            "{}",
+            run.context
+        );
+    }
+    // A real git hook with no checks is not a typo.
+    repo.precheck(&["hook", "post-update"]).expect_code(0);
+}
+
+#[test]
+fn an_unknown_name_in_precheck_skip_is_warned_about() {
+    let repo = failing_repo();
+    let mut cmd = repo.command(&["run", "--all", "--no-cache"]);
+    cmd.env("PRECHECK_SKIP", "bda,bad");
+    let run = common::finish(&mut cmd, repo.path());
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("PRECHECK_SKIP names no check called `bda`")
+            && run.stderr.contains("the checks are: bad"),
+        "{}",
+        run.context
+    );
+    let mut cmd = repo.command(&["run", "--all", "--no-cache"]);
+    cmd.env("PRECHECK_SKIP", "lnt");
+    let run = common::finish(&mut cmd, repo.path());
+    run.expect_code(1);
+    assert!(run.stderr.contains("`lnt`"), "{}", run.context);
+}
+
+#[test]
+fn an_unknown_check_name_is_an_error() {
+    let repo = failing_repo();
+    let run = repo.precheck(&["run", "bda"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("no check named `bda`"),
+        "{}",
+        run.context
+    );
+}
