@@ -870,7 +870,13 @@ fn files_of(repo: &Repo, change: &Change) -> Result<Vec<PathBuf>> {
     match change {
         Change::Staged => repo.staged_files(),
         Change::All => repo.tracked_files(),
-        Change::Files(f) | Change::Pushed(f) => Ok(f.clone()),
+        // Only files: a folder (or a submodule's) named on the command line is not one.
+        Change::Files(f) => Ok(f
+            .iter()
+            .filter(|p| !repo.root().join(p).is_dir())
+            .cloned()
+            .collect()),
+        Change::Pushed(f) => Ok(f.clone()),
         Change::Range(from, to) => repo.files_between(from, to),
     }
 }

@@ -96,7 +96,8 @@ impl Repo {
             if matches!(
                 delta.status(),
                 Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-            ) {
+            ) && is_file_mode(delta.new_file().mode())
+            {
                 if let Some(p) = delta.new_file().path_bytes() {
                     if !index_entry(&index, p).is_some_and(|e| is_intent_to_add(&e)) {
                         files.push(bytes_path(p));
@@ -492,7 +493,7 @@ impl Repo {
             .diff_tree_to_tree(from_tree.as_ref(), Some(&to_tree), None)?;
         let mut files: Vec<PathBuf> = diff
             .deltas()
-            .filter(|d| d.status() != Delta::Deleted)
+            .filter(|d| d.status() != Delta::Deleted && is_file_mode(d.new_file().mode()))
             .filter_map(|d| d.new_file().path_bytes().map(bytes_path))
             .collect();
         files.sort();
@@ -547,6 +548,14 @@ impl Repo {
 
 fn index_entry(index: &git2::Index, path: &[u8]) -> Option<IndexEntry> {
     index.get_path(Path::new(OsStr::from_bytes(path)), 0)
+}
+
+/// A file or symlink: not a submodule (gitlink) nor a folder.
+fn is_file_mode(mode: git2::FileMode) -> bool {
+    matches!(
+        mode,
+        git2::FileMode::Blob | git2::FileMode::BlobExecutable | git2::FileMode::Link
+    )
 }
 
 fn is_skip_worktree(e: &IndexEntry) -> bool {

@@ -99,7 +99,7 @@ pub fn invocations(
         args: before
             .iter()
             .cloned()
-            .chain(batch.iter().map(|f| f.clone().into_os_string()))
+            .chain(batch.iter().map(|f| as_operand(f)))
             .chain(after.iter().cloned())
             .collect(),
         dir: dir.clone(),
@@ -119,6 +119,16 @@ pub fn invocations(
             .sum::<usize>();
     let budget = arg_budget().saturating_sub(fixed).max(arg_cost(4096));
     Ok(batches(files, budget).into_iter().map(make).collect())
+}
+
+/// A file as an argument that no program takes for an option: a name that
+/// starts with `-` is passed as `./-…` (relative to the check's dir).
+fn as_operand(file: &Path) -> OsString {
+    if std::os::unix::ffi::OsStrExt::as_bytes(file.as_os_str()).starts_with(b"-") {
+        Path::new(".").join(file).into_os_string()
+    } else {
+        file.as_os_str().to_os_string()
+    }
 }
 
 /// What one argument costs against ARG_MAX: its bytes, its NUL, its pointer.

@@ -143,3 +143,68 @@ fn an_unknown_check_name_is_an_error() {
         run.context
     );
 }
+
+#[test]
+fn file_names_are_never_options() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.grep]\nrun = 'grep -l needle {files} > seen.txt'\nglob = ['*']\nexclude = ['checks.toml', 'seen.txt', '.gitignore']\n\
+         [checks.tar]\nrun = ['tar', 'cf', '/dev/null', '{files}']\nglob = ['--*']\n",
+    );
+    repo.write(".gitignore", "seen.txt\nowned\n");
+    repo.write("a.txt", "hay\n").stage(&["."]).commit("base");
+    // Without the ./ prefix, grep would take `-v` as "invert" and tar would
+    // run the checkpoint action.
+    repo.write("-v", "hay\n")
+        .write("--checkpoint=1", "x\n")
+        .write("--checkpoint-action=exec=touch owned", "x\n")
+        .stage(&[
+            "-v",
+            "--checkpoint=1",
+            "--checkpoint-action=exec=touch owned",
+        ]);
+    let run = repo.precheck(&["run", "--no-cache", "--format", "json"]);
+    assert!(
+        !repo.file("owned").exists(),
+        "a file name ran a command\n{}",
+        run.context
+    );
+    // grep got `./-v` as a file without the needle: it fails (no match), not inverts.
+    assert_eq!(run.check("grep")["status"], "failed", "{}", run.context);
+    assert_eq!(run.check("tar")["status"], "passed", "{}", run.context);
+}
+
+#[test]
+fn submodules_and_folders_are_never_given_as_files() {
+    let sub = TestRepo::new();
+    sub.write("inner.txt", "inner\n")
+        .stage(&["inner.txt"])
+        .commit("inner");
+    let repo = TestRepo::new();
+    repo.checks("[checks.list]\nrun = 'for f in {files}; do test -f \"$f\" || { echo \"not a file: $f\"; exit 1; }; done'\n");
+    repo.write("a.txt", "a\n");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        sub.path().to_str().unwrap(),
+        "sub",
+    ]);
+    repo.stage(&["."]);
+    let staged = repo.precheck(&["run", "--no-cache", "--format", "json"]);
+    staged.expect_code(0);
+    let all = repo.precheck(&["run", "--all", "--no-cache", "--format", "json"]);
+    all.expect_code(0);
+    let files = repo.precheck(&[
+        "run",
+        "--files",
+        "sub",
+        "a.txt",
+        "--no-cache",
+        "--format",
+        "json",
+    ]);
+    files.expect_code(0);
+}
