@@ -164,16 +164,45 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
             return Ok(code);
         }
     }
-    let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
-    if !path.exists() {
-        eprintln!(
-            "precheck: no {} in this checkout: no {} checks ran (`precheck uninstall` removes the hook)",
-            display_path(&path).display(),
-            args.name
-        );
-        return Ok(exit::PASSED);
-    }
-    let config = config::load(&display_path(&path))?;
+    let path = match config_path {
+        Some(p) if p.is_relative() => repo.root().join(p),
+        Some(p) => p,
+        None => repo.root().join("checks.toml"),
+    };
+    // The checks of a commit are the checks in the commit: the index's
+    // version of the config when it is tracked, whatever the work tree holds.
+    let staged = match args.name.as_str() {
+        "pre-commit" | "pre-merge-commit" | "prepare-commit-msg" | "commit-msg" => path
+            .strip_prefix(repo.root())
+            .ok()
+            .map(|rel| repo.index_blob(rel))
+            .transpose()?
+            .flatten(),
+        _ => None,
+    };
+    let config = match staged {
+        Some(bytes) => {
+            let shown = display_path(&path);
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("the staged {} is not UTF-8 text", shown.display()))?;
+            if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+                eprintln!(
+                    "precheck: using {} as staged; the work tree's differs (stage it to use it)",
+                    shown.display()
+                );
+            }
+            config::parse(&shown, &text)?
+        }
+        None if !path.exists() => {
+            eprintln!(
+                "precheck: no {} in this checkout: no {} checks ran (`precheck uninstall` removes the hook)",
+                display_path(&path).display(),
+                args.name
+            );
+            return Ok(exit::PASSED);
+        }
+        None => config::load(&display_path(&path))?,
+    };
     let change = match args.name.as_str() {
         "pre-push" => {
             let remote = args.args.first().map(String::as_str).unwrap_or("origin");
@@ -214,7 +243,9 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
 fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
     let repo = snapshot::open_repo()?;
     let hooks = if args.hooks.is_empty() {
-        let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
+        let path = config_path
+            .clone()
+            .unwrap_or_else(|| repo.root().join("checks.toml"));
         if path.exists() {
             let config = config::load(&display_path(&path))?;
             let mut hooks: Vec<String> = Vec::new();
@@ -244,7 +275,22 @@ fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
         }
         args.hooks
     };
-    for line in install::install(&repo, &hooks, args.force)? {
+    // The hooks use the config given here: kept relative to the root when
+    // it is inside the work tree (each worktree then uses its own copy).
+    let config = match &config_path {
+        Some(p) => {
+            let abs = std::env::current_dir()?.join(p);
+            let abs = std::fs::canonicalize(&abs)
+                .with_context(|| format!("cannot find the config {}", p.display()))?;
+            Some(
+                abs.strip_prefix(repo.root())
+                    .map(Path::to_path_buf)
+                    .unwrap_or(abs.clone()),
+            )
+        }
+        None => None,
+    };
+    for line in install::install(&repo, &hooks, args.force, config.as_deref())? {
         println!("{line}");
     }
     Ok(exit::PASSED)

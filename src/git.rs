@@ -264,6 +264,21 @@ impl Repo {
         Ok(out)
     }
 
+    /// The bytes of `rel`'s index entry (None when the index has none).
+    pub fn index_blob(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
+        let index = self.index()?;
+        let Some(entry) =
+            index_entry(&index, rel.as_os_str().as_bytes()).filter(|e| !is_intent_to_add(e))
+        else {
+            return Ok(None);
+        };
+        let blob = self
+            .repo
+            .find_blob(entry.id)
+            .with_context(|| format!("cannot read the staged {}", rel.display()))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
     /// The commit HEAD points at (None before the first commit).
     pub fn head(&self) -> Option<Oid> {
         self.repo.head().ok()?.peel_to_commit().ok().map(|c| c.id())

@@ -21,11 +21,16 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The shim for `hook`, calling the precheck at `exe`.
-pub fn shim(hook: &str, exe: &Path) -> String {
+/// The shim for `hook`, calling the precheck at `exe` with `config` (a
+/// path relative to the work tree's root, or absolute) when one is given.
+pub fn shim(hook: &str, exe: &Path, config: Option<&Path>) -> String {
     TEMPLATE
         .replace("__HOOK__", &shell_quote(hook))
         .replace("__PRECHECK__", &shell_quote(&exe.to_string_lossy()))
+        .replace(
+            "__CONFIG__",
+            &shell_quote(&config.map(|c| c.to_string_lossy()).unwrap_or_default()),
+        )
 }
 
 fn is_ours(path: &Path) -> bool {
@@ -61,7 +66,12 @@ fn whose(path: &Path) -> &'static str {
 }
 
 /// Installs shims for `hooks`; returns what was done, line by line.
-pub fn install(repo: &Repo, hooks: &[String], force: bool) -> Result<Vec<String>> {
+pub fn install(
+    repo: &Repo,
+    hooks: &[String],
+    force: bool,
+    config: Option<&Path>,
+) -> Result<Vec<String>> {
     let dir = repo.hooks_dir()?;
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut said = Vec::new();
@@ -77,7 +87,7 @@ pub fn install(repo: &Repo, hooks: &[String], force: bool) -> Result<Vec<String>
     let exe = fs::canonicalize(&exe).unwrap_or(exe);
     for hook in hooks {
         let path = dir.join(hook);
-        let text = shim(hook, &exe);
+        let text = shim(hook, &exe, config);
         let legacy = legacy_path(&dir, hook);
         if path.exists() && is_ours(&path) {
             if !force && fs::read_to_string(&path).is_ok_and(|t| t == text) {

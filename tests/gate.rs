@@ -208,3 +208,50 @@ fn submodules_and_folders_are_never_given_as_files() {
     ]);
     files.expect_code(0);
 }
+
+#[test]
+fn the_hook_uses_the_staged_checks_toml() {
+    let repo = failing_repo();
+    let head = repo.git(&["rev-parse", "HEAD"]).stdout;
+    // An unstaged edit that would disable the failing check.
+    repo.write("checks.toml", "[checks.fine]\nrun = 'true'\n");
+    let commit = repo.git_try(&["commit", "-qm", "x"]);
+    assert_ne!(commit.code, 0, "the staged checks ran\n{}", commit.context);
+    assert!(
+        commit.stderr.contains("checks.toml as staged") && commit.stderr.contains("bad"),
+        "{}",
+        commit.context
+    );
+    assert_eq!(
+        repo.read("checks.toml"),
+        "[checks.fine]\nrun = 'true'\n",
+        "kept"
+    );
+    // An unstaged deletion does not disable them either.
+    std::fs::remove_file(repo.file("checks.toml")).unwrap();
+    let commit = repo.git_try(&["commit", "-qm", "x"]);
+    assert_ne!(commit.code, 0, "{}", commit.context);
+    assert!(!repo.file("checks.toml").exists(), "still deleted");
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]).stdout, head);
+    // Staging the new config makes it the commit's.
+    repo.write("checks.toml", "[checks.fine]\nrun = 'true'\n")
+        .stage(&["checks.toml"]);
+    repo.git_try(&["commit", "-qm", "x"]).expect_code(0);
+}
+
+#[test]
+fn install_with_a_config_path_installs_hooks_that_use_it() {
+    let repo = TestRepo::new();
+    repo.write("ci/checks.toml", "[checks.bad]\nrun = 'exit 1'\n");
+    repo.write("a.txt", "a\n").stage(&["."]).commit("base");
+    repo.precheck(&["install", "--config", "ci/checks.toml"])
+        .expect_code(0);
+    repo.write("a.txt", "b\n").stage(&["a.txt"]);
+    let commit = repo.git_try(&["commit", "-qm", "x"]);
+    assert_ne!(
+        commit.code, 0,
+        "ci/checks.toml's check ran\n{}",
+        commit.context
+    );
+    assert!(commit.stderr.contains("bad"), "{}", commit.context);
+}
