@@ -119,11 +119,11 @@ impl Cache {
 
     /// Stores a pass, written atomically, and keeps the cache bounded.
     pub fn put(&self, entry: &Entry) {
-        if fs::create_dir_all(&self.dir).is_err() {
+        if crate::fsutil::private_dir(&self.dir).is_err() {
             return;
         }
         if let Ok(bytes) = serde_json::to_vec(entry) {
-            let _ = runs::write_atomic(&self.path(&entry.key), &bytes, false);
+            let _ = crate::fsutil::write_atomic(&self.path(&entry.key), &bytes, false);
         }
     }
 

@@ -521,7 +521,7 @@ pub fn import(repo: &Repo, args: ImportArgs) -> Result<i32> {
     // What we write must be what we can read.
     crate::config::parse(&target, &out)
         .map_err(|e| anyhow::anyhow!("internal error: the translated file does not parse: {e}"))?;
-    crate::runs::write_atomic(&target, out.as_bytes(), true)?;
+    crate::fsutil::write_atomic(&target, out.as_bytes(), true)?;
     eprintln!(
         "wrote {} with {} check{} from {}",
         target.display(),

@@ -175,7 +175,7 @@ pub fn init(force: bool) -> Result<i32> {
     // What we write must be what we can read.
     crate::config::parse(&target, &text)
         .map_err(|e| anyhow::anyhow!("internal error: the starter file does not parse: {e}"))?;
-    crate::runs::write_atomic(&target, text.as_bytes(), true)?;
+    crate::fsutil::write_atomic(&target, text.as_bytes(), true)?;
     if checks.is_empty() {
         eprintln!(
             "wrote {} with no checks: found no Cargo.toml, package.json or pyproject.toml; add [checks.NAME] tables",

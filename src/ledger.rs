@@ -5,6 +5,7 @@
 //! last free memory. Files of dead runs are ignored and removed.
 
 use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -28,11 +29,12 @@ pub struct Held<'a> {
 impl Ledger {
     pub fn open(git_dir: &Path) -> Result<Ledger> {
         let dir = git_dir.join("precheck").join("ledger");
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::fsutil::private_dir(&dir)?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(dir.join(".lock"))
             .context("cannot open the memory ledger")?;
         Ok(Ledger {
@@ -55,7 +57,7 @@ impl Ledger {
     /// Records what this run holds now (lowering needs no lock: it only frees memory).
     pub fn set_own(&mut self, bytes: u64) {
         if bytes != self.written {
-            let _ = crate::runs::write_atomic(&self.own, bytes.to_string().as_bytes(), false);
+            let _ = crate::fsutil::write_atomic(&self.own, bytes.to_string().as_bytes(), false);
             self.written = bytes;
         }
     }

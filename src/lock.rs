@@ -4,7 +4,8 @@
 //! alone. The kernel releases it when its holder dies, so a lock left by a
 //! crashed precheck never blocks anyone.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,12 +32,12 @@ fn lock_path(git_dir: &Path) -> PathBuf {
 
 fn open(git_dir: &Path) -> Result<File> {
     let path = lock_path(git_dir);
-    fs::create_dir_all(path.parent().expect("lock has a parent"))
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    crate::fsutil::private_dir(path.parent().expect("lock has a parent"))?;
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))
 }

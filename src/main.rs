@@ -28,6 +28,7 @@ mod doctor;
 mod exit;
 mod fault;
 mod fixes;
+mod fsutil;
 mod git;
 mod history;
 mod import;

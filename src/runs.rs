@@ -6,10 +6,10 @@
 //! without bound. A run whose process died without finishing is *crashed*.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::fsutil::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +85,7 @@ impl RunDir {
     /// A new, empty run directory with a unique, time-ordered id.
     pub fn create(git_dir: &Path) -> Result<RunDir> {
         let root = runs_root(git_dir);
-        fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+        crate::fsutil::private_dir(&root)?;
         let stamp = utc_stamp(SystemTime::now());
         let pid = std::process::id();
         for n in 0.. {
@@ -95,9 +95,12 @@ impl RunDir {
                 format!("{stamp}-{pid}-{n}")
             };
             let path = root.join(&id);
-            match fs::create_dir(&path) {
+            // Not recursive: an existing folder means the id is taken.
+            match std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700)
+                .create(&path)
+            {
                 Ok(()) => {
-                    fs::create_dir(path.join("logs"))?;
+                    crate::fsutil::private_dir(&path.join("logs"))?;
                     return Ok(RunDir { id, path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -340,20 +343,6 @@ pub fn clean(git_dir: &Path) -> usize {
         }
     }
     n
-}
-
-/// Writes a file so that readers see the old or the new contents, never
-/// half; `durable` also syncs it to disk before the rename.
-pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut f =
-        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    if durable {
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 /// Run directories, newest first.

@@ -20,7 +20,6 @@
 //!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -794,7 +793,7 @@ fn work(
         signal,
         error,
     };
-    let file = match File::create(&log) {
+    let file = match crate::fsutil::create_private(&log) {
         Ok(f) => f,
         Err(e) => {
             let error = format!("cannot create the log file {}: {e}", log.display());

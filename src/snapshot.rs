@@ -39,13 +39,14 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::fault;
+use crate::fsutil::private_dir;
 use crate::git::{self, Repo, Unstaged};
 use crate::runs;
 
@@ -99,15 +100,6 @@ struct Manifest {
 
 fn snapshot_dir(git_dir: &Path) -> PathBuf {
     git_dir.join("precheck").join("snapshot")
-}
-
-/// Creates a folder (and its parents) readable by the owner only.
-fn private_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// Syncs a directory, so that renames in it survive a power loss.
@@ -649,7 +641,7 @@ impl<'r> Snapshot<'r> {
                 .join("fixes");
             private_dir(&fixes)?;
             let path = fixes.join(format!("{}.patch", runs::stamp_now()));
-            match runs::write_atomic(&path, &patch, true) {
+            match crate::fsutil::write_atomic(&path, &patch, true) {
                 Ok(()) => out.patch = Some(path),
                 Err(e) => out.kept_aside.push(format!(
                     "precheck: could not save the checks' changes to {} as a patch ({e:#}); your versions were kept",
@@ -853,7 +845,7 @@ fn free_space(path: &Path) -> Option<u64> {
 }
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
-    runs::write_atomic(
+    crate::fsutil::write_atomic(
         &dir.join("manifest.json"),
         &serde_json::to_vec(manifest)?,
         true,
@@ -1144,6 +1136,7 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
 /// what a dead precheck left running and restores its snapshot.
 pub fn open_repo() -> Result<Repo> {
     let repo = Repo::open()?;
+    crate::fsutil::tighten(&repo.git_dir().join("precheck"));
     recover_if_needed(&repo)?;
     Ok(repo)
 }

@@ -41,7 +41,7 @@ pub fn holders(repo: &Repo) -> String {
 /// returns at once: the run id on stdout, how to follow it on stderr.
 pub fn start_background(repo: &Repo) -> Result<i32> {
     let run = RunDir::create(repo.git_dir())?;
-    let output = File::create(run.path.join("output.log"))?;
+    let output = crate::fsutil::create_private(&run.path.join("output.log"))?;
     let exe = std::env::current_exe().context("cannot find precheck's own path")?;
     let args = std::env::args_os().skip(1).filter(|a| a != "--background");
     let mut cmd = Command::new(exe);
@@ -78,7 +78,7 @@ pub fn start_background(repo: &Repo) -> Result<i32> {
     // replaces an existing file, so the race goes either way safely.
     let meta_path = run.path.join("meta.json");
     let first = run.path.join("meta.first.json");
-    fs::write(&first, serde_json::to_vec_pretty(&meta)?)?;
+    crate::fsutil::create_private(&first)?.write_all(&serde_json::to_vec_pretty(&meta)?)?;
     let _ = fs::hard_link(&first, &meta_path);
     let _ = fs::remove_file(&first);
     println!("{}", run.id);

@@ -255,3 +255,44 @@ fn install_with_a_config_path_installs_hooks_that_use_it() {
     );
     assert!(commit.stderr.contains("bad"), "{}", commit.context);
 }
+
+#[test]
+fn records_logs_and_saved_versions_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.strip]\nrun = \"sed -i 's/x/y/' {files}; echo token-123\"\nglob = ['*.txt']\nfix = true\n\
+         [checks.bad]\nrun = 'echo secret; exit 1'\n",
+    );
+    repo.write("f.txt", "x\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.write("f.txt", "x\nstaged\n").stage(&["f.txt"]);
+    repo.write("f.txt", "x\nstaged\nunstaged\n");
+    let commit = repo.git_try(&["commit", "-qm", "x"]);
+    assert_ne!(commit.code, 0);
+    repo.precheck(&["run", "--all", "--background"]);
+    repo.precheck(&["wait"]);
+    let mut seen = 0;
+    let mut stack = vec![repo.file(".git/precheck")];
+    while let Some(dir) = stack.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                seen += 1;
+                assert_eq!(
+                    meta.permissions().mode() & 0o077,
+                    0,
+                    "{} is readable by others",
+                    e.path().display()
+                );
+            }
+        }
+    }
+    assert!(seen > 5, "records, logs, history and patches were checked");
+}
