@@ -411,23 +411,37 @@ fn check(
         .memory
         .map(|m| spanned_size(src, &m, "memory"))
         .transpose()?;
-    let memory_limit = raw
-        .memory_limit
-        .map(|m| spanned_size(src, &m, "memory_limit"))
-        .transpose()?;
-    if let (Some(expected), Some(limit)) = (memory, memory_limit) {
-        if limit < expected {
-            return Err(src.error(
-                body_span,
-                format!("check `{name}`: `memory_limit` is below its expected `memory`"),
-            ));
+    let memory_limit = match &raw.memory_limit {
+        Some(m) => {
+            let limit = spanned_size(src, m, "memory_limit")?;
+            if limit == 0 {
+                return Err(src.error(
+                    m.span(),
+                    format!("check `{name}`: `memory_limit` of 0 would kill the check at once; remove the key for no limit"),
+                ));
+            }
+            if memory.is_some_and(|expected| limit < expected) {
+                return Err(src.error(
+                    m.span(),
+                    format!("check `{name}`: `memory_limit` is below its expected `memory`; raise the limit or lower `memory`"),
+                ));
+            }
+            Some(limit)
         }
-    }
+        None => None,
+    };
     let timeout = match raw.timeout {
-        Some(t) => Some(
-            parse_duration(t.get_ref())
-                .map_err(|e| src.error(t.span(), format!("`timeout`: {e}")))?,
-        ),
+        Some(t) => {
+            let d = parse_duration(t.get_ref())
+                .map_err(|e| src.error(t.span(), format!("`timeout`: {e}")))?;
+            if d.is_zero() {
+                return Err(src.error(
+                    t.span(),
+                    format!("check `{name}`: `timeout` of 0 would stop the check at once; remove the key for no timeout"),
+                ));
+            }
+            Some(d)
+        }
         None => None,
     };
     let mut needs_spans = Vec::new();
@@ -762,7 +776,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += value * seconds;
         rest = tail;
     }
-    if total <= 0.0 || !total.is_finite() {
+    if !total.is_finite() {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(total))

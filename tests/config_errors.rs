@@ -145,3 +145,28 @@ fn bad_usage_exits_2() {
     repo.precheck(&["run", "nosuchcheck"]).expect_code(2);
     repo.precheck(&["run", "--bogus-flag"]).expect_code(2);
 }
+
+#[test]
+fn zero_and_nonsense_limits_point_at_their_key() {
+    let err = error_of("[checks.a]\nrun = 'true'\nmemory_limit = \"0\"\n");
+    assert!(
+        err.starts_with("error: checks.toml:3:16: check `a`: `memory_limit` of 0 would kill"),
+        "{err}"
+    );
+    let err = error_of("[checks.a]\nrun = 'true'\ntimeout = \"0s\"\n");
+    assert!(
+        err.starts_with("error: checks.toml:3:11: check `a`: `timeout` of 0 would stop"),
+        "{err}"
+    );
+    let err = error_of("[checks.a]\nrun = 'true'\nmemory = \"2GiB\"\nmemory_limit = \"1GiB\"\n");
+    assert!(
+        err.starts_with(
+            "error: checks.toml:4:16: check `a`: `memory_limit` is below its expected `memory`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("4 | memory_limit = \"1GiB\"\n  |                ^^^^^^"),
+        "{err}"
+    );
+}
