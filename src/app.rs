@@ -347,7 +347,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         );
     }
     if let Some(shard) = req.shard {
-        keep_shard(config, &mut plan, repo, shard);
+        keep_shard(config, &mut plan, shard);
     }
     if req.out.verbose {
         for (c, d) in config.checks.iter().zip(&plan.decisions) {
@@ -508,24 +508,19 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     Ok(summary.exit_code)
 }
 
-/// Leaves in the plan only the checks of one shard.
-fn keep_shard(config: &Config, plan: &mut Plan, repo: &Repo, shard: Shard) {
+/// Leaves in the plan only the checks of one shard. The split is a pure
+/// function of checks.toml (never of this clone's timings), so shards run in
+/// any order, in one clone or many, cover every check exactly once.
+fn keep_shard(config: &Config, plan: &mut Plan, shard: Shard) {
     let runs: Vec<bool> = plan.decisions.iter().map(Decision::runs).collect();
     let groups = shard::groups(config, &runs);
-    let shards = shard::assign(config, &groups, &typical_durations(repo), shard.count);
+    let shards = shard::assign(&groups, shard.count);
     let mine = &shards[shard.index - 1];
     for (i, d) in plan.decisions.iter_mut().enumerate() {
         if !mine.contains(&i) && matches!(d, Decision::Run { .. } | Decision::NoFiles) {
             *d = Decision::OtherShard;
         }
     }
-}
-
-fn typical_durations(repo: &Repo) -> HashMap<String, std::time::Duration> {
-    history::read(repo.git_dir())
-        .into_iter()
-        .filter_map(|(name, h)| Some((name, h.median_duration()?)))
-        .collect()
 }
 
 /// `precheck ci matrix`: the shards as JSON for a CI job matrix.
@@ -542,7 +537,7 @@ fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<i32> {
         .shards
         .map_or(groups.len(), |n| n as usize)
         .clamp(1, groups.len().max(1));
-    let shards = shard::assign(&config, &groups, &typical_durations(&repo), count);
+    let shards = shard::assign(&groups, count);
     let include: Vec<serde_json::Value> = shards
         .iter()
         .enumerate()

@@ -1,16 +1,12 @@
 //! Shards: splitting a run's checks over N CI jobs so that no job waits for
 //! another. Checks joined by `needs` stay together (a group); groups are
-//! dealt out longest first to the least loaded shard, weighted by each
-//! check's typical duration where known (else one unit each). Pure and
-//! deterministic: the matrix job and every shard job compute the same split.
+//! dealt out largest first (one unit a check) to the least loaded shard, so
+//! the split depends on checks.toml alone, never on this clone's timings. Pure and deterministic: the matrix job and
+//! every shard job compute the same split, whatever ran before in the clone.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use crate::config::Config;
-
-/// A weight for checks with no measured duration.
-const UNKNOWN: Duration = Duration::from_secs(1);
 
 /// `K/N` as the user writes it, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,34 +67,19 @@ pub fn groups(config: &Config, runs: &[bool]) -> Vec<Vec<usize>> {
     by_root.into_iter().map(|(_, m)| m).collect()
 }
 
-/// Deals `groups` into `count` shards, longest first, each to the least
-/// loaded shard; returns the groups of each shard.
-pub fn assign(
-    config: &Config,
-    groups: &[Vec<usize>],
-    durations: &HashMap<String, Duration>,
-    count: usize,
-) -> Vec<Vec<usize>> {
-    let weight = |g: &Vec<usize>| -> Duration {
-        g.iter()
-            .map(|&i| {
-                durations
-                    .get(&config.checks[i].name)
-                    .copied()
-                    .unwrap_or(UNKNOWN)
-            })
-            .sum()
-    };
+/// Deals `groups` into `count` shards, largest first (one unit a check),
+/// each to the least loaded shard; returns the checks of each shard.
+pub fn assign(groups: &[Vec<usize>], count: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by(|&a, &b| weight(&groups[b]).cmp(&weight(&groups[a])).then(a.cmp(&b)));
-    let mut shards: Vec<(Duration, Vec<usize>)> = vec![(Duration::ZERO, Vec::new()); count.max(1)];
+    order.sort_by(|&a, &b| groups[b].len().cmp(&groups[a].len()).then(a.cmp(&b)));
+    let mut shards: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); count.max(1)];
     for g in order {
         let (k, _) = shards
             .iter()
             .enumerate()
             .min_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(i.cmp(j)))
             .expect("at least one shard");
-        shards[k].0 += weight(&groups[g]);
+        shards[k].0 += groups[g].len();
         shards[k].1.push(g);
     }
     shards
@@ -133,7 +114,7 @@ mod tests {
         let runs = vec![true; 5];
         let groups = groups(&config, &runs);
         assert_eq!(groups, vec![vec![0, 1], vec![2], vec![3, 4]]);
-        let shards = assign(&config, &groups, &HashMap::new(), 2);
+        let shards = assign(&groups, 2);
         let mut all: Vec<usize> = shards.concat();
         all.sort_unstable();
         assert_eq!(all, vec![0, 1, 2, 3, 4]);

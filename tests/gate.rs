@@ -296,3 +296,45 @@ fn records_logs_and_saved_versions_are_private() {
     }
     assert!(seen > 5, "records, logs, history and patches were checked");
 }
+
+#[test]
+fn shards_run_in_either_order_in_one_clone_cover_every_check_once() {
+    for order in [["1/2", "2/2"], ["2/2", "1/2"]] {
+        let repo = TestRepo::new();
+        // Durations differ a lot, so a split that learned from the first
+        // shard's timings would move checks between shards.
+        let mut toml = String::new();
+        for (name, body) in [
+            ("slow1", "sleep 0.4"),
+            ("slow2", "sleep 0.3"),
+            ("fast1", "true"),
+            ("fast2", "true"),
+            ("failing", "exit 1"),
+        ] {
+            toml.push_str(&format!(
+                "[checks.{name}]\nrun = 'echo {name} >> ran.log; {body}'\n"
+            ));
+        }
+        repo.checks(&toml);
+        repo.write(".gitignore", "ran.log\n");
+        repo.stage(&["."]).commit("base");
+        // History from an earlier run, as a developer's clone has.
+        repo.precheck(&["run", "--all", "--no-cache", "-q"]);
+        std::fs::remove_file(repo.file("ran.log")).unwrap();
+        let mut codes = Vec::new();
+        for shard in order {
+            codes.push(
+                repo.precheck(&["run", "--all", "--no-cache", "-q", "--shard", shard])
+                    .code,
+            );
+        }
+        let mut ran: Vec<String> = repo.read("ran.log").lines().map(String::from).collect();
+        ran.sort();
+        assert_eq!(
+            ran,
+            ["failing", "fast1", "fast2", "slow1", "slow2"],
+            "order {order:?}: every check exactly once"
+        );
+        assert!(codes.contains(&1), "the failing check failed its shard");
+    }
+}
