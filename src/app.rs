@@ -98,6 +98,9 @@ struct Request {
     stage_fixes: bool,
     /// The commit message file, for `{msg}`.
     msg: Option<PathBuf>,
+    /// What the hook was given (arguments, the message's bytes, the pushed
+    /// refs), for the cache key.
+    hook_inputs: Vec<u8>,
     /// Run every check, cached passes or not.
     no_cache: bool,
     jobs: Option<usize>,
@@ -135,6 +138,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
         stash: staged && !args.no_stash && std::env::var_os(RUN_ID_ENV).is_none(),
         stage_fixes: false,
         msg: None,
+        hook_inputs: format!("{:?} {:?}", args.files.from_ref, args.files.to_ref).into_bytes(),
         no_cache: args.no_cache,
         jobs: args.jobs.map(|j| j as usize),
         memory: args.memory,
@@ -222,6 +226,12 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         _ => None,
     };
     let pre_commit = args.name == "pre-commit";
+    let mut hook_inputs = format!("{:?}", args.args).into_bytes();
+    hook_inputs.extend_from_slice(&stdin);
+    if let Some(m) = &msg {
+        // The message is an input of a commit-msg check: a new message is a new run.
+        hook_inputs.extend_from_slice(&std::fs::read(m).unwrap_or_default());
+    }
     let req = Request {
         trigger: args.name.clone(),
         sel: selection(Vec::new(), args.name),
@@ -229,6 +239,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
         stage_fixes: pre_commit,
         msg,
+        hook_inputs,
         no_cache: false,
         jobs: None,
         memory: None,
@@ -579,13 +590,20 @@ fn cache_keys(
     // else the work tree as it is.
     let index_only = req.stash && matches!(req.change, Change::Staged);
     let inputs = repo.inputs(index_only)?;
+    let context = cache::Context::new(&req.sel.hook, &req.hook_inputs);
     Ok(config
         .checks
         .iter()
         .zip(&plan.decisions)
         .zip(wanted)
         .map(|((c, d), want)| match d {
-            Decision::Run { files } if want => cache::key(c, files, &inputs),
+            Decision::Run { files } if want => cache::key(
+                c,
+                files,
+                &inputs,
+                &context,
+                &runner::program_identity(c, repo.root()),
+            ),
             _ => None,
         })
         .collect())

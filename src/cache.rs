@@ -1,10 +1,19 @@
 //! The result cache: a check that passed is not run again while nothing it
 //! depends on changed.
 //!
-//! A check's key is a SHA-1 over everything its result depends on: its
-//! command (`run`, `dir`, `env`), the files it is given, the path, mode and
-//! content id of each of its input files (`inputs`, else its `glob`, else
-//! every tracked file), and precheck's version. Only passes are stored, one
+//! A check's key is a SHA-1 over everything its result may depend on:
+//! - its whole resolved entry in checks.toml (`run`, `dir`, `env`, `timeout`,
+//!   `memory_limit`, `fix`, globs, …) and the files it is given;
+//! - the path, mode and content id of every file of the tree it runs on
+//!   (tracked content as checked, plus the untracked files it can see), or
+//!   only of those its `inputs` globs match;
+//! - the hook and the hook's own inputs (the commit message's bytes, the
+//!   pushed refs, the hook's arguments);
+//! - the environment (`PATH` and every other variable but the volatile ones
+//!   listed in [`VOLATILE`]), and the identity of the program it starts;
+//! - precheck's version.
+//!
+//! Only passes are stored, one
 //! small file per key under `.git/precheck/cache/`; the oldest are dropped
 //! beyond [`MAX_ENTRIES`]. An entry that cannot be read or parsed is a miss,
 //! never a pass.
@@ -52,13 +61,89 @@ fn field(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.extend_from_slice(bytes);
 }
 
+/// Environment variables that say where or how precheck was started, not
+/// what a check computes: left out of the key so that a terminal, a hook and
+/// a script share passes. Names ending in `*` are prefixes.
+pub const VOLATILE: &[&str] = &[
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "TERM",
+    "TERM_*",
+    "COLORTERM",
+    "COLUMNS",
+    "LINES",
+    "SSH_*",
+    "DISPLAY",
+    "WINDOWID",
+    "TMUX",
+    "TMUX_PANE",
+    "STY",
+    "XDG_SESSION_*",
+    "XDG_VTNR",
+    "GPG_TTY",
+    "LS_COLORS",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "GIT_*",
+    "PRECHECK_*",
+    "MAIL",
+    "HISTFILE",
+    "PS1",
+    "PS2",
+    "PROMPT_COMMAND",
+];
+
+fn volatile(name: &str) -> bool {
+    VOLATILE.iter().any(|v| match v.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *v,
+    })
+}
+
+/// What the key covers besides the check and the files: the hook, its
+/// inputs, and the environment, once per run.
+pub struct Context {
+    buf: Vec<u8>,
+}
+
+impl Context {
+    /// `hook` and its own inputs (message bytes, pushed refs, arguments).
+    pub fn new(hook: &str, hook_inputs: &[u8]) -> Context {
+        let mut buf = Vec::new();
+        field(&mut buf, hook.as_bytes());
+        field(&mut buf, hook_inputs);
+        let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
+            .filter(|(k, _)| !volatile(&k.to_string_lossy()))
+            .collect();
+        vars.sort();
+        for (k, v) in vars {
+            field(&mut buf, k.as_bytes());
+            field(&mut buf, v.as_bytes());
+        }
+        Context { buf }
+    }
+}
+
 /// The key of `check` over `files` (what it is given) and the repository's
-/// `inputs`; None when its input globs cannot be built.
-pub fn key(check: &Check, files: &[PathBuf], inputs: &[Input]) -> Option<String> {
+/// `inputs`; `program` is [`crate::runner::program_identity`]. None when
+/// its input globs cannot be built.
+pub fn key(
+    check: &Check,
+    files: &[PathBuf],
+    inputs: &[Input],
+    context: &Context,
+    program: &[u8],
+) -> Option<String> {
     let mut buf = Vec::with_capacity(4096);
-    field(&mut buf, b"precheck-cache-1");
+    field(&mut buf, b"precheck-cache-2");
     field(&mut buf, env!("CARGO_PKG_VERSION").as_bytes());
-    field(&mut buf, check.name.as_bytes());
+    // The whole resolved entry: any change to it is another check.
+    field(&mut buf, format!("{check:?}").as_bytes());
+    field(&mut buf, &context.buf);
+    field(&mut buf, program);
     match &check.run {
         Run::Shell(s) => {
             field(&mut buf, b"sh");
@@ -82,14 +167,17 @@ pub fn key(check: &Check, files: &[PathBuf], inputs: &[Input]) -> Option<String>
     for f in files {
         field(&mut buf, f.as_os_str().as_bytes());
     }
+    // Every file of the tree, unless `inputs` narrows it.
     let matcher = if check.inputs.is_empty() {
-        Matcher::from_patterns(&check.glob, &check.exclude)
+        None
     } else {
-        Matcher::from_patterns(&check.inputs, &[])
-    }
-    .ok()?;
+        Some(Matcher::from_patterns(&check.inputs, &[]).ok()?)
+    };
     field(&mut buf, b"inputs");
-    for input in inputs.iter().filter(|i| matcher.matches(&i.path)) {
+    for input in inputs
+        .iter()
+        .filter(|i| matcher.as_ref().is_none_or(|m| m.matches(&i.path)))
+    {
         field(&mut buf, input.path.as_os_str().as_bytes());
         buf.extend_from_slice(&input.mode.to_le_bytes());
         buf.extend_from_slice(input.id.as_bytes());

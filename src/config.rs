@@ -165,8 +165,8 @@ pub struct Check {
     pub stage_fixed: bool,
     /// Its passes may be cached.
     pub cache: bool,
-    /// Files its result depends on (globs); empty means its `glob`, or
-    /// every tracked file when it has none.
+    /// Files its result depends on (globs), narrowing its cache key; empty
+    /// means every file of the tree it runs on.
     pub inputs: Vec<String>,
 }
 
@@ -483,6 +483,9 @@ fn check(
         }
         None => vec![DEFAULT_HOOK.to_string()],
     };
+    // A check run only by hand (a deploy, a release) is run again each time
+    // it is asked for, unless it opts in.
+    let cache = raw.cache.unwrap_or(!hooks.iter().all(|h| h == "manual"));
     Ok((
         Check {
             name,
@@ -501,7 +504,7 @@ fn check(
             // Staging what it fixed makes it a fixer.
             fix: raw.fix.unwrap_or(false) || raw.stage_fixed.unwrap_or(false),
             stage_fixed: raw.stage_fixed.unwrap_or(false),
-            cache: raw.cache.unwrap_or(true),
+            cache,
             inputs,
         },
         needs_spans,

@@ -123,8 +123,9 @@ impl Repo {
     }
 
     /// The files checks may read, with content ids, sorted by path: the
-    /// index's entries; unless `staged`, with the work tree's dirty files
-    /// and its untracked, not ignored files hashed as they are.
+    /// index's entries, the untracked (not ignored) files hashed as they are,
+    /// and unless `staged` (unstaged changes set aside) the work tree's
+    /// dirty files as they are.
     pub fn inputs(&self, staged: bool) -> Result<Vec<Input>> {
         let index = self.index()?;
         let mut inputs: Vec<Input> = index
@@ -144,9 +145,6 @@ impl Repo {
                 .cmp(b.path.as_os_str().as_bytes())
         });
         inputs.dedup_by(|a, b| a.path == b.path);
-        if staged {
-            return Ok(inputs);
-        }
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
@@ -163,7 +161,9 @@ impl Repo {
                 | git2::Status::WT_DELETED
                 | git2::Status::WT_TYPECHANGE
                 | git2::Status::WT_RENAMED;
-            if !st.intersects(dirty) {
+            // With unstaged changes set aside, tracked files hold the index's
+            // content; untracked files are there either way.
+            if !st.intersects(dirty) || (staged && !st.contains(git2::Status::WT_NEW)) {
                 continue;
             }
             let path = bytes_path(entry.path_bytes());

@@ -121,6 +121,47 @@ pub fn invocations(
     Ok(batches(files, budget).into_iter().map(make).collect())
 }
 
+/// The program a check starts, for its cache key: an array `run`'s first
+/// element, or the first word of a string `run` when it is a plain command
+/// name; resolved as it would be, and identified by its path and metadata
+/// (another version installed, or another one first on PATH, is another
+/// program). Empty when it cannot be found (the check will fail anyway).
+pub fn program_identity(check: &crate::config::Check, root: &Path) -> Vec<u8> {
+    use std::os::unix::fs::MetadataExt;
+    let name = match &check.run {
+        Run::Exec(argv) => argv.first().cloned(),
+        Run::Shell(script) => script
+            .split_whitespace()
+            .next()
+            .filter(|w| {
+                w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./+".contains(c))
+            })
+            .map(String::from),
+    };
+    let dir = match &check.dir {
+        Some(d) => root.join(d),
+        None => root.to_path_buf(),
+    };
+    let Some(path) = name.and_then(|n| resolve_program(&n, &dir, &check.env)) else {
+        return Vec::new();
+    };
+    let real = std::fs::canonicalize(&path).unwrap_or(path);
+    let mut id = real.as_os_str().as_encoded_bytes().to_vec();
+    if let Ok(m) = std::fs::metadata(&real) {
+        for n in [
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime() as u64,
+            m.mtime_nsec() as u64,
+        ] {
+            id.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+    id
+}
+
 /// A file as an argument that no program takes for an option: a name that
 /// starts with `-` is passed as `./-…` (relative to the check's dir).
 fn as_operand(file: &Path) -> OsString {
@@ -169,7 +210,7 @@ fn batches(files: &[PathBuf], budget: usize) -> Vec<&[PathBuf]> {
 
 /// Finds a program as `which` would, with the check's own PATH if it sets one;
 /// a name with a slash is relative to the working directory.
-fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
+pub fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")

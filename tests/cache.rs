@@ -4,11 +4,13 @@ mod common;
 
 use common::{intervals, max_overlap, timed, TestRepo};
 
-/// Three checks that append their name to ran.log (ignored, so not an input).
+/// Three checks that append their name to ran.log (ignored, so not an input);
+/// `rs` and `txt` narrow their inputs to their own files, `all` reads the
+/// whole tree (the default).
 fn suite(repo: &TestRepo, extra: &str) {
     repo.checks(&format!(
-        "[checks.rs]\nrun = 'echo rs >> ran.log'\nglob = '*.rs'\n\
-         [checks.txt]\nrun = 'echo txt >> ran.log'\nglob = '*.txt'\n\
+        "[checks.rs]\nrun = 'echo rs >> ran.log'\nglob = '*.rs'\ninputs = ['*.rs']\n\
+         [checks.txt]\nrun = 'echo txt >> ran.log'\nglob = '*.txt'\ninputs = ['*.txt']\n\
          [checks.all]\nrun = 'echo all >> ran.log'\n{extra}"
     ));
     repo.write(".gitignore", "ran.log\ntimes.log\n");
