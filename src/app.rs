@@ -456,7 +456,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     )?;
     let killed = result.killed;
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
-    remember_passes(&cache, config, &keys, &job_of, &result, &modified);
+    remember_passes(&cache, config, &keys, &jobs, &job_of, &result, &modified);
     // How set-aside files come back is decided before fixes are staged.
     let mut snapshot = snapshot;
     let prepared = snapshot.as_ref().map(Snapshot::prepare);
@@ -614,6 +614,7 @@ fn remember_passes(
     cache: &Cache,
     config: &Config,
     keys: &[Option<String>],
+    jobs: &[Job],
     job_of: &[Option<usize>],
     result: &scheduler::RunResult,
     modified: &[Modified],
@@ -625,6 +626,14 @@ fn remember_passes(
         };
         let outcome = &result.outcomes[j];
         if outcome.status != Status::Passed || modified.iter().any(|m| m.check == check.name) {
+            continue;
+        }
+        // It saw what a fixer wrote, not the content its key was made of.
+        if jobs[j]
+            .after
+            .iter()
+            .any(|&a| modified.iter().any(|m| m.check == jobs[a].name))
+        {
             continue;
         }
         cache.put(&cache::Entry {
@@ -1005,13 +1014,21 @@ fn jobs(
                 .get(&check.name)
                 .and_then(history::History::median_duration),
             exclusive_with: Vec::new(),
+            after: Vec::new(),
             cached: cached[i].as_ref().map(cache::Entry::age),
         });
         fix.push(check.fix);
         files_of_job.push(Files::of(check, files));
     }
-    for (job, exclusive) in jobs.iter_mut().zip(fixes::exclusions(&fix, &files_of_job)) {
+    let needs: Vec<Vec<usize>> = jobs.iter().map(|j| j.needs.clone()).collect();
+    let order = fixes::order(&fix, &files_of_job, &needs);
+    for ((job, exclusive), after) in jobs
+        .iter_mut()
+        .zip(fixes::exclusions(&fix, &files_of_job))
+        .zip(order)
+    {
         job.exclusive_with = exclusive;
+        job.after = after;
     }
     (jobs, job_of)
 }

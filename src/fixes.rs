@@ -63,6 +63,45 @@ pub fn exclusions(fix: &[bool], files: &[Files]) -> Vec<Vec<usize>> {
     out
 }
 
+/// For each job, the jobs that must end before it starts: a fixer runs
+/// before every check whose files overlap its own (so they see its output),
+/// and of two overlapping fixers the first in checks.toml runs first. An
+/// edge that would close a cycle with `needs` (a fixer that needs a check
+/// it overlaps) is left out: `needs` wins.
+pub fn order(fix: &[bool], files: &[Files], needs: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = fix.len();
+    let mut before: Vec<Vec<usize>> = needs.to_vec();
+    let mut after = vec![Vec::new(); n];
+    // Does `from` (transitively) wait for `to`?
+    fn waits(before: &[Vec<usize>], from: usize, to: usize) -> bool {
+        let mut stack = vec![from];
+        let mut seen = vec![false; before.len()];
+        while let Some(j) = stack.pop() {
+            if j == to {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[j], true) {
+                stack.extend(&before[j]);
+            }
+        }
+        false
+    }
+    for a in 0..n {
+        for b in a + 1..n {
+            if !(fix[a] || fix[b]) || !files[a].overlaps(&files[b]) {
+                continue;
+            }
+            // (first, then): the fixer first; of two fixers, config order.
+            let (first, then) = if fix[a] { (a, b) } else { (b, a) };
+            if !waits(&before, first, then) {
+                before[then].push(first);
+                after[then].push(first);
+            }
+        }
+    }
+    after
+}
+
 /// A file's content fingerprint; None when it does not exist.
 fn fingerprint(path: &Path) -> Option<u64> {
     let mut f = std::fs::File::open(path).ok()?;

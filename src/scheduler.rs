@@ -51,6 +51,9 @@ pub struct Job {
     pub timeout: Option<Duration>,
     /// Indices of jobs that must pass first.
     pub needs: Vec<usize>,
+    /// Indices of jobs that must end first, whatever their outcome (a fixer
+    /// before the checks that read its files).
+    pub after: Vec<usize>,
     /// How long it usually takes, when known.
     pub expected: Option<Duration>,
     /// Jobs it must never run beside (a fixer and a check sharing files).
@@ -419,7 +422,11 @@ impl Coordinator<'_> {
                         _ => all_passed = false,
                     }
                 }
-                if all_passed {
+                let after_done = job
+                    .after
+                    .iter()
+                    .all(|&a| matches!(self.slots[a], Slot::Done(_)));
+                if all_passed && after_done {
                     ready.push(i);
                 }
             }

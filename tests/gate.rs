@@ -338,3 +338,34 @@ fn shards_run_in_either_order_in_one_clone_cover_every_check_once() {
         assert!(codes.contains(&1), "the failing check failed its shard");
     }
 }
+
+#[test]
+fn fixers_run_first_and_the_checks_see_what_gets_committed() {
+    let repo = TestRepo::new();
+    // The checker comes first in checks.toml; the fixer runs first anyway.
+    repo.checks(&format!(
+        "[checks.lint]\nrun = '''{}'''\nglob = '*.txt'\n\
+         [checks.strip]\nrun = '''{}'''\nglob = '*.txt'\nstage_fixed = true\n",
+        common::timed("lint", "! grep -q ' $' {files}"),
+        common::timed("strip", "sed -i 's/ *$//' {files}"),
+    ));
+    repo.write(".gitignore", "times.log\n");
+    repo.write("f.txt", "clean\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.write("f.txt", "trailing   \nspaces \n")
+        .stage(&["f.txt"]);
+    let commit = repo.git_try(&["commit", "-qm", "fixed"]);
+    commit.expect_code(0);
+    assert_eq!(
+        repo.show("HEAD:f.txt"),
+        b"trailing\nspaces\n",
+        "the checked content is committed"
+    );
+    let t = common::intervals(&repo);
+    assert!(
+        t["strip"].1 <= t["lint"].0,
+        "lint started after strip ended: {t:?}"
+    );
+}
