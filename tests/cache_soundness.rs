@@ -141,9 +141,15 @@ fn differential(seed: u64, steps: usize) {
     }
 }
 
+/// Four seeds in the suite; a longer soak sets `CACHE_SOAK_SEEDS`, e.g.
+/// `CACHE_SOAK_SEEDS=200 cargo test --release --test cache_soundness`.
 #[test]
 fn the_cache_never_changes_a_verdict() {
-    for seed in 1..=4 {
+    let seeds: u64 = std::env::var("CACHE_SOAK_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    for seed in 1..=seeds {
         differential(seed, 20);
     }
 }
