@@ -225,7 +225,19 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         }),
         _ => None,
     };
-    let pre_commit = args.name == "pre-commit";
+    // A merge commit is a commit: pre-merge-commit runs the pre-commit
+    // checks on the merge result (unless checks name it themselves).
+    let pre_commit = matches!(args.name.as_str(), "pre-commit" | "pre-merge-commit");
+    let selected_hook = if args.name == "pre-merge-commit"
+        && !config
+            .checks
+            .iter()
+            .any(|c| c.hooks.iter().any(|h| h == "pre-merge-commit"))
+    {
+        "pre-commit".to_string()
+    } else {
+        args.name.clone()
+    };
     let mut hook_inputs = format!("{:?}", args.args).into_bytes();
     hook_inputs.extend_from_slice(&stdin);
     if let Some(m) = &msg {
@@ -234,7 +246,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
     }
     let req = Request {
         trigger: args.name.clone(),
-        sel: selection(Vec::new(), args.name),
+        sel: selection(Vec::new(), selected_hook),
         change,
         stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
         stage_fixes: pre_commit,
@@ -301,6 +313,12 @@ fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
         }
         None => None,
     };
+    // A clean merge commits without pre-commit: git runs pre-merge-commit
+    // for it, which checks the merge result with the pre-commit checks.
+    let mut hooks = hooks;
+    if hooks.iter().any(|h| h == "pre-commit") && !hooks.iter().any(|h| h == "pre-merge-commit") {
+        hooks.push("pre-merge-commit".to_string());
+    }
     for line in install::install(&repo, &hooks, args.force, config.as_deref())? {
         println!("{line}");
     }
