@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::cli::{
 };
 use crate::config::{self, format_size, Config, MemoryCap};
 use crate::fixes::{self, Files, Modified};
-use crate::git::Repo;
+use crate::git::{self, Repo};
 use crate::ledger::Ledger;
 use crate::lock::{Attempt, Mode, TreeLock};
 use crate::plan::{self, Decision, Plan, Selection};
@@ -94,6 +95,8 @@ struct Request {
     change: Change,
     /// Set unstaged changes aside so checks see the staged content.
     stash: bool,
+    /// Set untracked files aside too (with `stash`).
+    hide_untracked: bool,
     /// Stage the files that `stage_fixed` checks fixed.
     stage_fixes: bool,
     /// The commit message file, for `{msg}`.
@@ -136,6 +139,10 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
         sel: selection(args.checks, args.files.hook),
         change,
         stash: staged && !args.no_stash && std::env::var_os(RUN_ID_ENV).is_none(),
+        hide_untracked: match args.untracked.as_deref() {
+            Some(mode) => mode == "hide",
+            None => config.settings.hide_untracked,
+        },
         stage_fixes: false,
         msg: None,
         hook_inputs: format!("{:?} {:?}", args.files.from_ref, args.files.to_ref).into_bytes(),
@@ -249,6 +256,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         sel: selection(Vec::new(), selected_hook),
         change,
         stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
+        hide_untracked: config.settings.hide_untracked,
         stage_fixes: pre_commit,
         msg,
         hook_inputs,
@@ -408,7 +416,18 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
             return Ok(exit::for_signal(signal.load(Ordering::SeqCst) as i32));
         };
         let unstaged = if req.stash {
-            repo.unstaged()?
+            let mut unstaged = repo.unstaged()?;
+            if req.hide_untracked {
+                // Files only: a nested repository shows as a folder (`dir/`).
+                unstaged.extend(
+                    repo.untracked()?
+                        .into_iter()
+                        .filter(|p| !p.as_os_str().as_bytes().ends_with(b"/"))
+                        .map(|path| git::Unstaged { path }),
+                );
+                unstaged.sort_by(|a, b| a.path.cmp(&b.path));
+            }
+            unstaged
         } else {
             Vec::new()
         };
@@ -608,7 +627,14 @@ fn cache_keys(
     // else the work tree as it is.
     let index_only = req.stash && matches!(req.change, Change::Staged);
     let inputs = repo.inputs(index_only)?;
-    let context = cache::Context::new(&req.sel.hook, &req.hook_inputs);
+    let mut hook_inputs = req.hook_inputs.clone();
+    // Hidden untracked files are not seen: another tree, another key.
+    hook_inputs.extend_from_slice(if req.stash && req.hide_untracked {
+        b" untracked=hide"
+    } else {
+        b" untracked=show"
+    });
+    let context = cache::Context::new(&req.sel.hook, &hook_inputs);
     Ok(config
         .checks
         .iter()

@@ -279,6 +279,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_stash: bool,
 
+    /// On staged files, also set untracked (not ignored) files aside, or show them (overrides settings.untracked)
+    #[arg(long, value_name = "MODE", value_parser = ["show", "hide"])]
+    pub untracked: Option<String>,
+
     /// Start the run detached and return at once; prints its id on stdout (implies --no-stash)
     #[arg(long)]
     pub background: bool,

@@ -102,6 +102,9 @@ pub struct Settings {
     pub keep_runs: usize,
     /// Passing results are cached.
     pub cache: bool,
+    /// Untracked files are set aside too while pre-commit checks run, so
+    /// they see exactly the tree the commit will hold.
+    pub hide_untracked: bool,
 }
 
 pub const DEFAULT_MEMORY: u64 = 512 * MIB;
@@ -263,6 +266,7 @@ struct RawSettings {
     output_lines: Option<Spanned<i64>>,
     keep_runs: Option<Spanned<i64>>,
     cache: Option<bool>,
+    untracked: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -353,6 +357,19 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         Some(n) => *n.get_ref() as usize,
         None => crate::runs::KEEP_RUNS,
     };
+    let hide_untracked = match raw.untracked {
+        Some(u) => match u.get_ref().as_str() {
+            "show" => false,
+            "hide" => true,
+            other => {
+                return Err(src.error(
+                    u.span(),
+                    format!("`untracked` is \"show\" (the default) or \"hide\", not `{other}`"),
+                ))
+            }
+        },
+        None => false,
+    };
     Ok(Settings {
         jobs,
         memory,
@@ -361,6 +378,7 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         output_lines,
         keep_runs,
         cache: raw.cache.unwrap_or(true),
+        hide_untracked,
     })
 }
 

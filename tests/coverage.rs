@@ -88,3 +88,55 @@ fn a_clean_merge_of_a_passing_branch_goes_through_with_unstaged_work_kept() {
         "a merge commit"
     );
 }
+
+#[test]
+fn hidden_untracked_files_make_the_helper_case_fail_and_stay_in_place() {
+    for (settings, blocked) in [("", false), ("[settings]\nuntracked = 'hide'\n", true)] {
+        let repo = TestRepo::new();
+        repo.checks(&format!(
+            "{settings}[checks.imports]\nrun = 'python3 -c \"import main\"'\nglob = '*.py'\n"
+        ));
+        repo.write(".gitignore", "__pycache__/\n");
+        repo.write("README", "x\n")
+            .stage(&["."])
+            .commit("base")
+            .install();
+        repo.write("main.py", "import helper\n").stage(&["main.py"]);
+        // Never added: a fresh clone would not have it.
+        repo.write("helper.py", "VALUE = 1\n");
+        let commit = repo.git_try(&["commit", "-qm", "uses helper"]);
+        if blocked {
+            assert_ne!(
+                commit.code, 0,
+                "the commit's tree lacks helper.py\n{}",
+                commit.context
+            );
+        } else {
+            commit.expect_code(0);
+        }
+        assert_eq!(repo.read("helper.py"), "VALUE = 1\n", "left in place");
+        assert!(!repo.file(".git/precheck/snapshot").exists());
+    }
+}
+
+#[test]
+fn run_untracked_hide_is_a_flag_too_and_a_bad_setting_is_an_error() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.see]\nrun = 'test ! -e loose.txt'\n");
+    repo.write("a.txt", "a\n").stage(&["."]).commit("base");
+    repo.write("a.txt", "b\n").stage(&["a.txt"]);
+    repo.write("loose.txt", "untracked\n");
+    repo.precheck(&["run", "--no-cache"]).expect_code(1);
+    repo.precheck(&["run", "--no-cache", "--untracked", "hide"])
+        .expect_code(0);
+    assert_eq!(repo.read("loose.txt"), "untracked\n");
+    repo.checks("[settings]\nuntracked = 'hidden'\n[checks.see]\nrun = 'true'\n");
+    let bad = repo.precheck(&["run"]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr
+            .contains("checks.toml:2:13: `untracked` is \"show\""),
+        "{}",
+        bad.context
+    );
+}

@@ -219,10 +219,19 @@ fn assert_exactly_as_before(
 
 #[test]
 fn a_crash_at_every_step_of_a_commit_loses_nothing() {
+    crash_at_every_step(FAILING);
+}
+
+#[test]
+fn a_crash_at_every_step_with_untracked_files_hidden_loses_nothing() {
+    crash_at_every_step(&format!("[settings]\nuntracked = 'hide'\n{FAILING}"));
+}
+
+fn crash_at_every_step(checks: &str) {
     let mut n = 1;
     let mut seen = Vec::new();
     loop {
-        let repo = every_kind_of_change(FAILING);
+        let repo = every_kind_of_change(checks);
         let before = tree(repo.path());
         let index_before = index(&repo);
         let points = commit_killed_at(&repo, n, &[]);
