@@ -97,6 +97,9 @@ struct Request {
     stash: bool,
     /// Set untracked files aside too (with `stash`).
     hide_untracked: bool,
+    /// Check this commit's content: its version of every file that differs
+    /// is set aside in the work tree for the run.
+    tip: Option<git2::Oid>,
     /// Stage the files that `stage_fixed` checks fixed.
     stage_fixes: bool,
     /// The commit message file, for `{msg}`.
@@ -139,6 +142,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
         sel: selection(args.checks, args.files.hook),
         change,
         stash: staged && !args.no_stash && std::env::var_os(RUN_ID_ENV).is_none(),
+        tip: None,
         hide_untracked: match args.untracked.as_deref() {
             Some(mode) => mode == "hide",
             None => config.settings.hide_untracked,
@@ -214,13 +218,13 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         }
         None => config::load(&display_path(&path))?,
     };
-    let change = match args.name.as_str() {
-        "pre-push" => {
-            let remote = args.args.first().map(String::as_str).unwrap_or("origin");
-            Change::Pushed(repo.pushed_files(remote, &String::from_utf8_lossy(&stdin))?)
-        }
-        _ => Change::Staged,
+    let pushes = if args.name == "pre-push" {
+        let remote = args.args.first().map(String::as_str).unwrap_or("origin");
+        repo.pushed(remote, &String::from_utf8_lossy(&stdin))?
+    } else {
+        Vec::new()
     };
+    let change = Change::Staged;
     let msg = match args.name.as_str() {
         "commit-msg" | "prepare-commit-msg" => args.args.first().map(|m| {
             let p = PathBuf::from(m);
@@ -257,6 +261,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         change,
         stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
         hide_untracked: config.settings.hide_untracked,
+        tip: None,
         stage_fixes: pre_commit,
         msg,
         hook_inputs,
@@ -268,7 +273,72 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         out,
         shard: None,
     };
+    if args.name == "pre-push" {
+        return push(&repo, &config, req, pushes);
+    }
     execute(&repo, &config, req)
+}
+
+/// pre-push checks what is pushed: each ref in turn, on its own content.
+/// A ref whose tip is not what the work tree holds (another branch, or
+/// uncommitted changes to its files) is checked with the tip's version of
+/// every differing file set aside in the work tree, restored afterwards
+/// with every guarantee of the staged snapshot.
+fn push(repo: &Repo, config: &Config, base: Request, pushes: Vec<git::Pushed>) -> Result<i32> {
+    let head = repo.head();
+    let many = pushes.len() > 1;
+    let mut worst = exit::PASSED;
+    for pushed in pushes {
+        let short = &pushed.tip.to_string()[..10];
+        let differing = repo.differing_from(pushed.tip)?;
+        let clean = Some(pushed.tip) == head
+            && !differing
+                .iter()
+                .any(|d| pushed.files.iter().any(|f| f == &d.path));
+        if many || !clean {
+            eprintln!(
+                "precheck: pre-push: checking {} ({short}){}",
+                pushed.name,
+                if clean {
+                    String::new()
+                } else {
+                    format!(
+                        " on its own content: {} file{} of the work tree set aside meanwhile",
+                        differing.len(),
+                        plan::plural(differing.len())
+                    )
+                }
+            );
+        }
+        let mut hook_inputs = base.hook_inputs.clone();
+        hook_inputs.extend_from_slice(pushed.line.as_bytes());
+        let req = Request {
+            trigger: format!("pre-push {}", pushed.name),
+            sel: base.sel.clone(),
+            change: Change::Pushed(pushed.files),
+            stash: false,
+            hide_untracked: false,
+            tip: (!clean).then_some(pushed.tip),
+            stage_fixes: false,
+            msg: None,
+            hook_inputs,
+            // The key is made of the work tree's files: not those of a tip
+            // set in their place.
+            no_cache: base.no_cache || !clean,
+            jobs: base.jobs,
+            memory: base.memory.clone(),
+            fail_fast: base.fail_fast,
+            format: base.format,
+            out: base.out,
+            shard: None,
+        };
+        let code = execute(repo, config, req)?;
+        if matches!(code, exit::INTERRUPTED | exit::TERMINATED | exit::HANGUP) {
+            return Ok(code);
+        }
+        worst = worst.max(code);
+    }
+    Ok(worst)
 }
 
 fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
@@ -415,7 +485,9 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         else {
             return Ok(exit::for_signal(signal.load(Ordering::SeqCst) as i32));
         };
-        let unstaged = if req.stash {
+        let unstaged = if let Some(tip) = req.tip {
+            repo.differing_from(tip)?
+        } else if req.stash {
             let mut unstaged = repo.unstaged()?;
             if req.hide_untracked {
                 // Files only: a nested repository shows as a folder (`dir/`).
@@ -443,7 +515,11 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         }
         break (Some(lock), unstaged);
     };
-    let snapshot = Snapshot::take(repo, &unstaged)?;
+    let source = match req.tip {
+        Some(tip) => snapshot::Source::Commit(tip),
+        None => snapshot::Source::Index,
+    };
+    let snapshot = Snapshot::take(repo, &unstaged, source)?;
     let run_dir = match std::env::var(RUN_ID_ENV) {
         Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
         Err(_) => runs::RunDir::create(repo.git_dir())?,

@@ -30,6 +30,19 @@ pub struct Unstaged {
     pub path: PathBuf,
 }
 
+/// One ref a push sends.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// The local ref (`refs/heads/feature`).
+    pub name: String,
+    /// The commit it sends.
+    pub tip: Oid,
+    /// The files it changes for the remote.
+    pub files: Vec<PathBuf>,
+    /// The line git gave for it, for the cache key.
+    pub line: String,
+}
+
 /// One file a check's result may depend on: its path, mode and content id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
@@ -533,16 +546,16 @@ impl Repo {
         Ok(files)
     }
 
-    /// Files a push changes, from the lines git gives a pre-push hook on
-    /// stdin (`<local ref> <local sha> <remote ref> <remote sha>`): against
-    /// the remote's sha; for a new branch against the merge base with the
-    /// remote's default branch, or every file when none is known; a deleted
-    /// ref checks nothing.
-    pub fn pushed_files(&self, remote: &str, stdin: &str) -> Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
+    /// The refs a push sends, from the lines git gives a pre-push hook on
+    /// stdin (`<local ref> <local sha> <remote ref> <remote sha>`), each
+    /// with the files it changes: against the remote's sha; for a new branch
+    /// against the merge base with the remote's default branch, or every
+    /// file when none is known. A deleted ref checks nothing.
+    pub fn pushed(&self, remote: &str, stdin: &str) -> Result<Vec<Pushed>> {
+        let mut out = Vec::new();
         for line in stdin.lines() {
             let parts: Vec<&str> = line.split_whitespace().collect();
-            let [_, local_sha, _, remote_sha] = parts[..] else {
+            let [local_ref, local_sha, _, remote_sha] = parts[..] else {
                 continue;
             };
             let is_zero = |s: &str| s.chars().all(|c| c == '0');
@@ -558,11 +571,123 @@ impl Repo {
                 self.remote_default(remote)
                     .and_then(|d| self.repo.merge_base(d, local).ok())
             };
-            files.extend(self.changed_between(base, local)?);
+            out.push(Pushed {
+                name: local_ref.to_string(),
+                tip: local,
+                files: self.changed_between(base, local)?,
+                line: line.to_string(),
+            });
         }
-        files.sort();
-        files.dedup();
-        Ok(files)
+        Ok(out)
+    }
+
+    /// Paths whose work tree differs from `commit`'s tree (tracked files,
+    /// and files the commit has that the work tree lacks), submodules and
+    /// skip-worktree entries excepted.
+    pub fn differing_from(&self, commit: Oid) -> Result<Vec<Unstaged>> {
+        let oid = commit.to_string();
+        let args = [
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--ignore-submodules=all",
+            "--no-ext-diff",
+            "--no-textconv",
+            &oid,
+            "--",
+        ]
+        .map(OsStr::new);
+        let listed = self.git_stdout(&args)?;
+        let index = self.index()?;
+        let mut out: Vec<Unstaged> = listed
+            .split(|&b| b == 0)
+            .filter(|p| !p.is_empty())
+            .filter(|p| !index_entry(&index, p).is_some_and(|e| is_skip_worktree(&e)))
+            .map(|p| Unstaged {
+                path: bytes_path(p),
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// The entry (content id and mode) of each path in `commit`'s tree.
+    pub fn tree_entries(&self, commit: Oid, paths: &[PathBuf]) -> Result<Vec<Option<(Oid, u32)>>> {
+        let tree = self.repo.find_commit(commit)?.tree()?;
+        Ok(paths
+            .iter()
+            .map(|p| {
+                tree.get_path(p)
+                    .ok()
+                    .filter(|e| {
+                        e.filemode() as u32 != GITLINK && e.kind() == Some(git2::ObjectType::Blob)
+                    })
+                    .map(|e| (e.id(), e.filemode() as u32))
+            })
+            .collect())
+    }
+
+    /// Writes `commit`'s version of `paths` under `prefix`, as a checkout
+    /// would (filters, modes, symlinks), through a private index file
+    /// `scratch_index`: neither the index nor the work tree is touched.
+    pub fn checkout_tree_to(
+        &self,
+        commit: Oid,
+        paths: &[PathBuf],
+        prefix: &Path,
+        scratch_index: &Path,
+    ) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let out = self
+            .git()
+            .env("GIT_INDEX_FILE", scratch_index)
+            .args(["read-tree", &commit.to_string()])
+            .output()
+            .context("cannot run git read-tree")?;
+        if !out.status.success() {
+            bail!(
+                "git read-tree failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let mut arg = b"--prefix=".to_vec();
+        arg.extend_from_slice(prefix.as_os_str().as_bytes());
+        if !arg.ends_with(b"/") {
+            arg.push(b'/');
+        }
+        let mut input = Vec::new();
+        for p in paths {
+            input.extend_from_slice(p.as_os_str().as_bytes());
+            input.push(0);
+        }
+        let mut child = self
+            .git()
+            .env("GIT_INDEX_FILE", scratch_index)
+            .args(["checkout-index", "-f", "-z", "--stdin"])
+            .arg(OsStr::from_bytes(&arg))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run git")?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(&input)
+            .context("cannot write to git")?;
+        crate::fault::point("git checkout-index running");
+        let out = child.wait_with_output().context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git checkout-index failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
     }
 
     /// The commit of the remote's default branch (`refs/remotes/R/HEAD`, else main or master).

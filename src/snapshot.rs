@@ -68,10 +68,18 @@ struct Entry {
     /// Name under `files/` of the user's version, when the work tree had one.
     #[serde(default)]
     saved: Option<String>,
-    /// The index version written in its place (None: the index has no
-    /// content for it, as for an intent-to-add entry).
+    /// The version written in its place: the index's, or a pushed commit's
+    /// (None: nothing, as for an intent-to-add entry or a file the commit
+    /// does not have).
     #[serde(default)]
     wrote: Option<Written>,
+    /// The index entry when it was set aside, to tell whether the index
+    /// moved since.
+    #[serde(default)]
+    index: Option<Written>,
+    /// `index` was recorded (older manifests lack it: `wrote` stands for it).
+    #[serde(default)]
+    index_recorded: bool,
     /// The outermost folder that did not exist and that writing the index
     /// version creates; removed again if empty.
     #[serde(default)]
@@ -82,6 +90,31 @@ impl Entry {
     fn rel(&self) -> PathBuf {
         PathBuf::from(OsStr::from_bytes(&self.path))
     }
+
+    /// The index entry it was set aside with.
+    fn index_then(&self) -> Option<&Written> {
+        if self.index_recorded {
+            self.index.as_ref()
+        } else {
+            self.wrote.as_ref()
+        }
+    }
+}
+
+/// What a snapshot puts in the work tree in place of the user's files.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// The index: what is being committed.
+    Index,
+    /// A commit's tree: what is being pushed.
+    Commit(git2::Oid),
+}
+
+fn written(entry: Option<(git2::Oid, u32)>) -> Option<Written> {
+    entry.map(|(id, mode)| Written {
+        id: id.to_string(),
+        mode,
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -321,8 +354,13 @@ enum How {
 }
 
 impl<'r> Snapshot<'r> {
-    /// Sets `unstaged` (from [`Repo::unstaged`]) aside; None when there are none.
-    pub fn take(repo: &'r Repo, unstaged: &[Unstaged]) -> Result<Option<Snapshot<'r>>> {
+    /// Sets `unstaged` aside with `source`'s versions in their place; None
+    /// when there are none.
+    pub fn take(
+        repo: &'r Repo,
+        unstaged: &[Unstaged],
+        source: Source,
+    ) -> Result<Option<Snapshot<'r>>> {
         if unstaged.is_empty() {
             return Ok(None);
         }
@@ -356,18 +394,21 @@ impl<'r> Snapshot<'r> {
         }
         let paths: Vec<PathBuf> = unstaged.iter().map(|u| u.path.clone()).collect();
         let index = repo.index_entries(&paths)?;
+        let versions = match source {
+            Source::Index => index.clone(),
+            Source::Commit(tip) => repo.tree_entries(tip, &paths)?,
+        };
         let entries: Vec<Entry> = paths
             .iter()
             .zip(&places)
-            .zip(&index)
+            .zip(index.iter().zip(&versions))
             .enumerate()
-            .map(|(i, ((p, place), ix))| Entry {
+            .map(|(i, ((p, place), (ix, version)))| Entry {
                 path: p.as_os_str().as_bytes().to_vec(),
                 saved: matches!(place, Place::Present).then(|| i.to_string()),
-                wrote: ix.map(|(id, mode)| Written {
-                    id: id.to_string(),
-                    mode,
-                }),
+                wrote: written(*version),
+                index: written(*ix),
+                index_recorded: true,
                 made_dir: match place {
                     Place::Absent {
                         made_dir: Some(d), ..
@@ -379,7 +420,7 @@ impl<'r> Snapshot<'r> {
         // 2. The index versions, written into the snapshot folder first.
         private_dir(&dir.join("files"))?;
         private_dir(&dir.join("index"))?;
-        let staged = stage_index_versions(repo, &dir, &entries);
+        let staged = stage_versions(repo, &dir, &entries, source);
         if let Err(e) = staged {
             // Nothing in the work tree moved yet; what is there is ours.
             let _ = fs::remove_dir_all(&dir);
@@ -486,10 +527,9 @@ impl<'r> Snapshot<'r> {
         let paths: Vec<PathBuf> = self.manifest.entries.iter().map(Entry::rel).collect();
         let index = self.repo.index_entries(&paths)?;
         for (e, ix) in self.manifest.entries.iter_mut().zip(index) {
-            e.wrote = ix.map(|(id, mode)| Written {
-                id: id.to_string(),
-                mode,
-            });
+            e.wrote = written(ix);
+            e.index = written(ix);
+            e.index_recorded = true;
         }
         write_manifest(&self.dir, &self.manifest)
     }
@@ -821,15 +861,20 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes the index version of every entry that has one to `index/PATH`
-/// (git writes them, with its filters; only into the snapshot folder).
-fn stage_index_versions(repo: &Repo, dir: &Path, entries: &[Entry]) -> Result<()> {
+/// Writes the version of every entry that has one to `index/PATH` (git
+/// writes them, with its filters; only into the snapshot folder).
+fn stage_versions(repo: &Repo, dir: &Path, entries: &[Entry], source: Source) -> Result<()> {
     let paths: Vec<PathBuf> = entries
         .iter()
         .filter(|e| e.wrote.is_some())
         .map(Entry::rel)
         .collect();
-    repo.checkout_index_to(&paths, &dir.join("index"))?;
+    match source {
+        Source::Index => repo.checkout_index_to(&paths, &dir.join("index"))?,
+        Source::Commit(tip) => {
+            repo.checkout_tree_to(tip, &paths, &dir.join("index"), &dir.join("scratch.index"))?
+        }
+    }
     fault::point("stage-index");
     Ok(())
 }
@@ -892,7 +937,8 @@ fn finish_dir(dir: &Path) -> Result<()> {
         }
     })?;
     for leftover in fs::read_dir(dir).into_iter().flatten().flatten() {
-        // Temporary files of an atomic write that did not finish.
+        // Temporary files of an atomic write that did not finish, the
+        // scratch index of a pushed commit's versions.
         let _ = fs::remove_file(leftover.path());
     }
     fs::remove_dir(dir).with_context(|| format!("cannot remove {}", dir.display()))
@@ -1014,11 +1060,7 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
         let rel = e.rel();
         let cur = root.join(&rel);
         let saved = e.saved.as_ref().map(|n| dir.join("files").join(n));
-        let index_now = ix.map(|(id, mode)| Written {
-            id: id.to_string(),
-            mode,
-        });
-        let history_moved = head_moved || index_now != e.wrote;
+        let history_moved = head_moved || written(*ix).as_ref() != e.index_then();
         // A version of ours taken out by a restore that did not finish.
         let taken = dir.join("out").join(k.to_string());
         if exists(&taken) {

@@ -140,3 +140,133 @@ fn run_untracked_hide_is_a_flag_too_and_a_bad_setting_is_an_error() {
         bad.context
     );
 }
+
+/// A repository with an `origin` (a bare repository of its own), `main`
+/// pushed, a `feature` branch with `shared.txt` = `feature_text`, and
+/// `main` checked out again with the pre-push check installed.
+fn with_feature(feature_text: &str) -> (TestRepo, tempfile::TempDir) {
+    let origin = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new();
+    repo.git(&["init", "-q", "--bare", origin.path().to_str().unwrap()]);
+    repo.checks(
+        "[checks.no_bad]\nrun = '! grep -l BAD {files}'\nglob = '*.txt'\nhooks = ['pre-push']\n",
+    );
+    repo.write(".gitignore", "/trace*\n");
+    repo.write("shared.txt", "base\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    repo.git(&["checkout", "-qb", "feature"]);
+    repo.write("shared.txt", feature_text)
+        .write("only-on-feature.txt", "feature file\n")
+        .stage(&["."]);
+    repo.git(&["commit", "-qm", "feature", "--no-verify"]);
+    repo.git(&["checkout", "-q", "main"]);
+    (repo, origin)
+}
+
+fn remote_has(repo: &TestRepo, branch: &str) -> bool {
+    !repo
+        .git(&["ls-remote", "origin", &format!("refs/heads/{branch}")])
+        .stdout
+        .is_empty()
+}
+
+#[test]
+fn pushing_another_branch_checks_that_branchs_content() {
+    // A failing file only on feature blocks the push of feature from main.
+    let (repo, _origin) = with_feature("BAD on feature\n");
+    let before = common::tree(repo.path());
+    let push = repo.git_try(&["push", "-q", "origin", "feature"]);
+    assert_ne!(
+        push.code, 0,
+        "feature's content was checked\n{}",
+        push.context
+    );
+    assert!(
+        push.stderr.contains("refs/heads/feature"),
+        "says which ref\n{}",
+        push.context
+    );
+    assert!(!remote_has(&repo, "feature"));
+    assert_eq!(
+        common::tree(repo.path()),
+        before,
+        "the work tree is back byte for byte"
+    );
+    assert!(!repo.file(".git/precheck/snapshot").exists());
+}
+
+#[test]
+fn a_failing_file_only_in_the_work_tree_does_not_block_a_push() {
+    let (repo, _origin) = with_feature("good on feature\n");
+    // Uncommitted work on main that would fail.
+    repo.write("shared.txt", "BAD, uncommitted\n");
+    let before = common::tree(repo.path());
+    let index_before = repo.git(&["ls-files", "-s"]).stdout;
+    repo.git_try(&["push", "-q", "origin", "feature"])
+        .expect_code(0);
+    assert!(remote_has(&repo, "feature"));
+    assert_eq!(common::tree(repo.path()), before);
+    assert_eq!(repo.git(&["ls-files", "-s"]).stdout, index_before);
+    // Pushing main itself with that uncommitted change checks main's commit.
+    repo.write("shared.txt", "base\nmore\n")
+        .stage(&["shared.txt"]);
+    repo.git(&["commit", "-qm", "main", "--no-verify"]);
+    repo.write("shared.txt", "BAD, uncommitted again\n");
+    repo.git_try(&["push", "-q", "origin", "main"])
+        .expect_code(0);
+    assert_eq!(repo.read("shared.txt"), "BAD, uncommitted again\n");
+}
+
+/// A push whose check waits, interrupted by `signal`; then, for SIGKILL,
+/// recovered by `precheck list`. The work tree is back byte for byte.
+fn interrupted_push(signal: i32) {
+    let (repo, _origin) = with_feature("good on feature\n");
+    repo.checks(
+        "[checks.slow]\nrun = 'echo $PPID > precheck.pid; exec sleep 100'\nhooks = ['pre-push']\n",
+    );
+    repo.write(".gitignore", "/trace*\n/precheck.pid\n");
+    repo.stage(&["."]);
+    repo.git(&["commit", "-qm", "slow check", "--no-verify"]);
+    repo.write("shared.txt", "uncommitted work\n");
+    let before = common::tree(repo.path());
+    let mut git = repo.git_command(&["push", "-q", "origin", "feature"]);
+    git.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = git.spawn().unwrap();
+    common::wait_for("the check to start", || {
+        repo.file("precheck.pid").exists() && !repo.read("precheck.pid").trim().is_empty()
+    });
+    let precheck: i32 = repo.read("precheck.pid").trim().parse().unwrap();
+    assert_eq!(
+        repo.read("shared.txt"),
+        "good on feature\n",
+        "the tip's version is in place"
+    );
+    // SAFETY: signalling the precheck this test started.
+    unsafe {
+        libc::kill(precheck, signal);
+    }
+    assert!(!child.wait().unwrap().success(), "the push does not happen");
+    common::wait_for("precheck to end", || !common::alive(precheck));
+    if signal == libc::SIGKILL {
+        let next = repo.precheck(&["list"]);
+        assert!(next.stderr.contains("restored"), "{}", next.context);
+    }
+    let mut after = common::tree(repo.path());
+    after.remove(std::path::Path::new("precheck.pid"));
+    let mut before = before;
+    before.remove(std::path::Path::new("precheck.pid"));
+    assert_eq!(after, before, "signal {signal}");
+    assert!(!repo.file(".git/precheck/snapshot").exists());
+    assert!(!remote_has(&repo, "feature"));
+}
+
+#[test]
+fn an_interrupted_push_restores_the_work_tree() {
+    interrupted_push(libc::SIGINT);
+    interrupted_push(libc::SIGKILL);
+}

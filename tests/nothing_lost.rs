@@ -9,69 +9,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::TestRepo;
-
-/// What is at one path: kind, permission bits, bytes (a symlink's target).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Item {
-    kind: &'static str,
-    mode: u32,
-    bytes: Vec<u8>,
-}
-
-fn item(path: &Path) -> Option<Item> {
-    let meta = fs::symlink_metadata(path).ok()?;
-    Some(if meta.file_type().is_symlink() {
-        Item {
-            kind: "link",
-            mode: 0,
-            bytes: fs::read_link(path)
-                .unwrap()
-                .into_os_string()
-                .into_encoded_bytes(),
-        }
-    } else if meta.is_dir() {
-        Item {
-            kind: "dir",
-            mode: 0,
-            bytes: Vec::new(),
-        }
-    } else {
-        Item {
-            kind: "file",
-            mode: meta.mode() & 0o777,
-            bytes: fs::read(path).unwrap(),
-        }
-    })
-}
-
-/// Every path under `dir` (not `.git`), with what is there.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Item> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Item>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if rel == Path::new(".git") {
-                continue;
-            }
-            let it = item(&path).unwrap();
-            let is_dir = it.kind == "dir";
-            out.insert(rel, it);
-            if is_dir {
-                walk(root, &path, out);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
+use common::{item, tree, Item, TestRepo};
 
 /// Everything precheck moved to `recovered/`.
 fn recovered(repo: &TestRepo) -> Vec<Item> {

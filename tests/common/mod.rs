@@ -4,8 +4,10 @@
 //! stdout and stderr.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -274,4 +276,63 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// What is at one path: kind, permission bits, bytes (a symlink's target).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Item {
+    pub kind: &'static str,
+    pub mode: u32,
+    pub bytes: Vec<u8>,
+}
+
+pub fn item(path: &Path) -> Option<Item> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    Some(if meta.file_type().is_symlink() {
+        Item {
+            kind: "link",
+            mode: 0,
+            bytes: fs::read_link(path)
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes(),
+        }
+    } else if meta.is_dir() {
+        Item {
+            kind: "dir",
+            mode: 0,
+            bytes: Vec::new(),
+        }
+    } else {
+        Item {
+            kind: "file",
+            mode: meta.mode() & 0o777,
+            bytes: fs::read(path).unwrap(),
+        }
+    })
+}
+
+/// Every path under `dir` (not `.git`), with what is there.
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Item> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Item>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".git") {
+                continue;
+            }
+            let it = item(&path).unwrap();
+            let is_dir = it.kind == "dir";
+            out.insert(rel, it);
+            if is_dir {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
