@@ -274,7 +274,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         shard: None,
     };
     if args.name == "pre-push" {
-        return push(&repo, &config, req, pushes);
+        return push(&repo, &config, &path, req, pushes);
     }
     execute(&repo, &config, req)
 }
@@ -284,7 +284,13 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
 /// uncommitted changes to its files) is checked with the tip's version of
 /// every differing file set aside in the work tree, restored afterwards
 /// with every guarantee of the staged snapshot.
-fn push(repo: &Repo, config: &Config, base: Request, pushes: Vec<git::Pushed>) -> Result<i32> {
+fn push(
+    repo: &Repo,
+    config: &Config,
+    config_path: &Path,
+    base: Request,
+    pushes: Vec<git::Pushed>,
+) -> Result<i32> {
     let head = repo.head();
     let many = pushes.len() > 1;
     let mut worst = exit::PASSED;
@@ -332,7 +338,25 @@ fn push(repo: &Repo, config: &Config, base: Request, pushes: Vec<git::Pushed>) -
             out: base.out,
             shard: None,
         };
-        let code = execute(repo, config, req)?;
+        // The checks of a pushed commit are the checks in that commit.
+        let own = match config_path.strip_prefix(repo.root()) {
+            Ok(rel) if !clean => repo.commit_blob(pushed.tip, rel)?,
+            _ => None,
+        };
+        let own = match own {
+            Some(bytes) => {
+                let shown = PathBuf::from(format!(
+                    "{} (in {})",
+                    display_path(config_path).display(),
+                    pushed.name
+                ));
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", shown.display()))?;
+                Some(config::parse(&shown, &text)?)
+            }
+            None => None,
+        };
+        let code = execute(repo, own.as_ref().unwrap_or(config), req)?;
         if matches!(code, exit::INTERRUPTED | exit::TERMINATED | exit::HANGUP) {
             return Ok(code);
         }

@@ -612,6 +612,14 @@ impl Repo {
         Ok(out)
     }
 
+    /// The bytes of `rel` in `commit`'s tree (None when it has no such file).
+    pub fn commit_blob(&self, commit: Oid, rel: &Path) -> Result<Option<Vec<u8>>> {
+        let Some(Some((id, _))) = self.tree_entries(commit, &[rel.to_path_buf()])?.pop() else {
+            return Ok(None);
+        };
+        Ok(Some(self.repo.find_blob(id)?.content().to_vec()))
+    }
+
     /// The entry (content id and mode) of each path in `commit`'s tree.
     pub fn tree_entries(&self, commit: Oid, paths: &[PathBuf]) -> Result<Vec<Option<(Oid, u32)>>> {
         let tree = self.repo.find_commit(commit)?.tree()?;

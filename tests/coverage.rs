@@ -229,8 +229,16 @@ fn interrupted_push(signal: i32) {
         "[checks.slow]\nrun = 'echo $PPID > precheck.pid; exec sleep 100'\nhooks = ['pre-push']\n",
     );
     repo.write(".gitignore", "/trace*\n/precheck.pid\n");
-    repo.stage(&["."]);
-    repo.git(&["commit", "-qm", "slow check", "--no-verify"]);
+    // The slow check on both branches: a pushed branch brings its own checks.
+    for branch in ["feature", "main"] {
+        repo.git(&["checkout", "-q", branch]);
+        repo.checks(
+            "[checks.slow]\nrun = 'echo $PPID > precheck.pid; exec sleep 100'\nhooks = ['pre-push']\n",
+        );
+        repo.write(".gitignore", "/trace*\n/precheck.pid\n");
+        repo.stage(&["."]);
+        repo.git(&["commit", "-qm", "slow check", "--no-verify"]);
+    }
     repo.write("shared.txt", "uncommitted work\n");
     let before = common::tree(repo.path());
     let mut git = repo.git_command(&["push", "-q", "origin", "feature"]);
@@ -269,4 +277,20 @@ fn interrupted_push(signal: i32) {
 fn an_interrupted_push_restores_the_work_tree() {
     interrupted_push(libc::SIGINT);
     interrupted_push(libc::SIGKILL);
+}
+
+#[test]
+fn a_pushed_branch_is_checked_with_its_own_checks_toml() {
+    let (repo, _origin) = with_feature("good on feature\n");
+    repo.git(&["checkout", "-q", "feature"]);
+    repo.checks("[checks.strict]\nrun = 'exit 1'\nhooks = ['pre-push']\n")
+        .stage(&["checks.toml"]);
+    repo.git(&["commit", "-qm", "stricter checks", "--no-verify"]);
+    repo.git(&["checkout", "-q", "main"]);
+    let push = repo.git_try(&["push", "-q", "origin", "feature"]);
+    assert_ne!(push.code, 0, "feature's own checks ran\n{}", push.context);
+    assert!(push.stderr.contains("strict"), "{}", push.context);
+    // main's checks (which pass) are still main's.
+    repo.git_try(&["push", "-q", "origin", "main"])
+        .expect_code(0);
 }
