@@ -17,7 +17,7 @@ use crate::cli::{
     CiCommand, Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, MatrixArgs, RunArgs,
     UninstallArgs,
 };
-use crate::config::{self, format_size, Config, MemoryCap};
+use crate::config::{self, Config, MemoryCap};
 use crate::fixes::{self, Files, Modified};
 use crate::git::{self, Repo};
 use crate::ledger::Ledger;
@@ -27,7 +27,8 @@ use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
 use crate::scheduler::{self, Job, Outcome, Status, Tee};
 use crate::shard::{self, Shard};
 use crate::snapshot::{self, Snapshot};
-use crate::{doctor, exit, history, import, init, install, memory, runner, runs, tasks};
+use crate::units::format_size;
+use crate::{doctor, env, exit, history, import, init, install, memory, runner, runs, tasks};
 
 pub fn main(cli: Cli) -> Result<i32> {
     let out = Verbosity {
@@ -71,13 +72,6 @@ pub struct Verbosity {
 /// Share of the memory available at start used as the cap when none is set.
 pub const DEFAULT_CAP_SHARE: f64 = 0.75;
 
-/// The environment variable naming checks to skip, comma-separated.
-pub const SKIP_ENV: &str = "PRECHECK_SKIP";
-
-/// Set (to anything) for a pre-commit hook that runs on the work tree as it
-/// is, without setting unstaged changes aside.
-pub const NO_STASH_ENV: &str = "PRECHECK_NO_STASH";
-
 /// Where the change's files come from.
 enum Change {
     Staged,
@@ -119,7 +113,7 @@ struct Request {
 }
 
 fn selection(names: Vec<String>, hook: String) -> Selection {
-    let skip = std::env::var(SKIP_ENV)
+    let skip = std::env::var(env::SKIP)
         .unwrap_or_default()
         .split(',')
         .map(|s| s.trim().to_string())
@@ -141,7 +135,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
         trigger: "run".into(),
         sel: selection(args.checks, args.files.hook),
         change,
-        stash: staged && !args.no_stash && std::env::var_os(RUN_ID_ENV).is_none(),
+        stash: staged && !args.no_stash && std::env::var_os(env::RUN_ID).is_none(),
         tip: None,
         hide_untracked: match args.untracked.as_deref() {
             Some(mode) => mode == "hide",
@@ -259,7 +253,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         trigger: args.name.clone(),
         sel: selection(Vec::new(), selected_hook),
         change,
-        stash: pre_commit && std::env::var_os(NO_STASH_ENV).is_none(),
+        stash: pre_commit && std::env::var_os(env::NO_STASH).is_none(),
         hide_untracked: config.settings.hide_untracked,
         tip: None,
         stage_fixes: pre_commit,
@@ -311,7 +305,7 @@ fn push(
                     format!(
                         " on its own content: {} file{} of the work tree set aside meanwhile",
                         differing.len(),
-                        plan::plural(differing.len())
+                        crate::units::plural(differing.len())
                     )
                 }
             );
@@ -447,9 +441,6 @@ fn signals() -> Result<(Arc<AtomicUsize>, Arc<AtomicBool>)> {
     Ok((signal, kill))
 }
 
-/// Set in a background run's environment: the id its parent gave it.
-pub const RUN_ID_ENV: &str = "PRECHECK_RUN_ID";
-
 /// The pipeline: files → plan → (lock, snapshot) → scheduler → fixes → restore → report.
 fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let files = files_of(repo, &req.change)?;
@@ -462,8 +453,9 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         .collect();
     if !unknown.is_empty() {
         eprintln!(
-            "{} {SKIP_ENV} names no check called {}; the checks are: {}",
+            "{} {} names no check called {}; the checks are: {}",
             console::style("warning:").yellow().bold(),
+            env::SKIP,
             unknown
                 .iter()
                 .map(|u| format!("`{u}`"))
@@ -544,7 +536,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         None => snapshot::Source::Index,
     };
     let snapshot = Snapshot::take(repo, &unstaged, source)?;
-    let run_dir = match std::env::var(RUN_ID_ENV) {
+    let run_dir = match std::env::var(env::RUN_ID) {
         Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
         Err(_) => runs::RunDir::create(repo.git_dir())?,
     };
@@ -962,7 +954,7 @@ fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<i32> {
             writeln!(
                 out,
                 "  time    typically {}",
-                report::format_duration(std::time::Duration::from_millis(ms as u64))
+                crate::units::format_duration(std::time::Duration::from_millis(ms as u64))
             )?;
         }
         if let Some(hint) = &r.hint {

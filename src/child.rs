@@ -9,9 +9,7 @@
 
 use std::process::Command;
 
-/// Set in every child's environment: which precheck started it, as
-/// `PID-STARTTIME`.
-pub const OWNER_ENV: &str = "PRECHECK_OWNER";
+pub use crate::env::OWNER as OWNER_ENV;
 
 /// This process's owner token (`PID-STARTTIME`), read once.
 pub fn owner_token() -> &'static str {

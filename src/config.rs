@@ -107,6 +107,9 @@ pub struct Settings {
     pub hide_untracked: bool,
 }
 
+/// How many finished runs are kept by default (`settings.keep_runs`).
+pub const KEEP_RUNS: usize = 20;
+
 pub const DEFAULT_MEMORY: u64 = 512 * MIB;
 pub const DEFAULT_OUTPUT_LINES: usize = 200;
 
@@ -355,7 +358,7 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
             return Err(src.error(n.span(), "`keep_runs` must be at least 1"));
         }
         Some(n) => *n.get_ref() as usize,
-        None => crate::runs::KEEP_RUNS,
+        None => KEEP_RUNS,
     };
     let hide_untracked = match raw.untracked {
         Some(u) => match u.get_ref().as_str() {
@@ -713,9 +716,7 @@ fn validate_needs(
     Ok(())
 }
 
-pub const KIB: u64 = 1024;
-pub const MIB: u64 = 1024 * KIB;
-pub const GIB: u64 = 1024 * MIB;
+pub use crate::units::{GIB, KIB, MIB};
 
 /// `512MiB`, `2GiB`, `1.5G`, `800MB`, `1024` (bytes). `K`, `M`, `G`, `T` and the
 /// `-iB` forms are binary; `KB`, `MB`, `GB`, `TB` are decimal.
@@ -801,22 +802,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(total))
-}
-
-/// Bytes in the largest fitting binary unit, for people: `1.5GiB`, `512MiB`.
-pub fn format_size(bytes: u64) -> String {
-    let units = [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)];
-    for (name, size) in units {
-        if bytes >= size {
-            let v = bytes as f64 / size as f64;
-            return if v >= 100.0 || (v - v.round()).abs() < 0.05 {
-                format!("{v:.0}{name}")
-            } else {
-                format!("{v:.1}{name}")
-            };
-        }
-    }
-    format!("{bytes}B")
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<i32> {
         let (files, bytes) = dir_size(&state.join(dir));
         f.info(&format!(
             "{what}: {files} files, {} in {}",
-            config::format_size(bytes),
+            crate::units::format_size(bytes),
             state.join(dir).display()
         ));
     }
@@ -177,7 +177,7 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<i32> {
         println!(
             "\n{} problem{} found",
             f.problems,
-            crate::plan::plural(f.problems)
+            crate::units::plural(f.problems)
         );
         Ok(exit::FAILED)
     }

@@ -128,8 +128,8 @@ pub fn underestimate(check: &Check, history: Option<&History>) -> Option<String>
         format!(
             "check `{}` declares memory = \"{}\" but used up to {} recently: raise it so the cap holds",
             check.name,
-            crate::config::format_size(declared),
-            crate::config::format_size(max)
+            crate::units::format_size(declared),
+            crate::units::format_size(max)
         )
     })
 }

@@ -526,7 +526,7 @@ pub fn import(repo: &Repo, args: ImportArgs) -> Result<i32> {
         "wrote {} with {} check{} from {}",
         target.display(),
         t.checks.len(),
-        crate::plan::plural(t.checks.len()),
+        crate::units::plural(t.checks.len()),
         from.display()
     );
     for n in &t.notes {

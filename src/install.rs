@@ -179,7 +179,7 @@ pub fn uninstall(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
 /// returns its exit status.
 pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
     // The shim says where it lives; asking git costs a process.
-    let from_shim = std::env::var_os("PRECHECK_HOOKS_DIR")
+    let from_shim = std::env::var_os(crate::env::HOOKS_DIR)
         .map(PathBuf::from)
         .filter(|d| is_ours(&d.join(hook)));
     let dir = match from_shim {

@@ -25,6 +25,7 @@ mod child;
 mod cli;
 mod config;
 mod doctor;
+mod env;
 mod exit;
 mod fault;
 mod fixes;
@@ -45,6 +46,7 @@ mod scheduler;
 mod shard;
 mod snapshot;
 mod tasks;
+mod units;
 
 use std::io::Write;
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::config::{Check, Config};
+use crate::units::plural;
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -56,14 +57,6 @@ impl Decision {
             Decision::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
             Decision::OtherShard => "in another shard".into(),
         }
-    }
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

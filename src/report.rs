@@ -16,9 +16,9 @@ use std::time::Duration;
 use console::{style, Term};
 use serde::Serialize;
 
-use crate::config::format_size;
 use crate::fixes::Modified;
 use crate::scheduler::{Live, Observer, Outcome, Status};
+use crate::units::{format_duration, format_size};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -90,22 +90,6 @@ fn status_text(e: &Entry) -> String {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
-}
-
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        let s = d.as_secs();
-        if s < 3600 {
-            format!("{}m{:02}s", s / 60, s % 60)
-        } else {
-            format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-        }
-    }
 }
 
 /// One check's line in the final report.
@@ -788,7 +772,7 @@ impl Reporter {
                 style(format!(
                     "unstaged changes in {} file{} were set aside while the checks ran, and restored",
                     summary.stashed,
-                    crate::plan::plural(summary.stashed)
+                    crate::units::plural(summary.stashed)
                 ))
                 .dim()
             )?;

@@ -29,8 +29,7 @@ pub struct Invocation {
 #[derive(Debug)]
 pub struct Preflight(pub String);
 
-/// The environment variable holding the commit message file for `{msg}`.
-pub const MSG_ENV: &str = "PRECHECK_MSG_FILE";
+use crate::env::MSG_FILE as MSG_ENV;
 
 /// The shell script for a string `run`: `{files}` becomes `"$@"`, and the
 /// files follow as positional parameters; `{msg}` becomes a quoted variable.
@@ -237,8 +236,8 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         });
     // What precheck tells itself is not for the checks (a check may run precheck).
     expr = expr
-        .env_remove(crate::app::RUN_ID_ENV)
-        .env_remove("PRECHECK_HOOKS_DIR");
+        .env_remove(crate::env::RUN_ID)
+        .env_remove(crate::env::HOOKS_DIR);
     for (k, v) in &inv.env {
         expr = expr.env(k, v);
     }

@@ -17,9 +17,6 @@ use crate::memory;
 use crate::report::status_key;
 use crate::scheduler::{Observer, Outcome};
 
-/// How many finished runs are kept by default (`settings.keep_runs`).
-pub const KEEP_RUNS: usize = 20;
-
 pub struct RunDir {
     pub id: String,
     pub path: PathBuf,

@@ -298,8 +298,8 @@ pub fn run(
             observer.warn(&format!(
                 "check `{}` expects {}, more than the {} cap: it will run alone",
                 job.name,
-                crate::config::format_size(job.memory),
-                crate::config::format_size(opts.cap)
+                crate::units::format_size(job.memory),
+                crate::units::format_size(opts.cap)
             ));
         }
     }
@@ -482,10 +482,7 @@ impl Coordinator<'_> {
                 self.queue.remove(i);
                 let outcome = Outcome::unstarted(
                     Status::Cached,
-                    Some(format!(
-                        "passed {} ago",
-                        crate::report::format_duration(age)
-                    )),
+                    Some(format!("passed {} ago", crate::units::format_duration(age))),
                 );
                 self.finish(job, outcome, observer);
                 continue;
@@ -631,12 +628,12 @@ impl Coordinator<'_> {
                 let detail = match r.kill {
                     Some(KillReason::Memory(at)) => Some(format!(
                         "used {}, over its memory_limit of {}",
-                        crate::config::format_size(at),
-                        crate::config::format_size(self.jobs[job].memory_limit.unwrap_or(0))
+                        crate::units::format_size(at),
+                        crate::units::format_size(self.jobs[job].memory_limit.unwrap_or(0))
                     )),
                     Some(KillReason::Timeout) => self.jobs[job]
                         .timeout
-                        .map(|t| format!("timed out after {}", crate::report::format_duration(t))),
+                        .map(|t| format!("timed out after {}", crate::units::format_duration(t))),
                     _ => error,
                 };
                 let outcome = Outcome {

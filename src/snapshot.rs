@@ -427,7 +427,7 @@ impl<'r> Snapshot<'r> {
             let free = free_space(repo.git_dir()).map_or(String::new(), |b| {
                 format!(
                     " ({} free on the disk holding {})",
-                    crate::config::format_size(b),
+                    crate::units::format_size(b),
                     repo.git_dir().display()
                 )
             });
@@ -1156,7 +1156,7 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
     finish_dir(&dir)?;
     let mut out = vec![format!(
         "precheck: restored {restored} file{} with unstaged changes that a precheck (pid {}) set aside before it died",
-        crate::plan::plural(restored),
+        crate::units::plural(restored),
         manifest.pid
     )];
     if moved_history > 0 {

@@ -17,8 +17,9 @@ use crate::config::parse_duration;
 use crate::exit;
 use crate::git::Repo;
 use crate::memory;
-use crate::report::{self, format_duration, Format};
+use crate::report::{self, Format};
 use crate::runs::{self, Meta, RunDir};
+use crate::units::format_duration;
 
 const POLL: Duration = Duration::from_millis(100);
 
@@ -46,7 +47,7 @@ pub fn start_background(repo: &Repo) -> Result<i32> {
     let args = std::env::args_os().skip(1).filter(|a| a != "--background");
     let mut cmd = Command::new(exe);
     cmd.args(args)
-        .env(crate::app::RUN_ID_ENV, &run.id)
+        .env(crate::env::RUN_ID, &run.id)
         .stdin(Stdio::null())
         .stdout(output.try_clone()?)
         .stderr(output);
@@ -464,7 +465,7 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
 
 pub fn clean(repo: &Repo, args: CleanArgs) -> Result<i32> {
     let n = runs::clean(repo.git_dir());
-    println!("removed {n} finished run{}", crate::plan::plural(n));
+    println!("removed {n} finished run{}", crate::units::plural(n));
     if args.cache {
         let n = crate::cache::Cache::open(repo.git_dir()).clear();
         println!("removed {n} cached pass{}", if n == 1 { "" } else { "es" });

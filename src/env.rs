@@ -1,0 +1,22 @@
+//! Every environment variable precheck reads or sets, named once. A leaf.
+//! (The debug build's fault-injection variables live with `fault`.)
+
+/// Names checks to skip, comma-separated.
+pub const SKIP: &str = "PRECHECK_SKIP";
+
+/// Set (to anything) for a pre-commit hook that runs on the work tree as it
+/// is, without setting unstaged changes aside.
+pub const NO_STASH: &str = "PRECHECK_NO_STASH";
+
+/// Set in a background run's environment: the id its parent gave it.
+pub const RUN_ID: &str = "PRECHECK_RUN_ID";
+
+/// Set in every child's environment: which precheck started it, as
+/// `PID-STARTTIME`.
+pub const OWNER: &str = "PRECHECK_OWNER";
+
+/// Holds the commit message file for `{msg}`.
+pub const MSG_FILE: &str = "PRECHECK_MSG_FILE";
+
+/// Set by a hook shim: the folder it lives in (where `HOOK.legacy` is).
+pub const HOOKS_DIR: &str = "PRECHECK_HOOKS_DIR";
