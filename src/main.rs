@@ -38,6 +38,7 @@ mod install;
 mod ledger;
 mod lock;
 mod memory;
+mod outcome;
 mod plan;
 mod report;
 mod runner;

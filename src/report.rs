@@ -48,19 +48,7 @@ enum Progress {
 
 /// The JSON name of a status; part of the `--format json` contract.
 pub fn status_key(status: Status) -> &'static str {
-    match status {
-        Status::Passed => "passed",
-        Status::Cached => "cached",
-        Status::Failed => "failed",
-        Status::TimedOut => "timed_out",
-        Status::KilledMemory => "killed_memory",
-        Status::SkippedNeeds => "skipped_needs",
-        Status::Killed => "killed",
-        Status::SkippedNoFiles => "skipped_no_files",
-        Status::SkippedByUser => "skipped_by_user",
-        Status::NotStarted => "not_started",
-        Status::Interrupted => "interrupted",
-    }
+    status.key()
 }
 
 /// A status as a person reads it.

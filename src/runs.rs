@@ -14,7 +14,6 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::memory;
-use crate::report::status_key;
 use crate::scheduler::{Observer, Outcome};
 
 pub struct RunDir {
@@ -265,7 +264,7 @@ impl Observer for Recorder {
 
     fn finished(&mut self, job: usize, outcome: &Outcome) {
         let c = &mut self.meta.checks[job];
-        c.state = status_key(outcome.status).to_string();
+        c.state = outcome.status.key().to_string();
         c.duration_ms = Some(outcome.duration.as_millis() as u64);
         c.pgid = None;
         let _ = self.save();

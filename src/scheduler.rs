@@ -68,38 +68,7 @@ pub struct Options {
     pub fail_fast: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Passed,
-    /// Passed before with the same inputs; not run again.
-    Cached,
-    Failed,
-    TimedOut,
-    KilledMemory,
-    SkippedNeeds,
-    /// Stopped on request (`precheck kill`).
-    Killed,
-    /// Decided by the plan, never by the scheduler; part of the shared vocabulary.
-    SkippedNoFiles,
-    /// Named in PRECHECK_SKIP; decided by the plan.
-    SkippedByUser,
-    NotStarted,
-    Interrupted,
-}
-
-impl Status {
-    /// Passed now or, cached, before.
-    pub fn passed(self) -> bool {
-        matches!(self, Status::Passed | Status::Cached)
-    }
-
-    pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Status::Failed | Status::TimedOut | Status::KilledMemory | Status::Killed
-        )
-    }
-}
+pub use crate::outcome::Status;
 
 #[derive(Debug, Clone)]
 pub struct Outcome {
