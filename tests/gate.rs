@@ -369,3 +369,20 @@ fn fixers_run_first_and_the_checks_see_what_gets_committed() {
         "lint started after strip ended: {t:?}"
     );
 }
+
+#[test]
+fn wait_keeps_the_runs_verdict_with_its_output_closed() {
+    let repo = failing_repo();
+    repo.precheck(&["run", "--all", "--no-cache", "--background"])
+        .expect_code(0);
+    let mut cmd = repo.command(&["wait"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(1),
+        "the failed run's verdict"
+    );
+}
