@@ -112,6 +112,28 @@ struct Request {
     shard: Option<Shard>,
 }
 
+/// Warns once about names in `PRECHECK_SKIP` that are no check, listing
+/// the checks there are.
+fn warn_unknown_skips(config: &Config, sel: &Selection) {
+    let unknown: Vec<String> = sel
+        .skip
+        .iter()
+        .filter(|s| !config.checks.iter().any(|c| &c.name == *s))
+        .map(|u| format!("`{u}`"))
+        .collect();
+    if unknown.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
+    eprintln!(
+        "{} {} names no check called {}; the checks are: {}",
+        console::style("warning:").yellow().bold(),
+        env::SKIP,
+        unknown.join(", "),
+        names.join(", ")
+    );
+}
+
 fn selection(names: Vec<String>, hook: String) -> Selection {
     let skip = std::env::var(env::SKIP)
         .unwrap_or_default()
@@ -152,6 +174,7 @@ fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<i3
         out,
         shard: args.shard,
     };
+    warn_unknown_skips(&config, &req.sel);
     execute(&repo, &config, req)
 }
 
@@ -192,15 +215,13 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
     let config = match staged {
         Some(bytes) => {
             let shown = display_path(&path);
-            let text = String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("the staged {} is not UTF-8 text", shown.display()))?;
-            if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+            if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
                 eprintln!(
                     "precheck: using {} as staged; the work tree's differs (stage it to use it)",
                     shown.display()
                 );
             }
-            config::parse(&shown, &text)?
+            config::parse_bytes(&shown, bytes)?
         }
         None if !path.exists() => {
             eprintln!(
@@ -218,7 +239,6 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
     } else {
         Vec::new()
     };
-    let change = Change::Staged;
     let msg = match args.name.as_str() {
         "commit-msg" | "prepare-commit-msg" => args.args.first().map(|m| {
             let p = PathBuf::from(m);
@@ -252,7 +272,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
     let req = Request {
         trigger: args.name.clone(),
         sel: selection(Vec::new(), selected_hook),
-        change,
+        change: Change::Staged,
         stash: pre_commit && std::env::var_os(env::NO_STASH).is_none(),
         hide_untracked: config.settings.hide_untracked,
         tip: None,
@@ -267,6 +287,7 @@ fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<
         out,
         shard: None,
     };
+    warn_unknown_skips(&config, &req.sel);
     if args.name == "pre-push" {
         return push(&repo, &config, &path, req, pushes);
     }
@@ -290,23 +311,21 @@ fn push(
     let mut worst = exit::PASSED;
     for pushed in pushes {
         let short = &pushed.tip.to_string()[..10];
-        let differing = repo.differing_from(pushed.tip)?;
-        let clean = Some(pushed.tip) == head
-            && !differing
-                .iter()
-                .any(|d| pushed.files.iter().any(|f| f == &d.path));
+        // Another commit than HEAD always needs its content set out; HEAD
+        // only when its changed files have uncommitted changes. (The run
+        // reads what differs again, under the work-tree lock.)
+        let clean = Some(pushed.tip) == head && {
+            let differing = repo.differing_from(pushed.tip)?;
+            !differing.iter().any(|d| pushed.files.contains(d))
+        };
         if many || !clean {
             eprintln!(
                 "precheck: pre-push: checking {} ({short}){}",
                 pushed.name,
                 if clean {
-                    String::new()
+                    ""
                 } else {
-                    format!(
-                        " on its own content: {} file{} of the work tree set aside meanwhile",
-                        differing.len(),
-                        crate::units::plural(differing.len())
-                    )
+                    " on its own content (the work tree's differing files are set aside meanwhile)"
                 }
             );
         }
@@ -339,14 +358,12 @@ fn push(
         };
         let own = match own {
             Some(bytes) => {
-                let shown = PathBuf::from(format!(
+                let shown = format!(
                     "{} (in {})",
                     display_path(config_path).display(),
                     pushed.name
-                ));
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", shown.display()))?;
-                Some(config::parse(&shown, &text)?)
+                );
+                Some(config::parse_bytes(Path::new(&shown), bytes)?)
             }
             None => None,
         };
@@ -361,7 +378,7 @@ fn push(
 
 fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
     let repo = snapshot::open_repo()?;
-    let hooks = if args.hooks.is_empty() {
+    let mut hooks = if args.hooks.is_empty() {
         let path = config_path
             .clone()
             .unwrap_or_else(|| repo.root().join("checks.toml"));
@@ -411,7 +428,6 @@ fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<i32> {
     };
     // A clean merge commits without pre-commit: git runs pre-merge-commit
     // for it, which checks the merge result with the pre-commit checks.
-    let mut hooks = hooks;
     if hooks.iter().any(|h| h == "pre-commit") && !hooks.iter().any(|h| h == "pre-merge-commit") {
         hooks.push("pre-merge-commit".to_string());
     }
@@ -445,30 +461,6 @@ fn signals() -> Result<(Arc<AtomicUsize>, Arc<AtomicBool>)> {
 fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let files = files_of(repo, &req.change)?;
     let mut plan = plan::plan(config, &files, &req.sel)?;
-    let unknown: Vec<&String> = req
-        .sel
-        .skip
-        .iter()
-        .filter(|s| !config.checks.iter().any(|c| &c.name == *s))
-        .collect();
-    if !unknown.is_empty() {
-        eprintln!(
-            "{} {} names no check called {}; the checks are: {}",
-            console::style("warning:").yellow().bold(),
-            env::SKIP,
-            unknown
-                .iter()
-                .map(|u| format!("`{u}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            config
-                .checks
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
     if let Some(shard) = req.shard {
         keep_shard(config, &mut plan, shard);
     }
@@ -510,10 +502,9 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
                 unstaged.extend(
                     repo.untracked()?
                         .into_iter()
-                        .filter(|p| !p.as_os_str().as_bytes().ends_with(b"/"))
-                        .map(|path| git::Unstaged { path }),
+                        .filter(|p| !p.as_os_str().as_bytes().ends_with(b"/")),
                 );
-                unstaged.sort_by(|a, b| a.path.cmp(&b.path));
+                unstaged.sort();
             }
             unstaged
         } else {
@@ -535,7 +526,7 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
         Some(tip) => snapshot::Source::Commit(tip),
         None => snapshot::Source::Index,
     };
-    let snapshot = Snapshot::take(repo, &unstaged, source)?;
+    let mut snapshot = Snapshot::take(repo, &unstaged, source)?;
     let run_dir = match std::env::var(env::RUN_ID) {
         Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
         Err(_) => runs::RunDir::create(repo.git_dir())?,
@@ -587,7 +578,6 @@ fn execute(repo: &Repo, config: &Config, req: Request) -> Result<i32> {
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
     remember_passes(&cache, config, &keys, &jobs, &job_of, &result, &modified);
     // How set-aside files come back is decided before fixes are staged.
-    let mut snapshot = snapshot;
     let prepared = snapshot.as_ref().map(Snapshot::prepare);
     let conflicting = prepared
         .as_ref()

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Check, Run};
+use crate::config::Check;
 use crate::git::Input;
 use crate::plan::Matcher;
 use crate::runs;
@@ -144,25 +144,6 @@ pub fn key(
     field(&mut buf, format!("{check:?}").as_bytes());
     field(&mut buf, &context.buf);
     field(&mut buf, program);
-    match &check.run {
-        Run::Shell(s) => {
-            field(&mut buf, b"sh");
-            field(&mut buf, s.as_bytes());
-        }
-        Run::Exec(argv) => {
-            field(&mut buf, b"exec");
-            for a in argv {
-                field(&mut buf, a.as_bytes());
-            }
-        }
-    }
-    field(&mut buf, check.dir.as_deref().unwrap_or("").as_bytes());
-    let mut env = check.env.clone();
-    env.sort();
-    for (k, v) in &env {
-        field(&mut buf, k.as_bytes());
-        field(&mut buf, v.as_bytes());
-    }
     field(&mut buf, b"files");
     for f in files {
         field(&mut buf, f.as_os_str().as_bytes());

@@ -280,7 +280,8 @@ pub struct RunArgs {
     pub no_stash: bool,
 
     /// On staged files, also set untracked (not ignored) files aside, or show them (overrides settings.untracked)
-    #[arg(long, value_name = "MODE", value_parser = ["show", "hide"])]
+    #[arg(long, value_name = "MODE", value_parser = ["show", "hide"],
+          conflicts_with_all = ["all", "files", "from_ref", "no_stash", "background"])]
     pub untracked: Option<String>,
 
     /// Start the run detached and return at once; prints its id on stdout (implies --no-stash)

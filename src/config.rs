@@ -304,6 +304,14 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     Ok(parse(path, &text)?)
 }
 
+/// Parses a checks file read from git (the index, a commit) rather than
+/// from disk; `path` says which, in errors.
+pub fn parse_bytes(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Config> {
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
+    Ok(parse(path, &text)?)
+}
+
 /// Parses `text` as the contents of `path` (used in errors only).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let src = Source { path, text };

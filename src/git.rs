@@ -24,12 +24,6 @@ pub struct Repo {
     root: PathBuf,
 }
 
-/// A tracked path whose work-tree state differs from the index.
-#[derive(Debug, Clone)]
-pub struct Unstaged {
-    pub path: PathBuf,
-}
-
 /// One ref a push sends.
 #[derive(Debug, Clone)]
 pub struct Pushed {
@@ -227,7 +221,7 @@ impl Repo {
 
     /// Tracked paths whose work tree differs from the index (content, mode,
     /// type, deletion), submodules excepted; intent-to-add entries included.
-    pub fn unstaged(&self) -> Result<Vec<Unstaged>> {
+    pub fn unstaged(&self) -> Result<Vec<PathBuf>> {
         let index = self.index()?;
         let listed = if index.len() > IN_PROCESS_DIFF_MAX {
             // git's own diff is several times faster than libgit2's on large
@@ -277,20 +271,15 @@ impl Repo {
             {
                 continue;
             }
-            out.push(Unstaged {
-                path: bytes_path(p),
-            });
+            out.push(bytes_path(p));
         }
         // Intent-to-add entries are not always reported as differences; add them.
         for e in index.iter() {
-            if is_intent_to_add(&e) && !out.iter().any(|u| u.path.as_os_str().as_bytes() == e.path)
-            {
-                out.push(Unstaged {
-                    path: bytes_path(&e.path),
-                });
+            if is_intent_to_add(&e) && !out.iter().any(|u| u.as_os_str().as_bytes() == e.path) {
+                out.push(bytes_path(&e.path));
             }
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.sort();
         Ok(out)
     }
 
@@ -332,22 +321,25 @@ impl Repo {
     /// each path below it), exactly as a checkout writes them: filters,
     /// modes and symlinks as git applies them. Only `prefix` is written to.
     pub fn checkout_index_to(&self, paths: &[PathBuf], prefix: &Path) -> Result<()> {
+        self.checkout_to(paths, prefix, None)
+    }
+
+    /// `git checkout-index --prefix` of `paths`, from the index or from
+    /// `index_file`.
+    fn checkout_to(
+        &self,
+        paths: &[PathBuf],
+        prefix: &Path,
+        index_file: Option<&Path>,
+    ) -> Result<()> {
         let mut arg = b"--prefix=".to_vec();
         arg.extend_from_slice(prefix.as_os_str().as_bytes());
         if !arg.ends_with(b"/") {
             arg.push(b'/');
         }
-        let arg = OsStr::from_bytes(&arg);
-        self.git_with_paths(
-            &[
-                OsStr::new("checkout-index"),
-                OsStr::new("-f"),
-                OsStr::new("-z"),
-                OsStr::new("--stdin"),
-                arg,
-            ],
-            paths,
-        )
+        let args = ["checkout-index", "-f", "-z", "--stdin"].map(OsStr::new);
+        let args = [&args[..], &[OsStr::from_bytes(&arg)]].concat();
+        self.git_with_paths(&args, paths, index_file)
     }
 
     /// Stages the work-tree state of `paths`, as `git add` does.
@@ -355,11 +347,18 @@ impl Repo {
         self.git_with_paths(
             &["add", "--pathspec-from-file=-", "--pathspec-file-nul"].map(OsStr::new),
             paths,
+            None,
         )
     }
 
-    /// Runs git in the root with NUL-separated paths on stdin.
-    fn git_with_paths(&self, args: &[&OsStr], paths: &[PathBuf]) -> Result<()> {
+    /// Runs git in the root with NUL-separated paths on stdin (reading
+    /// `index_file` as its index when given).
+    fn git_with_paths(
+        &self,
+        args: &[&OsStr],
+        paths: &[PathBuf],
+        index_file: Option<&Path>,
+    ) -> Result<()> {
         if paths.is_empty() {
             return Ok(());
         }
@@ -372,8 +371,11 @@ impl Repo {
             input.extend_from_slice(p.as_os_str().as_bytes());
             input.push(0);
         }
-        let mut child = self
-            .git()
+        let mut cmd = self.git();
+        if let Some(f) = index_file {
+            cmd.env("GIT_INDEX_FILE", f);
+        }
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -432,7 +434,16 @@ impl Repo {
     /// Runs git in the root and returns its stdout; a failure is an error
     /// carrying git's own message.
     fn git_stdout(&self, args: &[&OsStr]) -> Result<Vec<u8>> {
-        let out = self.git().args(args).output().context("cannot run git")?;
+        self.git_output(args, None)
+    }
+
+    /// [`Repo::git_stdout`], reading `index_file` as git's index when given.
+    fn git_output(&self, args: &[&OsStr], index_file: Option<&Path>) -> Result<Vec<u8>> {
+        let mut cmd = self.git();
+        if let Some(f) = index_file {
+            cmd.env("GIT_INDEX_FILE", f);
+        }
+        let out = cmd.args(args).output().context("cannot run git")?;
         if !out.status.success() {
             bail!(
                 "git {} failed: {}",
@@ -584,7 +595,7 @@ impl Repo {
     /// Paths whose work tree differs from `commit`'s tree (tracked files,
     /// and files the commit has that the work tree lacks), submodules and
     /// skip-worktree entries excepted.
-    pub fn differing_from(&self, commit: Oid) -> Result<Vec<Unstaged>> {
+    pub fn differing_from(&self, commit: Oid) -> Result<Vec<PathBuf>> {
         let oid = commit.to_string();
         let args = [
             "diff",
@@ -600,15 +611,13 @@ impl Repo {
         .map(OsStr::new);
         let listed = self.git_stdout(&args)?;
         let index = self.index()?;
-        let mut out: Vec<Unstaged> = listed
+        let mut out: Vec<PathBuf> = listed
             .split(|&b| b == 0)
             .filter(|p| !p.is_empty())
             .filter(|p| !index_entry(&index, p).is_some_and(|e| is_skip_worktree(&e)))
-            .map(|p| Unstaged {
-                path: bytes_path(p),
-            })
+            .map(bytes_path)
             .collect();
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.sort();
         Ok(out)
     }
 
@@ -649,53 +658,9 @@ impl Repo {
         if paths.is_empty() {
             return Ok(());
         }
-        let out = self
-            .git()
-            .env("GIT_INDEX_FILE", scratch_index)
-            .args(["read-tree", &commit.to_string()])
-            .output()
-            .context("cannot run git read-tree")?;
-        if !out.status.success() {
-            bail!(
-                "git read-tree failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let mut arg = b"--prefix=".to_vec();
-        arg.extend_from_slice(prefix.as_os_str().as_bytes());
-        if !arg.ends_with(b"/") {
-            arg.push(b'/');
-        }
-        let mut input = Vec::new();
-        for p in paths {
-            input.extend_from_slice(p.as_os_str().as_bytes());
-            input.push(0);
-        }
-        let mut child = self
-            .git()
-            .env("GIT_INDEX_FILE", scratch_index)
-            .args(["checkout-index", "-f", "-z", "--stdin"])
-            .arg(OsStr::from_bytes(&arg))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot run git")?;
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(&input)
-            .context("cannot write to git")?;
-        crate::fault::point("git checkout-index running");
-        let out = child.wait_with_output().context("cannot run git")?;
-        if !out.status.success() {
-            bail!(
-                "git checkout-index failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(())
+        let oid = commit.to_string();
+        self.git_output(&["read-tree", &oid].map(OsStr::new), Some(scratch_index))?;
+        self.checkout_to(paths, prefix, Some(scratch_index))
     }
 
     /// The commit of the remote's default branch (`refs/remotes/R/HEAD`, else main or master).

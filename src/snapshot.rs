@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fault;
 use crate::fsutil::private_dir;
-use crate::git::{self, Repo, Unstaged};
+use crate::git::{self, Repo};
 use crate::runs;
 
 const MANIFEST_VERSION: u32 = 2;
@@ -358,7 +358,7 @@ impl<'r> Snapshot<'r> {
     /// when there are none.
     pub fn take(
         repo: &'r Repo,
-        unstaged: &[Unstaged],
+        unstaged: &[PathBuf],
         source: Source,
     ) -> Result<Option<Snapshot<'r>>> {
         if unstaged.is_empty() {
@@ -376,9 +376,9 @@ impl<'r> Snapshot<'r> {
         let mut places = Vec::with_capacity(unstaged.len());
         let mut refused = Vec::new();
         for u in unstaged {
-            match inspect(root, &u.path) {
+            match inspect(root, u) {
                 Ok(p) => places.push(p),
-                Err(why) => refused.push(format!("  {}: {why}", u.path.display())),
+                Err(why) => refused.push(format!("  {}: {why}", u.display())),
             }
         }
         if !refused.is_empty() {
@@ -392,11 +392,11 @@ impl<'r> Snapshot<'r> {
                 refused.join("\n")
             );
         }
-        let paths: Vec<PathBuf> = unstaged.iter().map(|u| u.path.clone()).collect();
-        let index = repo.index_entries(&paths)?;
+        let paths = unstaged;
+        let index = repo.index_entries(paths)?;
         let versions = match source {
             Source::Index => index.clone(),
-            Source::Commit(tip) => repo.tree_entries(tip, &paths)?,
+            Source::Commit(tip) => repo.tree_entries(tip, paths)?,
         };
         let entries: Vec<Entry> = paths
             .iter()
@@ -651,10 +651,7 @@ impl<'r> Snapshot<'r> {
                 saved: saved.as_deref(),
                 merged,
             };
-            match put.run(
-                |taken| plan.expect.is_some_and(|x| x.same_file(taken)),
-                plan.expect,
-            )? {
+            match put.run(plan.expect)? {
                 Outcome::Restored => {
                     if is_merge {
                         out.merged.push(rel.clone());
@@ -749,10 +746,10 @@ struct PutBack<'a> {
 }
 
 impl PutBack<'_> {
-    /// Takes out what is in the path if `ours` says it is what we expect
-    /// (`expect`: what must be there before), then puts the user's version
-    /// back without replacing anything.
-    fn run(self, ours: impl Fn(&Stamp) -> bool, expect: Option<Stamp>) -> Result<Outcome> {
+    /// Takes out what is in the path if it is exactly what we expect there
+    /// (`expect`, checked before the move and again after it), then puts
+    /// the user's version back without replacing anything.
+    fn run(self, expect: Option<Stamp>) -> Result<Outcome> {
         let rel = self.entry.rel();
         let cur = self.root.join(&rel);
         fault::point(&format!("restore-look {}", rel.display()));
@@ -774,7 +771,10 @@ impl PutBack<'_> {
                 return Err(e).with_context(|| format!("cannot move {}", cur.display()));
             }
             fault::point(&format!("restore-take {}", rel.display()));
-            if !stamp(&taken).is_some_and(|t| ours(&t)) {
+            let ours = stamp(&taken)
+                .zip(expect)
+                .is_some_and(|(t, x)| x.same_file(&t));
+            if !ours {
                 // Swapped between the look and the move: give it back.
                 if move_no_replace(&taken, &cur).is_err() {
                     Aside::new(self.dir).keep(&taken, &rel)?;
@@ -1124,7 +1124,7 @@ pub fn recover(repo: &Repo) -> Result<Vec<String>> {
                 saved: Some(&saved),
                 merged: None,
             };
-            put.run(|t| expect.is_some_and(|x| x.same_file(t)), expect)?
+            put.run(expect)?
         } else {
             Outcome::Theirs("changed")
         };

@@ -130,6 +130,9 @@ fn run_untracked_hide_is_a_flag_too_and_a_bad_setting_is_an_error() {
     repo.precheck(&["run", "--no-cache", "--untracked", "hide"])
         .expect_code(0);
     assert_eq!(repo.read("loose.txt"), "untracked\n");
+    // Only where unstaged changes are set aside.
+    repo.precheck(&["run", "--all", "--untracked", "hide"])
+        .expect_code(2);
     repo.checks("[settings]\nuntracked = 'hidden'\n[checks.see]\nrun = 'true'\n");
     let bad = repo.precheck(&["run"]);
     bad.expect_code(2);
@@ -293,4 +296,41 @@ fn a_pushed_branch_is_checked_with_its_own_checks_toml() {
     // main's checks (which pass) are still main's.
     repo.git_try(&["push", "-q", "origin", "main"])
         .expect_code(0);
+}
+
+#[test]
+fn a_crash_at_every_step_of_a_push_on_another_branch_loses_nothing() {
+    let mut n = 1;
+    let mut crashed = 0;
+    loop {
+        let (repo, _origin) = with_feature("BAD on feature\n");
+        repo.write("shared.txt", "uncommitted work\n");
+        repo.write("untracked.txt", "never touched\n");
+        let before = common::tree(repo.path());
+        let index_before = repo.git(&["ls-files", "-s"]).stdout;
+        let trace = repo.file("trace");
+        let mut cmd = repo.git_command(&["push", "-q", "origin", "feature"]);
+        cmd.env("PRECHECK_FAULT_TRACE", &trace)
+            .env("PRECHECK_FAULT_KILL_AT", n.to_string());
+        let push = common::finish(&mut cmd, repo.path());
+        assert_ne!(push.code, 0, "feature fails its check either way");
+        let points = std::fs::read_to_string(&trace).unwrap_or_default();
+        std::fs::remove_file(&trace).ok();
+        let reached = points.lines().count();
+        let at = points.lines().last().unwrap_or("-").to_string();
+        repo.precheck(&["list"]);
+        assert_eq!(common::tree(repo.path()), before, "after a crash at `{at}`");
+        assert_eq!(repo.git(&["ls-files", "-s"]).stdout, index_before, "{at}");
+        assert!(!repo.file(".git/precheck/snapshot").exists(), "{at}");
+        assert!(!remote_has(&repo, "feature"));
+        if reached < n {
+            break;
+        }
+        crashed += 1;
+        n += 1;
+    }
+    assert!(
+        crashed >= 8,
+        "every step of the push's set-aside was crashed at: {crashed}"
+    );
 }
