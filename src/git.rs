@@ -49,6 +49,18 @@ pub struct Input {
 /// binary rather than in process.
 const IN_PROCESS_DIFF_MAX: usize = 10_000;
 
+/// `git diff` listing the paths that differ, NUL-separated, and nothing
+/// else: no renames, no submodules, no external diff or textconv programs.
+const DIFF_NAMES: [&str; 7] = [
+    "diff",
+    "--name-only",
+    "-z",
+    "--no-renames",
+    "--ignore-submodules=all",
+    "--no-ext-diff",
+    "--no-textconv",
+];
+
 /// The mode of a gitlink (submodule) entry.
 const GITLINK: u32 = 0o160000;
 
@@ -226,17 +238,7 @@ impl Repo {
         let listed = if index.len() > IN_PROCESS_DIFF_MAX {
             // git's own diff is several times faster than libgit2's on large
             // trees (100,000 files: ~0.15 s against ~0.3 s).
-            let args = [
-                "diff",
-                "--name-only",
-                "-z",
-                "--no-renames",
-                "--ignore-submodules=all",
-                "--no-ext-diff",
-                "--no-textconv",
-            ]
-            .map(OsStr::new);
-            self.git_stdout(&args)?
+            self.git_stdout(&DIFF_NAMES.map(OsStr::new))?
         } else {
             // On small trees starting a git process costs more than the diff.
             let mut opts = DiffOptions::new();
@@ -597,18 +599,8 @@ impl Repo {
     /// skip-worktree entries excepted.
     pub fn differing_from(&self, commit: Oid) -> Result<Vec<PathBuf>> {
         let oid = commit.to_string();
-        let args = [
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--ignore-submodules=all",
-            "--no-ext-diff",
-            "--no-textconv",
-            &oid,
-            "--",
-        ]
-        .map(OsStr::new);
+        let tail = [oid.as_str(), "--"];
+        let args: Vec<&OsStr> = DIFF_NAMES.iter().chain(&tail).map(OsStr::new).collect();
         let listed = self.git_stdout(&args)?;
         let index = self.index()?;
         let mut out: Vec<PathBuf> = listed

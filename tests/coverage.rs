@@ -25,8 +25,9 @@ fn install_sets_up_pre_merge_commit_and_uninstall_removes_it() {
     assert!(!repo.file(".git/hooks/pre-merge-commit").exists());
 }
 
-#[test]
-fn a_clean_merge_of_a_failing_branch_is_blocked() {
+/// `main` and a `feature` branch (adding feature.txt = `feature_text`) that
+/// diverged, so that `git merge feature` makes a merge commit cleanly.
+fn diverged(feature_text: &str) -> TestRepo {
     let repo = TestRepo::new();
     repo.checks(NO_BAD);
     repo.write("a.txt", "a\n")
@@ -34,11 +35,18 @@ fn a_clean_merge_of_a_failing_branch_is_blocked() {
         .commit("base")
         .install();
     repo.git(&["checkout", "-qb", "feature"]);
-    repo.write("feature.txt", "BAD\n").stage(&["feature.txt"]);
-    repo.git(&["commit", "-qm", "bad feature", "--no-verify"]);
+    repo.write("feature.txt", feature_text)
+        .stage(&["feature.txt"]);
+    repo.git(&["commit", "-qm", "feature", "--no-verify"]);
     repo.git(&["checkout", "-q", "main"]);
     repo.write("main.txt", "fine\n").stage(&["main.txt"]);
     repo.git(&["commit", "-qm", "main moves on"]);
+    repo
+}
+
+#[test]
+fn a_clean_merge_of_a_failing_branch_is_blocked() {
+    let repo = diverged("BAD\n");
     let head = repo.git(&["rev-parse", "HEAD"]).stdout;
     let merge = repo.git_try(&["merge", "--no-edit", "feature"]);
     assert_ne!(
@@ -61,18 +69,7 @@ fn a_clean_merge_of_a_failing_branch_is_blocked() {
 
 #[test]
 fn a_clean_merge_of_a_passing_branch_goes_through_with_unstaged_work_kept() {
-    let repo = TestRepo::new();
-    repo.checks(NO_BAD);
-    repo.write("a.txt", "a\n")
-        .stage(&["."])
-        .commit("base")
-        .install();
-    repo.git(&["checkout", "-qb", "feature"]);
-    repo.write("feature.txt", "good\n").stage(&["feature.txt"]);
-    repo.git(&["commit", "-qm", "feature"]);
-    repo.git(&["checkout", "-q", "main"]);
-    repo.write("main.txt", "fine\n").stage(&["main.txt"]);
-    repo.git(&["commit", "-qm", "main moves on"]);
+    let repo = diverged("good\n");
     // Unstaged work on a file the merge does not touch.
     repo.write("a.txt", "a\nBAD but unstaged\n");
     repo.git_try(&["merge", "--no-edit", "feature"])
