@@ -1313,8 +1313,12 @@ def setup_hook_repo(
     hooks = installed_hooks(repo)
     status = git(repo, "status", "--porcelain=v1", "--untracked-files=all", "--ignored")
     problems = []
-    if hooks != ["pre-commit"]:
-        problems.append(f".git/hooks holds {hooks or 'nothing'}, expected just pre-commit")
+    # precheck also installs pre-merge-commit (a clean merge runs the
+    # pre-commit checks); it runs only on merges, never on `git commit`.
+    expected = (["pre-commit", "pre-merge-commit"] if name.startswith(("hook-precheck", "hook-probe-precheck"))
+                else ["pre-commit"])
+    if hooks != expected:
+        problems.append(f".git/hooks holds {hooks or 'nothing'}, expected {expected}")
     if status:
         problems.append("the work tree is not clean after the install:\n" + status)
     if problems:
