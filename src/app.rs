@@ -12,23 +12,27 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cache::{self, Cache};
 use crate::cli::{
     CiCommand, Cli, Command, FileArgs, HookArgs, InstallArgs, ListArgs, MatrixArgs, RunArgs,
     UninstallArgs,
 };
+use crate::commands::{doctor, import, init, install, tasks};
 use crate::config::{self, Config, MemoryCap};
-use crate::fixes::{self, Files, Modified};
-use crate::git::{self, Repo};
-use crate::ledger::Ledger;
-use crate::lock::{Attempt, Mode, TreeLock};
+use crate::exec::ledger::Ledger;
+use crate::exec::scheduler::{self, Job, Outcome, Status, Tee};
+use crate::exec::spawn;
 use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
-use crate::scheduler::{self, Job, Outcome, Status, Tee};
 use crate::shard::{self, Shard};
-use crate::snapshot::{self, Snapshot};
+use crate::store::cache::{self, Cache};
+use crate::store::{history, runs};
+use crate::sys::proc;
 use crate::units::format_size;
-use crate::{doctor, env, exit, history, import, init, install, memory, runner, runs, tasks};
+use crate::worktree::fixes::{self, Files, Modified};
+use crate::worktree::git::{self, Repo};
+use crate::worktree::lock::{Attempt, Mode, TreeLock};
+use crate::worktree::snapshot::{self, Snapshot};
+use crate::{env, exit};
 
 pub fn main(cli: Cli) -> Result<i32> {
     let out = Verbosity {
@@ -656,7 +660,7 @@ fn keep_shard(config: &Config, plan: &mut Plan, shard: Shard) {
 /// `precheck ci matrix`: the shards as JSON for a CI job matrix.
 fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<i32> {
     config::known_hook(&args.files.hook)?;
-    let repo = crate::snapshot::open_repo()?;
+    let repo = crate::worktree::snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
     let sel = selection(Vec::new(), args.files.hook.clone());
@@ -728,7 +732,7 @@ fn cache_keys(
                 files,
                 &inputs,
                 &context,
-                &runner::program_identity(c, repo.root()),
+                &spawn::program_identity(c, repo.root()),
             ),
             _ => None,
         })
@@ -1022,8 +1026,8 @@ fn memory_cap(config: &Config, flag: Option<&str>) -> Result<u64> {
     };
     Ok(match cap {
         Some(MemoryCap::Bytes(b)) => b,
-        Some(MemoryCap::Percent(p)) => (memory::total() as f64 * p / 100.0) as u64,
-        None => (memory::available() as f64 * DEFAULT_CAP_SHARE) as u64,
+        Some(MemoryCap::Percent(p)) => (proc::total() as f64 * p / 100.0) as u64,
+        None => (proc::available() as f64 * DEFAULT_CAP_SHARE) as u64,
     }
     .max(1))
 }
@@ -1125,7 +1129,7 @@ fn jobs(
             .collect();
         jobs.push(Job {
             name: check.name.clone(),
-            batches: runner::invocations(check, repo.root(), files, msg).map_err(|p| p.0),
+            batches: spawn::invocations(check, repo.root(), files, msg).map_err(|p| p.0),
             log: run_dir.log_path(&check.name),
             memory: history::expected_memory(
                 check,
@@ -1182,7 +1186,7 @@ fn summary(
                     _ => Tail::default(),
                 };
                 if outcome.status == Status::Failed && outcome.exit_code == Some(127) {
-                    if let Some(program) = runner::missing_program(&tail.text) {
+                    if let Some(program) = spawn::missing_program(&tail.text) {
                         outcome.detail = Some(format!(
                             "program `{program}` not found\nhint: install it, or fix `run` in checks.toml"
                         ));

@@ -20,34 +20,22 @@ macro_rules! println {
 }
 
 mod app;
-mod cache;
-mod child;
 mod cli;
+mod commands;
 mod config;
-mod doctor;
 mod env;
+mod exec;
 mod exit;
 mod fault;
-mod fixes;
 mod fsutil;
-mod git;
-mod history;
-mod import;
-mod init;
-mod install;
-mod ledger;
-mod lock;
-mod memory;
 mod outcome;
 mod plan;
 mod report;
-mod runner;
-mod runs;
-mod scheduler;
 mod shard;
-mod snapshot;
-mod tasks;
+mod store;
+mod sys;
 mod units;
+mod worktree;
 
 use std::io::Write;
 

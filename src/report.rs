@@ -16,9 +16,9 @@ use std::time::Duration;
 use console::{style, Term};
 use serde::Serialize;
 
-use crate::fixes::Modified;
-use crate::scheduler::{Live, Observer, Outcome, Status};
+use crate::exec::scheduler::{Live, Observer, Outcome, Status};
 use crate::units::{format_duration, format_size};
+use crate::worktree::fixes::Modified;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -1,43 +1,137 @@
-//! The module graph has no cycle: every `crate::MODULE` a file of `src/`
-//! names is an edge, and an import that runs back up (a lower module naming
-//! one that uses it) closes a cycle and fails this test, naming it.
+//! The module graph reads top-down and has no cycle. Every `crate::path` a
+//! file of `src/` names is an edge to the module it lands in. Two rules, each
+//! failing with the edges that break it:
+//! - each module belongs to a layer (`LAYERS`, top first) and names only
+//!   modules of its own layer or below: an import that runs back up fails;
+//! - no module reaches itself again: within a layer, a cycle fails.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = BTreeMap::new();
-    for e in std::fs::read_dir(&src).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if let Some(module) = name.strip_suffix(".rs") {
-            files.insert(
-                module.to_string(),
-                std::fs::read_to_string(e.path()).unwrap(),
-            );
+/// Top first: a module may use its own layer and the ones below it. The key
+/// is a module's first path segment (`worktree` for `worktree::git`).
+const LAYERS: &[(&str, &[&str])] = &[
+    ("entry", &["main"]),
+    ("commands", &["commands", "cli", "app"]),
+    ("pipeline", &["pipeline"]),
+    (
+        "exec, report, store, worktree",
+        &["exec", "report", "store", "worktree"],
+    ),
+    ("config and plan", &["config", "plan", "shard"]),
+    ("system", &["sys"]),
+    (
+        "leaf vocabulary",
+        &["units", "fsutil", "env", "outcome", "exit", "fault"],
+    ),
+];
+
+fn layer_of(module: &str) -> usize {
+    let head = module.split("::").next().unwrap();
+    LAYERS
+        .iter()
+        .position(|(_, members)| members.contains(&head))
+        .unwrap_or_else(|| panic!("module {module} has no layer: add it to LAYERS"))
+}
+
+/// Module path (`worktree::git`, `report`, `main`) → its file's text.
+fn modules() -> BTreeMap<String, String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let path = e.path();
+            if path.is_dir() {
+                let sub = format!("{prefix}{name}::");
+                walk(&path, &sub, out);
+            } else if let Some(stem) = name.strip_suffix(".rs") {
+                let module = if stem == "mod" {
+                    prefix.trim_end_matches("::").to_string()
+                } else {
+                    format!("{prefix}{stem}")
+                };
+                out.insert(module, std::fs::read_to_string(&path).unwrap());
+            }
         }
     }
-    let modules: BTreeSet<String> = files.keys().cloned().collect();
+    let mut out = BTreeMap::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        "",
+        &mut out,
+    );
+    out
+}
+
+/// The paths named after `crate::` in `text`, groups expanded
+/// (`crate::{a, b::{c, d}}` names `a`, `b::c` and `b::d`).
+fn crate_paths(text: &str) -> Vec<String> {
+    fn expand(prefix: &str, rest: &str, out: &mut Vec<String>) {
+        let rest = rest.trim_start();
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut start = 0;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        expand(prefix, &group[start..i], out);
+                        return;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        expand(prefix, &group[start..i], out);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        let path: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+            .collect();
+        let path = path.trim_end_matches(':');
+        let full = if prefix.is_empty() {
+            path.to_string()
+        } else {
+            format!("{prefix}::{path}")
+        };
+        let after = &rest[path.len()..];
+        if let Some(group) = after.strip_prefix("::{") {
+            expand(&full, &format!("{{{group}"), out);
+        } else {
+            out.push(full);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("crate::") {
+        expand("", &text[i + 7..], &mut out);
+    }
+    out
+}
+
+/// Module → the other modules it names.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let files = modules();
+    let names: BTreeSet<&String> = files.keys().collect();
     let mut graph = BTreeMap::new();
     for (module, text) in &files {
         let mut deps = BTreeSet::new();
-        // `crate::name` anywhere, and names inside `use crate::{a, b::c}`.
-        for (i, _) in text.match_indices("crate::") {
-            let rest = &text[i + 7..];
-            if let Some(group) = rest.strip_prefix('{') {
-                let end = group.find('}').unwrap_or(group.len());
-                for part in group[..end].split(',') {
-                    let head = part.trim().split("::").next().unwrap_or("").trim();
-                    deps.insert(head.to_string());
+        for path in crate_paths(text) {
+            // The longest module that is a prefix of the path.
+            let mut parts: Vec<&str> = path.split("::").collect();
+            while !parts.is_empty() {
+                let candidate = parts.join("::");
+                if names.contains(&candidate) {
+                    if &candidate != module {
+                        deps.insert(candidate);
+                    }
+                    break;
                 }
-            } else {
-                let head: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                deps.insert(head);
+                parts.pop();
             }
         }
-        deps.retain(|d| modules.contains(d) && d != module);
         graph.insert(module.clone(), deps);
     }
     graph
@@ -67,7 +161,7 @@ fn cycle_from(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> Option
 #[test]
 fn the_module_graph_has_no_cycle() {
     let graph = graph();
-    assert!(graph.len() > 20, "the modules were found: {graph:?}");
+    assert!(graph.len() > 30, "the modules were found: {graph:?}");
     let cycles: Vec<String> = graph
         .keys()
         .filter_map(|m| cycle_from(&graph, m))
@@ -77,16 +171,35 @@ fn the_module_graph_has_no_cycle() {
 }
 
 #[test]
-fn leaf_modules_use_nothing_of_precheck_but_leaves() {
+fn no_import_runs_back_up_a_layer() {
     let graph = graph();
-    let leaves = [
-        "units", "fsutil", "env", "exit", "fault", "memory", "outcome",
-    ];
-    for leaf in leaves {
-        let deps = &graph[leaf];
-        assert!(
-            deps.iter().all(|d| leaves.contains(&d.as_str())),
-            "{leaf} is a leaf but uses {deps:?}"
-        );
+    let mut upward = Vec::new();
+    for (module, deps) in &graph {
+        for dep in deps {
+            if layer_of(dep) < layer_of(module) {
+                upward.push(format!(
+                    "{module} ({}) uses {dep} ({})",
+                    LAYERS[layer_of(module)].0,
+                    LAYERS[layer_of(dep)].0
+                ));
+            }
+        }
     }
+    assert!(
+        upward.is_empty(),
+        "imports up a layer:\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn the_path_reader_finds_grouped_and_nested_imports() {
+    let paths = crate_paths(
+        "use crate::{a, b::{c, d::E}};\nuse crate::f::g::{self, H};\nlet x = crate::i::j(1);",
+    );
+    assert_eq!(
+        paths,
+        ["a", "b::c", "b::d::E", "f::g::self", "f::g::H", "i::j"],
+        "{paths:?}"
+    );
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
 use crate::config::{Check, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
-use crate::memory::ProcId;
+use crate::sys::proc::ProcId;
 
 /// One process to start: a check runs one invocation per batch of files.
 #[derive(Debug, Clone)]
@@ -231,7 +231,7 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         .before_spawn(|cmd| {
             cmd.process_group(0);
             // Killed with precheck, and found by its mark if it outlives it.
-            crate::child::own(cmd);
+            crate::sys::child::own(cmd);
             Ok(())
         });
     // What precheck tells itself is not for the checks (a check may run precheck).

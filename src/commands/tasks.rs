@@ -15,11 +15,11 @@ use serde::Serialize;
 use crate::cli::{CleanArgs, KillArgs, LogArgs, TasksArgs, WaitArgs};
 use crate::config::parse_duration;
 use crate::exit;
-use crate::git::Repo;
-use crate::memory;
 use crate::report::{self, Format};
-use crate::runs::{self, Meta, RunDir};
+use crate::store::runs::{self, Meta, RunDir};
+use crate::sys::proc;
 use crate::units::format_duration;
+use crate::worktree::git::Repo;
 
 const POLL: Duration = Duration::from_millis(100);
 
@@ -71,7 +71,7 @@ pub fn start_background(repo: &Repo) -> Result<i32> {
         started_ms: runs::now_ms(),
         finished_ms: None,
         pid,
-        pid_start: memory::proc_id(pid as i32).map_or(0, |p| p.start),
+        pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
         exit_code: None,
         checks: Vec::new(),
     };
@@ -420,8 +420,8 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
         "crashed" => {
             // Nobody is left to stop its checks: stop what remains of them here.
             for c in meta.checks.iter().filter(|c| c.state == "running") {
-                if let Some(g) = c.pgid.filter(|g| crate::runner::group_exists(*g)) {
-                    crate::runner::signal(Some(g), &[], crate::runner::SIGKILL);
+                if let Some(g) = c.pgid.filter(|g| crate::exec::spawn::group_exists(*g)) {
+                    crate::exec::spawn::signal(Some(g), &[], crate::exec::spawn::SIGKILL);
                 }
             }
             println!(
@@ -468,7 +468,7 @@ pub fn clean(repo: &Repo, args: CleanArgs) -> Result<i32> {
     let n = runs::clean(repo.git_dir());
     println!("removed {n} finished run{}", crate::units::plural(n));
     if args.cache {
-        let n = crate::cache::Cache::open(repo.git_dir()).clear();
+        let n = crate::store::cache::Cache::open(repo.git_dir()).clear();
         println!("removed {n} cached pass{}", if n == 1 { "" } else { "es" });
     }
     Ok(exit::PASSED)

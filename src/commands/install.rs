@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::git::Repo;
+use crate::worktree::git::Repo;
 
-const TEMPLATE: &str = include_str!("../hooks/shim.sh");
+const TEMPLATE: &str = include_str!("../../hooks/shim.sh");
 /// Marks a file as precheck's shim.
 const MARKER: &str = "# precheck-shim-version:";
 
@@ -198,7 +198,7 @@ pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Res
         return Ok(None);
     }
     let mut cmd = Command::new(&legacy);
-    crate::child::own(&mut cmd);
+    crate::sys::child::own(&mut cmd);
     let mut child = cmd
         .args(args)
         .current_dir(repo.root())

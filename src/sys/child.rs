@@ -16,7 +16,7 @@ pub fn owner_token() -> &'static str {
     static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TOKEN.get_or_init(|| {
         let pid = std::process::id() as i32;
-        let start = crate::memory::proc_id(pid).map_or(0, |p| p.start);
+        let start = crate::sys::proc::proc_id(pid).map_or(0, |p| p.start);
         format!("{pid}-{start}")
     })
 }

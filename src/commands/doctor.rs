@@ -70,7 +70,7 @@ fn dir_size(dir: &Path) -> (usize, u64) {
 }
 
 pub fn doctor(config_path: Option<PathBuf>) -> Result<i32> {
-    let repo = crate::snapshot::open_repo()?;
+    let repo = crate::worktree::snapshot::open_repo()?;
     let mut f = Findings { problems: 0 };
     f.ok(&format!("repository: {}", repo.root().display()));
     let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));

@@ -13,8 +13,8 @@ use crate::fsutil::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::memory;
-use crate::scheduler::{Observer, Outcome};
+use crate::exec::scheduler::{Observer, Outcome};
+use crate::sys::proc;
 
 pub struct RunDir {
     pub id: String,
@@ -175,7 +175,7 @@ impl Meta {
     }
 
     pub fn alive(&self) -> bool {
-        memory::alive(self.pid as i32, self.pid_start)
+        proc::alive(self.pid as i32, self.pid_start)
     }
 
     pub fn finished(&self) -> bool {
@@ -212,7 +212,7 @@ impl Recorder {
                 started_ms: now_ms(),
                 finished_ms: None,
                 pid,
-                pid_start: memory::proc_id(pid as i32).map_or(0, |p| p.start),
+                pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
                 exit_code: None,
                 checks: checks
                     .iter()
@@ -272,7 +272,7 @@ impl Observer for Recorder {
 
     fn warn(&mut self, _message: &str) {}
 
-    fn tick(&mut self, _live: &crate::scheduler::Live) {}
+    fn tick(&mut self, _live: &crate::exec::scheduler::Live) {}
 }
 
 /// Every run's record, newest first (runs without a readable record are skipped).

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::memory;
+use crate::sys::proc;
 
 pub struct Ledger {
     dir: PathBuf,
@@ -38,7 +38,7 @@ impl Ledger {
             .open(dir.join(".lock"))
             .context("cannot open the memory ledger")?;
         Ok(Ledger {
-            own: dir.join(crate::child::owner_token()),
+            own: dir.join(crate::sys::child::owner_token()),
             dir,
             lock,
             written: 0,
@@ -106,7 +106,7 @@ impl Drop for Held<'_> {
 /// running; None for a name that is not such a token (the lock file).
 fn owner_alive(name: &std::ffi::OsStr) -> Option<bool> {
     let (pid, start) = name.to_str()?.split_once('-')?;
-    Some(memory::alive(pid.parse().ok()?, start.parse().ok()?))
+    Some(proc::alive(pid.parse().ok()?, start.parse().ok()?))
 }
 
 /// After a crash: stops whatever a run that died without cleaning up had
@@ -121,8 +121,8 @@ pub fn reap_dead(git_dir: &Path) -> usize {
         if owner_alive(&name) != Some(false) {
             continue;
         }
-        let orphans = memory::with_env(crate::child::OWNER_ENV, token);
-        crate::runner::signal(None, &orphans, crate::runner::SIGKILL);
+        let orphans = proc::with_env(crate::sys::child::OWNER_ENV, token);
+        crate::exec::spawn::signal(None, &orphans, crate::exec::spawn::SIGKILL);
         stopped += orphans.len();
         let _ = fs::remove_file(e.path());
     }

@@ -429,7 +429,7 @@ impl Repo {
     fn git(&self) -> Command {
         let mut cmd = Command::new("git");
         cmd.current_dir(&self.root);
-        crate::child::own(&mut cmd);
+        crate::sys::child::own(&mut cmd);
         cmd
     }
 

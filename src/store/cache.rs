@@ -26,9 +26,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Check;
-use crate::git::Input;
 use crate::plan::Matcher;
-use crate::runs;
+use crate::store::runs;
+use crate::worktree::git::Input;
 
 /// Most entries kept; beyond it the oldest are dropped.
 pub const MAX_ENTRIES: usize = 2000;
@@ -128,7 +128,7 @@ impl Context {
 }
 
 /// The key of `check` over `files` (what it is given) and the repository's
-/// `inputs`; `program` is [`crate::runner::program_identity`]. None when
+/// `inputs`; `program` is [`crate::exec::spawn::program_identity`]. None when
 /// its input globs cannot be built.
 pub fn key(
     check: &Check,

@@ -12,7 +12,7 @@ use serde_yaml_ng::Value;
 
 use crate::cli::ImportArgs;
 use crate::exit;
-use crate::git::Repo;
+use crate::worktree::git::Repo;
 
 /// One check to write.
 #[derive(Debug, Default)]

@@ -146,7 +146,7 @@ fn render(checks: &[Starter]) -> String {
 }
 
 pub fn init(force: bool) -> Result<i32> {
-    let repo = crate::snapshot::open_repo()?;
+    let repo = crate::worktree::snapshot::open_repo()?;
     let root = repo.root();
     let target = root.join("checks.toml");
     if target.exists() && !force {

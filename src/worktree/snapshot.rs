@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::fault;
 use crate::fsutil::private_dir;
-use crate::git::{self, Repo};
-use crate::runs;
+use crate::store::runs;
+use crate::worktree::git::{self, Repo};
 
 const MANIFEST_VERSION: u32 = 2;
 
@@ -439,7 +439,7 @@ impl<'r> Snapshot<'r> {
         let manifest = Manifest {
             version: MANIFEST_VERSION,
             pid: std::process::id(),
-            owner: crate::child::owner_token().to_string(),
+            owner: crate::sys::child::owner_token().to_string(),
             root: root.as_os_str().as_bytes().to_vec(),
             head: repo.head().map(|h| h.to_string()),
             entries,
@@ -997,11 +997,11 @@ fn stop_owned(owner: &str) -> Result<()> {
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let left = crate::memory::with_env(crate::child::OWNER_ENV, owner);
+        let left = crate::sys::proc::with_env(crate::sys::child::OWNER_ENV, owner);
         if left.is_empty() {
             return Ok(());
         }
-        crate::runner::signal(None, &left, crate::runner::SIGKILL);
+        crate::exec::spawn::signal(None, &left, crate::exec::spawn::SIGKILL);
         if std::time::Instant::now() > deadline {
             anyhow::bail!(
                 "processes started by the precheck that died are still running ({}); nothing was restored yet: stop them, then run any precheck command",
@@ -1187,7 +1187,7 @@ pub fn open_repo() -> Result<Repo> {
 /// there is one and no live precheck holds the work tree. Cheap when there is
 /// nothing to do (a directory read and a stat).
 fn recover_if_needed(repo: &Repo) -> Result<()> {
-    let reaped = crate::ledger::reap_dead(repo.git_dir());
+    let reaped = crate::exec::ledger::reap_dead(repo.git_dir());
     if reaped > 0 {
         eprintln!(
             "precheck: stopped {reaped} process{} left running by a precheck that died",
@@ -1197,11 +1197,13 @@ fn recover_if_needed(repo: &Repo) -> Result<()> {
     if !exists(&snapshot_dir(repo.git_dir())) {
         return Ok(());
     }
-    let lock =
-        match crate::lock::TreeLock::try_acquire(repo.git_dir(), crate::lock::Mode::Exclusive)? {
-            crate::lock::Attempt::Got(lock) => lock,
-            crate::lock::Attempt::Busy => return Ok(()),
-        };
+    let lock = match crate::worktree::lock::TreeLock::try_acquire(
+        repo.git_dir(),
+        crate::worktree::lock::Mode::Exclusive,
+    )? {
+        crate::worktree::lock::Attempt::Got(lock) => lock,
+        crate::worktree::lock::Attempt::Busy => return Ok(()),
+    };
     for note in recover(repo)? {
         eprintln!("{note}");
     }

@@ -23,13 +23,13 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::ledger::Ledger;
+use crate::exec::ledger::Ledger;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::memory::{self, ProcId, ProcTable};
-use crate::runner::{self, Invocation};
+use crate::exec::spawn::{self, Invocation};
+use crate::sys::proc::{self, ProcId, ProcTable};
 
 /// How often process trees are measured and limits enforced.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -540,7 +540,7 @@ impl Coordinator<'_> {
                 observer.spawned(job, pid);
                 if let Slot::Running(r) = &mut self.slots[job] {
                     let pid = pid as i32;
-                    r.root = memory::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
+                    r.root = proc::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
                     r.pgid = Some(pid);
                     if let Some(id) = r.root {
                         r.known.insert(id);
@@ -556,10 +556,10 @@ impl Coordinator<'_> {
                 // group go too (daemons that left the group are not ours to end).
                 if let Slot::Running(r) = &mut self.slots[job] {
                     // Asking the kernel first spares a /proc scan in the usual case.
-                    if let Some(pgid) = r.pgid.take().filter(|&g| runner::group_exists(g)) {
+                    if let Some(pgid) = r.pgid.take().filter(|&g| spawn::group_exists(g)) {
                         let left = ProcTable::scan().group(pgid);
                         if !left.is_empty() {
-                            runner::signal(Some(pgid), &left, runner::SIGTERM);
+                            spawn::signal(Some(pgid), &left, spawn::SIGTERM);
                             self.doomed.push(Doomed {
                                 procs: left,
                                 pgid: Some(pgid),
@@ -673,7 +673,7 @@ impl Coordinator<'_> {
         if procs.is_empty() && r.pgid.is_none() {
             return;
         }
-        runner::signal(r.pgid, &procs, runner::SIGTERM);
+        spawn::signal(r.pgid, &procs, spawn::SIGTERM);
         self.doomed.push(Doomed {
             procs,
             pgid: r.pgid,
@@ -701,7 +701,7 @@ impl Coordinator<'_> {
             if d.deadline > now {
                 return true;
             }
-            runner::signal(d.pgid, &left, runner::SIGKILL);
+            spawn::signal(d.pgid, &left, spawn::SIGKILL);
             false
         });
     }
@@ -779,7 +779,7 @@ fn work(
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let handle = match runner::start(inv, &file) {
+        let handle = match spawn::start(inv, &file) {
             Ok(h) => h,
             Err(e) => {
                 let error = format!("cannot start `{}`: {e}", inv.program.to_string_lossy());
@@ -790,7 +790,7 @@ fn work(
         if let Some(&pid) = handle.pids().first() {
             let _ = tx.send(Event::Spawned { job, pid });
         }
-        let result = handle.wait().map(|out| runner::status_parts(out.status));
+        let result = handle.wait().map(|out| spawn::status_parts(out.status));
         let _ = tx.send(Event::BatchEnded { job });
         match result {
             Ok((code, sig)) => {

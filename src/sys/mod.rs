@@ -1,0 +1,5 @@
+//! The operating system, Linux only: the `/proc` and cgroup reader, the
+//! process identity of every child precheck starts, and signals.
+
+pub mod child;
+pub mod proc;
