@@ -19,7 +19,6 @@ macro_rules! println {
     }};
 }
 
-mod app;
 mod cli;
 mod commands;
 mod config;
@@ -29,6 +28,7 @@ mod exit;
 mod fault;
 mod fsutil;
 mod outcome;
+mod pipeline;
 mod plan;
 mod report;
 mod shard;
@@ -41,15 +41,15 @@ use std::io::Write;
 
 use clap::Parser;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     // NO_COLOR wins over CLICOLOR_FORCE (console already honours both alone).
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }
     let cli = cli::Cli::parse();
-    let code = match app::main(cli) {
-        Ok(code) => code,
+    let exit = match commands::dispatch(cli) {
+        Ok(exit) => exit,
         Err(err) => {
             // A closed pipe (`precheck list | head`) is not an error.
             if err
@@ -57,13 +57,13 @@ fn main() {
                 .filter_map(|e| e.downcast_ref::<std::io::Error>())
                 .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             {
-                exit::PASSED
+                exit::Exit::Passed
             } else {
                 let _ = std::io::stdout().flush();
                 eprintln!("{} {err:#}", console::style("error:").red().bold());
-                exit::USAGE
+                exit::Exit::Usage
             }
         }
     };
-    std::process::exit(code);
+    exit.into()
 }

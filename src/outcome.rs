@@ -56,6 +56,98 @@ impl Status {
     }
 }
 
+/// A run's state in its record and in `tasks`. `Crashed` is never written:
+/// a record says `running` and its process is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Running,
+    Passed,
+    Failed,
+    Interrupted,
+    /// Stopped by `precheck kill`.
+    Killed,
+    Crashed,
+}
+
+impl RunState {
+    pub fn key(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Passed => "passed",
+            RunState::Failed => "failed",
+            RunState::Interrupted => "interrupted",
+            RunState::Killed => "killed",
+            RunState::Crashed => "crashed",
+        }
+    }
+
+    pub fn finished(self) -> bool {
+        self != RunState::Running
+    }
+}
+
+/// A check's state in a run record: not yet ended, or its final status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CheckState {
+    Pending(Pending),
+    Ended(Status),
+}
+
+/// A check that has not ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pending {
+    Waiting,
+    Running,
+}
+
+impl CheckState {
+    pub const WAITING: CheckState = CheckState::Pending(Pending::Waiting);
+    pub const RUNNING: CheckState = CheckState::Pending(Pending::Running);
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CheckState::Pending(Pending::Waiting) => "waiting",
+            CheckState::Pending(Pending::Running) => "running",
+            CheckState::Ended(s) => s.key(),
+        }
+    }
+
+    pub fn ended(self) -> Option<Status> {
+        match self {
+            CheckState::Ended(s) => Some(s),
+            CheckState::Pending(_) => None,
+        }
+    }
+}
+
+/// Why the plan runs a check or not, as `precheck list --format json`
+/// names it (the reason in words comes with the plan's decision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Run,
+    SkippedNoFiles,
+    NotInHook,
+    NotSelected,
+    SkippedByUser,
+    OtherShard,
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl std::fmt::Display for CheckState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +170,35 @@ mod tests {
             assert_eq!(
                 serde_json::to_string(&s).unwrap(),
                 format!("\"{}\"", s.key())
+            );
+            let state = CheckState::Ended(s);
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+            let back: CheckState = serde_json::from_str(&format!("\"{}\"", s.key())).unwrap();
+            assert_eq!(back, state);
+        }
+    }
+
+    #[test]
+    fn states_read_back_as_written() {
+        for s in [CheckState::WAITING, CheckState::RUNNING] {
+            let text = serde_json::to_string(&s).unwrap();
+            assert_eq!(text, format!("\"{}\"", s.key()));
+            assert_eq!(serde_json::from_str::<CheckState>(&text).unwrap(), s);
+        }
+        for r in [
+            RunState::Running,
+            RunState::Passed,
+            RunState::Failed,
+            RunState::Interrupted,
+            RunState::Killed,
+            RunState::Crashed,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.key())
             );
         }
     }

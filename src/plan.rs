@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::config::{Check, Config};
+use crate::outcome::DecisionKind;
 use crate::units::plural;
 
 /// What the user asked for.
@@ -40,6 +41,17 @@ pub enum Decision {
 }
 
 impl Decision {
+    pub fn kind(&self) -> DecisionKind {
+        match self {
+            Decision::Run { .. } => DecisionKind::Run,
+            Decision::NoFiles => DecisionKind::SkippedNoFiles,
+            Decision::NotInHook => DecisionKind::NotInHook,
+            Decision::NotSelected => DecisionKind::NotSelected,
+            Decision::SkippedByUser => DecisionKind::SkippedByUser,
+            Decision::OtherShard => DecisionKind::OtherShard,
+        }
+    }
+
     pub fn runs(&self) -> bool {
         matches!(self, Decision::Run { .. })
     }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
+use crate::plan::{Decision, Plan};
 
 /// `K/N` as the user writes it, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,21 @@ pub fn assign(groups: &[Vec<usize>], count: usize) -> Vec<Vec<usize>> {
             checks
         })
         .collect()
+}
+
+/// Leaves in the plan only the checks of one shard. The split is a pure
+/// function of checks.toml (never of this clone's timings), so shards run in
+/// any order, in one clone or many, cover every check exactly once.
+pub fn keep(config: &Config, plan: &mut Plan, shard: Shard) {
+    let runs: Vec<bool> = plan.decisions.iter().map(Decision::runs).collect();
+    let groups = groups(config, &runs);
+    let shards = assign(&groups, shard.count);
+    let mine = &shards[shard.index - 1];
+    for (i, d) in plan.decisions.iter_mut().enumerate() {
+        if !mine.contains(&i) && matches!(d, Decision::Run { .. } | Decision::NoFiles) {
+            *d = Decision::OtherShard;
+        }
+    }
 }
 
 #[cfg(test)]

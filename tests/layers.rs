@@ -12,7 +12,7 @@ use std::path::Path;
 /// is a module's first path segment (`worktree` for `worktree::git`).
 const LAYERS: &[(&str, &[&str])] = &[
     ("entry", &["main"]),
-    ("commands", &["commands", "cli", "app"]),
+    ("commands", &["commands", "cli"]),
     ("pipeline", &["pipeline"]),
     (
         "exec, report, store, worktree",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::config::{self, Run};
-use crate::exit;
+use crate::exit::Exit;
 
 /// Shell words that are not programs on PATH.
 const SHELL_WORDS: &[&str] = &[
@@ -69,7 +69,7 @@ fn dir_size(dir: &Path) -> (usize, u64) {
     (files, bytes)
 }
 
-pub fn doctor(config_path: Option<PathBuf>) -> Result<i32> {
+pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
     let repo = crate::worktree::snapshot::open_repo()?;
     let mut f = Findings { problems: 0 };
     f.ok(&format!("repository: {}", repo.root().display()));
@@ -172,14 +172,14 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<i32> {
     }
     if f.problems == 0 {
         println!("\nall good");
-        Ok(exit::PASSED)
+        Ok(Exit::Passed)
     } else {
         println!(
             "\n{} problem{} found",
             f.problems,
             crate::units::plural(f.problems)
         );
-        Ok(exit::FAILED)
+        Ok(Exit::Failed)
     }
 }
 

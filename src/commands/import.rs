@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde_yaml_ng::Value;
 
 use crate::cli::ImportArgs;
-use crate::exit;
+use crate::exit::Exit;
 use crate::worktree::git::Repo;
 
 /// One check to write.
@@ -490,7 +490,7 @@ fn source_file(root: &Path, from: Option<PathBuf>) -> Result<PathBuf> {
     )
 }
 
-pub fn import(repo: &Repo, args: ImportArgs) -> Result<i32> {
+pub fn import(repo: &Repo, args: ImportArgs) -> Result<Exit> {
     let from = source_file(repo.root(), args.from)?;
     let target = repo.root().join("checks.toml");
     if target.exists() && !args.force {
@@ -532,7 +532,7 @@ pub fn import(repo: &Repo, args: ImportArgs) -> Result<i32> {
     for n in &t.notes {
         eprintln!("  note: {n}");
     }
-    Ok(exit::PASSED)
+    Ok(Exit::Passed)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::exit;
+use crate::exit::Exit;
 
 struct Starter {
     name: String,
@@ -145,7 +145,7 @@ fn render(checks: &[Starter]) -> String {
     s
 }
 
-pub fn init(force: bool) -> Result<i32> {
+pub fn init(force: bool) -> Result<Exit> {
     let repo = crate::worktree::snapshot::open_repo()?;
     let root = repo.root();
     let target = root.join("checks.toml");
@@ -190,5 +190,5 @@ pub fn init(force: bool) -> Result<i32> {
             names.join(", ")
         );
     }
-    Ok(exit::PASSED)
+    Ok(Exit::Passed)
 }

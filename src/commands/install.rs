@@ -11,7 +11,12 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
+use crate::cli::{InstallArgs, UninstallArgs};
+use crate::commands::display_path;
+use crate::config;
+use crate::exit::Exit;
 use crate::worktree::git::Repo;
+use crate::worktree::snapshot;
 
 const TEMPLATE: &str = include_str!("../../hooks/shim.sh");
 /// Marks a file as precheck's shim.
@@ -65,8 +70,77 @@ fn whose(path: &Path) -> &'static str {
     }
 }
 
+pub fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<Exit> {
+    let repo = snapshot::open_repo()?;
+    let mut hooks = if args.hooks.is_empty() {
+        let path = config_path
+            .clone()
+            .unwrap_or_else(|| repo.root().join("checks.toml"));
+        if path.exists() {
+            let config = config::load(&display_path(&path))?;
+            let mut hooks: Vec<String> = Vec::new();
+            for c in &config.checks {
+                for h in &c.hooks {
+                    if h != "manual" && !hooks.contains(h) {
+                        hooks.push(h.clone());
+                    }
+                }
+            }
+            if hooks.is_empty() {
+                hooks.push(config::DEFAULT_HOOK.to_string());
+            }
+            hooks
+        } else {
+            eprintln!("precheck: no checks.toml yet: installing the pre-commit hook (`precheck init` writes a starter)");
+            vec![config::DEFAULT_HOOK.to_string()]
+        }
+    } else {
+        for h in &args.hooks {
+            if !config::HOOKS.contains(&h.as_str()) || h == "manual" {
+                anyhow::bail!(
+                    "unknown hook `{h}`; expected one of {}",
+                    config::HOOKS.join(", ")
+                );
+            }
+        }
+        args.hooks
+    };
+    // The hooks use the config given here: kept relative to the root when
+    // it is inside the work tree (each worktree then uses its own copy).
+    let config = match &config_path {
+        Some(p) => {
+            let abs = std::env::current_dir()?.join(p);
+            let abs = std::fs::canonicalize(&abs)
+                .with_context(|| format!("cannot find the config {}", p.display()))?;
+            Some(
+                abs.strip_prefix(repo.root())
+                    .map(Path::to_path_buf)
+                    .unwrap_or(abs.clone()),
+            )
+        }
+        None => None,
+    };
+    // A clean merge commits without pre-commit: git runs pre-merge-commit
+    // for it, which checks the merge result with the pre-commit checks.
+    if hooks.iter().any(|h| h == "pre-commit") && !hooks.iter().any(|h| h == "pre-merge-commit") {
+        hooks.push("pre-merge-commit".to_string());
+    }
+    for line in write_shims(&repo, &hooks, args.force, config.as_deref())? {
+        println!("{line}");
+    }
+    Ok(Exit::Passed)
+}
+
+pub fn uninstall(args: UninstallArgs) -> Result<Exit> {
+    let repo = snapshot::open_repo()?;
+    for line in remove_shims(&repo, &args.hooks)? {
+        println!("{line}");
+    }
+    Ok(Exit::Passed)
+}
+
 /// Installs shims for `hooks`; returns what was done, line by line.
-pub fn install(
+pub fn write_shims(
     repo: &Repo,
     hooks: &[String],
     force: bool,
@@ -135,7 +209,7 @@ pub fn install(
 
 /// Removes precheck's shims (all of them when `hooks` is empty) and puts
 /// back the hooks they replaced.
-pub fn uninstall(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
+pub fn remove_shims(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
     let dir = repo.hooks_dir()?;
     let names: Vec<String> = if hooks.is_empty() {
         let mut found: Vec<String> = fs::read_dir(&dir)

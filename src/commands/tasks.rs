@@ -5,8 +5,6 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -14,81 +12,14 @@ use serde::Serialize;
 
 use crate::cli::{CleanArgs, KillArgs, LogArgs, TasksArgs, WaitArgs};
 use crate::config::parse_duration;
-use crate::exit;
+use crate::exit::Exit;
+use crate::outcome::{CheckState, RunState, Status};
 use crate::report::{self, Format};
-use crate::store::runs::{self, Meta, RunDir};
-use crate::sys::proc;
+use crate::store::runs::{self, Meta};
 use crate::units::format_duration;
 use crate::worktree::git::Repo;
 
 const POLL: Duration = Duration::from_millis(100);
-
-/// Who holds the work tree, for a run that waits for it.
-pub fn holders(repo: &Repo) -> String {
-    let me = std::process::id();
-    let running: Vec<String> = runs::list(repo.git_dir())
-        .into_iter()
-        .filter(|m| m.state() == "running" && m.pid != me)
-        .map(|m| format!("run {} (pid {})", m.id, m.pid))
-        .collect();
-    if running.is_empty() {
-        "another precheck".into()
-    } else {
-        running.join(", ")
-    }
-}
-
-/// Starts this same `precheck run` detached, in its own session, and
-/// returns at once: the run id on stdout, how to follow it on stderr.
-pub fn start_background(repo: &Repo) -> Result<i32> {
-    let run = RunDir::create(repo.git_dir())?;
-    let output = crate::fsutil::create_private(&run.path.join("output.log"))?;
-    let exe = std::env::current_exe().context("cannot find precheck's own path")?;
-    let args = std::env::args_os().skip(1).filter(|a| a != "--background");
-    let mut cmd = Command::new(exe);
-    cmd.args(args)
-        .env(crate::env::RUN_ID, &run.id)
-        .stdin(Stdio::null())
-        .stdout(output.try_clone()?)
-        .stderr(output);
-    // SAFETY: setsid is async-signal-safe; it runs in the child before exec,
-    // so closing the terminal or the calling shell does not reach the run.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().context("cannot start the background run")?;
-    let pid = child.id();
-    // A first record, so `wait` or `tasks` called right away find the run;
-    // the run itself rewrites it in full when it starts.
-    let meta = Meta {
-        version: 1,
-        id: run.id.clone(),
-        trigger: "run".into(),
-        state: "running".into(),
-        started_ms: runs::now_ms(),
-        finished_ms: None,
-        pid,
-        pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
-        exit_code: None,
-        checks: Vec::new(),
-    };
-    // Only if the run has not written its own yet: a hard link never
-    // replaces an existing file, so the race goes either way safely.
-    let meta_path = run.path.join("meta.json");
-    let first = run.path.join("meta.first.json");
-    crate::fsutil::create_private(&first)?.write_all(&serde_json::to_vec_pretty(&meta)?)?;
-    let _ = fs::hard_link(&first, &meta_path);
-    let _ = fs::remove_file(&first);
-    println!("{}", run.id);
-    eprintln!(
-        "started run {id} in the background (pid {pid})\n  follow: precheck log --run {id} -f CHECK   (or without CHECK: its checks)\n  wait:   precheck wait --run {id}\n  stop:   precheck kill --run {id}\n  list:   precheck tasks",
-        id = run.id
-    );
-    Ok(exit::PASSED)
-}
 
 #[derive(Serialize)]
 struct Counts {
@@ -100,20 +31,23 @@ struct Counts {
 }
 
 fn counts(m: &Meta) -> Counts {
-    let failed = ["failed", "timed_out", "killed_memory", "killed"]
-        .iter()
-        .map(|s| m.count(s))
-        .sum();
-    let skipped = ["skipped_needs", "skipped_no_files", "skipped_by_user"]
-        .iter()
-        .map(|s| m.count(s))
-        .sum();
+    let ended = |f: fn(Status) -> bool| {
+        m.checks
+            .iter()
+            .filter(|c| c.state.ended().is_some_and(f))
+            .count()
+    };
     Counts {
-        passed: m.count("passed"),
-        failed,
-        running: m.count("running"),
-        waiting: m.count("waiting"),
-        skipped,
+        passed: ended(|s| s == Status::Passed),
+        failed: ended(Status::is_failure),
+        running: m.count(CheckState::RUNNING),
+        waiting: m.count(CheckState::WAITING),
+        skipped: ended(|s| {
+            matches!(
+                s,
+                Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
+            )
+        }),
     }
 }
 
@@ -121,7 +55,7 @@ fn counts(m: &Meta) -> Counts {
 struct TaskRow<'a> {
     id: &'a str,
     trigger: &'a str,
-    state: &'a str,
+    state: RunState,
     started_at: String,
     duration_ms: u64,
     pid: u32,
@@ -160,7 +94,7 @@ fn describe_counts(c: &Counts) -> String {
     }
 }
 
-pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<i32> {
+pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<Exit> {
     let json = report::json_or_human(args.format)?;
     let runs = runs::list(repo.git_dir());
     let mut out = std::io::stdout().lock();
@@ -171,11 +105,11 @@ pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<i32> {
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "runs": rows }))?
         )?;
-        return Ok(exit::PASSED);
+        return Ok(Exit::Passed);
     }
     if runs.is_empty() {
         writeln!(out, "no runs recorded yet")?;
-        return Ok(exit::PASSED);
+        return Ok(Exit::Passed);
     }
     let id_w = runs.iter().map(|m| m.id.len()).max().unwrap_or(2).max(2);
     writeln!(
@@ -197,11 +131,7 @@ pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<i32> {
             describe_counts(&r.checks)
         )?;
     }
-    Ok(exit::PASSED)
-}
-
-fn is_final(state: &str) -> bool {
-    !matches!(state, "waiting" | "running")
+    Ok(Exit::Passed)
 }
 
 /// Copies what the file holds from `offset` on to stdout; returns the new offset.
@@ -217,7 +147,7 @@ fn copy_from(path: &std::path::Path, offset: u64, out: &mut impl Write) -> Resul
     Ok(offset + buf.len() as u64)
 }
 
-pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
+pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
     report::json_or_human(args.format)?;
     let git_dir = repo.git_dir();
     let meta = runs::find(git_dir, args.run.as_deref())?;
@@ -225,7 +155,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
     let Some(name) = args.check else {
         if args.format == Format::Json {
             writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
-            return Ok(exit::PASSED);
+            return Ok(Exit::Passed);
         }
         writeln!(
             out,
@@ -238,12 +168,11 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
         for c in &meta.checks {
             writeln!(out, "  {:20} {}", c.name, c.state)?;
         }
-        for c in meta.checks.iter().filter(|c| {
-            matches!(
-                c.state.as_str(),
-                "failed" | "timed_out" | "killed_memory" | "killed"
-            )
-        }) {
+        for c in meta
+            .checks
+            .iter()
+            .filter(|c| c.state.ended().is_some_and(Status::is_failure))
+        {
             writeln!(out, "\n── {} {} ──", c.name, c.state)?;
             let tail = report::tail(&c.log, args.tail.unwrap_or(10));
             if !tail.text.is_empty() {
@@ -251,7 +180,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
             }
             writeln!(out, "(full log: precheck log {} --run {})", c.name, meta.id)?;
         }
-        return Ok(exit::PASSED);
+        return Ok(Exit::Passed);
     };
     let check = meta
         .checks
@@ -268,7 +197,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
         .clone();
     if args.format == Format::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
-        return Ok(exit::PASSED);
+        return Ok(Exit::Passed);
     }
     let mut offset = match args.tail {
         Some(n) => {
@@ -281,7 +210,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
         None => copy_from(&check.log, 0, &mut out)?,
     };
     if !args.follow {
-        return Ok(exit::PASSED);
+        return Ok(Exit::Passed);
     }
     loop {
         let now = runs::find(git_dir, Some(&meta.id))?;
@@ -289,11 +218,11 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<i32> {
             .checks
             .iter()
             .find(|c| c.name == name)
-            .map_or("not_started".to_string(), |c| c.state.clone());
-        let ended = is_final(&state) || now.state() == "crashed";
+            .map_or(CheckState::Ended(Status::NotStarted), |c| c.state);
+        let ended = state.ended().is_some() || now.state() == RunState::Crashed;
         offset = copy_from(&check.log, offset, &mut out)?;
         if ended {
-            return Ok(exit::PASSED);
+            return Ok(Exit::Passed);
         }
         std::thread::sleep(POLL);
     }
@@ -312,7 +241,7 @@ fn log_json(meta: &Meta) -> serde_json::Value {
     })
 }
 
-pub fn wait(repo: &Repo, args: WaitArgs) -> Result<i32> {
+pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
     report::json_or_human(args.format)?;
     let git_dir = repo.git_dir();
     let timeout = args
@@ -352,11 +281,11 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<i32> {
                 "precheck: still running after {}",
                 args.timeout.unwrap_or_default()
             );
-            return Ok(exit::WAIT_TIMEOUT);
+            return Ok(Exit::WaitTimeout);
         }
         std::thread::sleep(POLL);
     };
-    let ok = finals.iter().all(|m| m.state() == "passed");
+    let ok = finals.iter().all(|m| m.state() == RunState::Passed);
     let mut out = std::io::stdout().lock();
     if args.format == Format::Json {
         let runs: Vec<serde_json::Value> = finals
@@ -388,7 +317,11 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<i32> {
                 format_duration(Duration::from_millis(m.duration_ms())),
                 describe_counts(&counts(m))
             );
-            for c in m.checks.iter().filter(|c| c.state != "passed") {
+            for c in m
+                .checks
+                .iter()
+                .filter(|c| c.state != CheckState::Ended(Status::Passed))
+            {
                 let _ = writeln!(
                     out,
                     "  {:20} {}  (precheck log {} --run {})",
@@ -398,10 +331,10 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<i32> {
         }
     }
     // The exit status is the runs' verdict, whether or not it could be shown.
-    Ok(if ok { exit::PASSED } else { exit::FAILED })
+    Ok(if ok { Exit::Passed } else { Exit::Failed })
 }
 
-pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
+pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
     let meta = match &args.run {
         Some(id) => runs::find(git_dir, Some(id))?,
@@ -416,23 +349,27 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
         }
     }
     match meta.state() {
-        "running" => {}
-        "crashed" => {
+        RunState::Running => {}
+        RunState::Crashed => {
             // Nobody is left to stop its checks: stop what remains of them here.
-            for c in meta.checks.iter().filter(|c| c.state == "running") {
-                if let Some(g) = c.pgid.filter(|g| crate::exec::spawn::group_exists(*g)) {
-                    crate::exec::spawn::signal(Some(g), &[], crate::exec::spawn::SIGKILL);
+            for c in meta
+                .checks
+                .iter()
+                .filter(|c| c.state == CheckState::RUNNING)
+            {
+                if let Some(g) = c.pgid.filter(|g| crate::sys::signal::group_exists(*g)) {
+                    crate::sys::signal::send(Some(g), &[], crate::sys::signal::SIGKILL);
                 }
             }
             println!(
                 "run {} had crashed; stopped what was left of its checks",
                 meta.id
             );
-            return Ok(exit::PASSED);
+            return Ok(Exit::Passed);
         }
         other => {
             println!("run {} is not running ({other})", meta.id);
-            return Ok(exit::PASSED);
+            return Ok(Exit::Passed);
         }
     }
     let what = args.check.clone().unwrap_or_else(|| "*".into());
@@ -447,7 +384,7 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
                 .checks
                 .iter()
                 .find(|c| &c.name == n)
-                .is_none_or(|c| c.state != "running"),
+                .is_none_or(|c| c.state != CheckState::RUNNING),
             None => now.finished(),
         };
         if done {
@@ -455,7 +392,7 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
                 Some(n) => println!("killed check {n} of run {}", meta.id),
                 None => println!("killed run {}", meta.id),
             }
-            return Ok(exit::PASSED);
+            return Ok(Exit::Passed);
         }
         if start.elapsed() > Duration::from_secs(10) {
             bail!("run {} did not stop within 10s (pid {})", meta.id, meta.pid);
@@ -464,12 +401,12 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<i32> {
     }
 }
 
-pub fn clean(repo: &Repo, args: CleanArgs) -> Result<i32> {
+pub fn clean(repo: &Repo, args: CleanArgs) -> Result<Exit> {
     let n = runs::clean(repo.git_dir());
     println!("removed {n} finished run{}", crate::units::plural(n));
     if args.cache {
         let n = crate::store::cache::Cache::open(repo.git_dir()).clear();
         println!("removed {n} cached pass{}", if n == 1 { "" } else { "es" });
     }
-    Ok(exit::PASSED)
+    Ok(Exit::Passed)
 }

@@ -122,7 +122,7 @@ pub fn reap_dead(git_dir: &Path) -> usize {
             continue;
         }
         let orphans = proc::with_env(crate::sys::child::OWNER_ENV, token);
-        crate::exec::spawn::signal(None, &orphans, crate::exec::spawn::SIGKILL);
+        crate::sys::signal::send(None, &orphans, crate::sys::signal::SIGKILL);
         stopped += orphans.len();
         let _ = fs::remove_file(e.path());
     }

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::exec::spawn::{self, Invocation};
 use crate::sys::proc::{self, ProcId, ProcTable};
+use crate::sys::signal;
 
 /// How often process trees are measured and limits enforced.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -556,10 +557,10 @@ impl Coordinator<'_> {
                 // group go too (daemons that left the group are not ours to end).
                 if let Slot::Running(r) = &mut self.slots[job] {
                     // Asking the kernel first spares a /proc scan in the usual case.
-                    if let Some(pgid) = r.pgid.take().filter(|&g| spawn::group_exists(g)) {
+                    if let Some(pgid) = r.pgid.take().filter(|&g| signal::group_exists(g)) {
                         let left = ProcTable::scan().group(pgid);
                         if !left.is_empty() {
-                            spawn::signal(Some(pgid), &left, spawn::SIGTERM);
+                            signal::send(Some(pgid), &left, signal::SIGTERM);
                             self.doomed.push(Doomed {
                                 procs: left,
                                 pgid: Some(pgid),
@@ -673,7 +674,7 @@ impl Coordinator<'_> {
         if procs.is_empty() && r.pgid.is_none() {
             return;
         }
-        spawn::signal(r.pgid, &procs, spawn::SIGTERM);
+        signal::send(r.pgid, &procs, signal::SIGTERM);
         self.doomed.push(Doomed {
             procs,
             pgid: r.pgid,
@@ -701,7 +702,7 @@ impl Coordinator<'_> {
             if d.deadline > now {
                 return true;
             }
-            spawn::signal(d.pgid, &left, spawn::SIGKILL);
+            signal::send(d.pgid, &left, signal::SIGKILL);
             false
         });
     }

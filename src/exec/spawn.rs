@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
 use crate::config::{Check, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
-use crate::sys::proc::ProcId;
 
 /// One process to start: a check runs one invocation per batch of files.
 #[derive(Debug, Clone)]
@@ -249,32 +248,6 @@ pub fn status_parts(status: ExitStatus) -> (Option<i32>, Option<i32>) {
     use std::os::unix::process::ExitStatusExt;
     (status.code(), status.signal())
 }
-
-/// Sends `signal` to a process group and to each listed process.
-pub fn signal(pgid: Option<i32>, procs: &[ProcId], signal: i32) {
-    // SAFETY: kill and killpg only send a signal; a stale pid is excluded by
-    // the caller's start-time check, and errors (ESRCH) are harmless here.
-    unsafe {
-        if let Some(g) = pgid.filter(|g| *g > 1) {
-            libc::killpg(g, signal);
-        }
-        let me = libc::getpid();
-        for p in procs {
-            if p.pid > 1 && p.pid != me {
-                libc::kill(p.pid, signal);
-            }
-        }
-    }
-}
-
-/// Does any process still belong to this process group? (Signal 0 only asks.)
-pub fn group_exists(pgid: i32) -> bool {
-    // SAFETY: signal 0 performs the permission and existence check only.
-    pgid > 1 && unsafe { libc::killpg(pgid, 0) } == 0
-}
-
-pub const SIGTERM: i32 = libc::SIGTERM;
-pub const SIGKILL: i32 = libc::SIGKILL;
 
 /// Reads the "program not found" that sh prints for exit 127, if that is what happened.
 pub fn missing_program(log_tail: &str) -> Option<String> {

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::Check;
+use crate::outcome::Status;
 
 /// How many recent measurements of each check are kept.
 pub const RUNS: usize = 10;
@@ -72,22 +73,26 @@ pub fn read(git_dir: &Path) -> HashMap<String, History> {
         .collect()
 }
 
-/// Adds one run's measurements (name, status key, duration, peak) to `all`
+/// Adds one run's measurements (name, status, duration, peak) to `all`
 /// (what [`read`] gave at the start of the run), keeping the newest `RUNS`
 /// of each check, and writes it back.
 pub fn record<'a>(
     git_dir: &Path,
     mut all: HashMap<String, History>,
-    checks: impl IntoIterator<Item = (&'a str, &'a str, u64, u64)>,
+    checks: impl IntoIterator<Item = (&'a str, Status, u64, u64)>,
 ) {
     for (name, status, duration_ms, peak) in checks {
         let h = all.entry(name.to_string()).or_default();
-        if status == "passed" {
+        if status == Status::Passed {
             h.durations.insert(0, duration_ms);
             h.durations.truncate(RUNS);
         }
         // Runs that measured something (a kill for memory measured the most).
-        if matches!(status, "passed" | "failed" | "killed_memory") && peak > 0 {
+        if matches!(
+            status,
+            Status::Passed | Status::Failed | Status::KilledMemory
+        ) && peak > 0
+        {
             h.peaks.insert(0, peak);
             h.peaks.truncate(RUNS);
         }

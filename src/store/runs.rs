@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::fsutil::write_atomic;
+use crate::outcome::{CheckState, RunState, Status};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -141,9 +142,9 @@ pub struct Meta {
     pub id: String,
     /// What started it: `run` or a hook's name.
     pub trigger: String,
-    /// `running`, `passed`, `failed`, `interrupted` or `killed`; a running
-    /// run whose process is gone reads as `crashed` (see [`Meta::state`]).
-    pub state: String,
+    /// Never `crashed`: a running run whose process is gone reads as
+    /// crashed (see [`Meta::state`]).
+    pub state: RunState,
     pub started_ms: u64,
     pub finished_ms: Option<u64>,
     pub pid: u32,
@@ -156,7 +157,7 @@ pub struct Meta {
 pub struct MetaCheck {
     pub name: String,
     /// `waiting`, `running`, or a final status of the JSON report.
-    pub state: String,
+    pub state: CheckState,
     pub started_ms: Option<u64>,
     pub duration_ms: Option<u64>,
     /// Process group of its current process, while it runs.
@@ -166,11 +167,11 @@ pub struct MetaCheck {
 
 impl Meta {
     /// The state, with a run whose process died while running shown as crashed.
-    pub fn state(&self) -> &str {
-        if self.state == "running" && !self.alive() {
-            "crashed"
+    pub fn state(&self) -> RunState {
+        if self.state == RunState::Running && !self.alive() {
+            RunState::Crashed
         } else {
-            &self.state
+            self.state
         }
     }
 
@@ -179,7 +180,7 @@ impl Meta {
     }
 
     pub fn finished(&self) -> bool {
-        self.state() != "running"
+        self.state().finished()
     }
 
     pub fn duration_ms(&self) -> u64 {
@@ -188,7 +189,7 @@ impl Meta {
             .saturating_sub(self.started_ms)
     }
 
-    pub fn count(&self, state: &str) -> usize {
+    pub fn count(&self, state: CheckState) -> usize {
         self.checks.iter().filter(|c| c.state == state).count()
     }
 }
@@ -208,7 +209,7 @@ impl Recorder {
                 version: 1,
                 id: run.id.clone(),
                 trigger: trigger.to_string(),
-                state: "running".into(),
+                state: RunState::Running,
                 started_ms: now_ms(),
                 finished_ms: None,
                 pid,
@@ -218,7 +219,7 @@ impl Recorder {
                     .iter()
                     .map(|(name, log)| MetaCheck {
                         name: name.clone(),
-                        state: "waiting".into(),
+                        state: CheckState::WAITING,
                         started_ms: None,
                         duration_ms: None,
                         pgid: None,
@@ -236,13 +237,13 @@ impl Recorder {
     }
 
     /// The run ended: its state and exit status.
-    pub fn finish(&mut self, state: &str, exit_code: i32) -> Result<()> {
-        self.meta.state = state.to_string();
+    pub fn finish(&mut self, state: RunState, exit_code: i32) -> Result<()> {
+        self.meta.state = state;
         self.meta.exit_code = Some(exit_code);
         self.meta.finished_ms = Some(now_ms());
         for c in &mut self.meta.checks {
-            if c.state == "waiting" || c.state == "running" {
-                c.state = "not_started".into();
+            if c.state.ended().is_none() {
+                c.state = CheckState::Ended(Status::NotStarted);
             }
         }
         self.save()
@@ -252,7 +253,7 @@ impl Recorder {
 impl Observer for Recorder {
     fn started(&mut self, job: usize) {
         let c = &mut self.meta.checks[job];
-        c.state = "running".into();
+        c.state = CheckState::RUNNING;
         c.started_ms = Some(now_ms());
         let _ = self.save();
     }
@@ -264,7 +265,7 @@ impl Observer for Recorder {
 
     fn finished(&mut self, job: usize, outcome: &Outcome) {
         let c = &mut self.meta.checks[job];
-        c.state = outcome.status.key().to_string();
+        c.state = CheckState::Ended(outcome.status);
         c.duration_ms = Some(outcome.duration.as_millis() as u64);
         c.pgid = None;
         let _ = self.save();
@@ -301,6 +302,21 @@ pub fn find(git_dir: &Path, id: Option<&str>) -> Result<Meta> {
     }
 }
 
+/// Who holds the work tree, for a run that waits for it.
+pub fn holders(git_dir: &Path) -> String {
+    let me = std::process::id();
+    let running: Vec<String> = list(git_dir)
+        .into_iter()
+        .filter(|m| m.state() == RunState::Running && m.pid != me)
+        .map(|m| format!("run {} (pid {})", m.id, m.pid))
+        .collect();
+    if running.is_empty() {
+        "another precheck".into()
+    } else {
+        running.join(", ")
+    }
+}
+
 /// Asks a running run to stop some checks (`*`: all of it).
 pub fn request_kill(git_dir: &Path, meta: &Meta, names: &[String]) -> Result<()> {
     let path = runs_root(git_dir).join(&meta.id).join("kill");
@@ -310,11 +326,9 @@ pub fn request_kill(git_dir: &Path, meta: &Meta, names: &[String]) -> Result<()>
         text.push('\n');
     }
     write_atomic(&path, text.as_bytes(), false)?;
-    // SAFETY: a signal to the run's process, whose identity was just checked.
+    // The run's process, whose identity was just checked.
     if meta.alive() {
-        unsafe {
-            libc::kill(meta.pid as i32, libc::SIGUSR1);
-        }
+        crate::sys::signal::notify_kill_request(meta.pid as i32);
     }
     Ok(())
 }

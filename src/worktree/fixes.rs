@@ -9,7 +9,11 @@ use std::hash::Hasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::config::Check;
+use anyhow::Result;
+
+use crate::config::{Check, Config};
+use crate::plan::{Decision, Plan};
+use crate::worktree::git::Repo;
 
 /// A check's files relative to the root, or every file (a check that is not
 /// a file check reads the whole tree).
@@ -164,4 +168,56 @@ pub fn changed(root: &Path, fixers: &[(String, Vec<PathBuf>)], before: &Before) 
         }
     }
     out
+}
+
+/// Fixers that run, with the root-relative files they get (every file of
+/// the change for a fixer that is not a file check).
+pub fn running(config: &Config, plan: &Plan, files: &[PathBuf]) -> Vec<(String, Vec<PathBuf>)> {
+    config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .filter(|(c, _)| c.fix)
+        .filter_map(|(c, d)| match d {
+            Decision::Run { files: own } => Some((
+                c.name.clone(),
+                match Files::of(c, own) {
+                    Files::Some(set) => {
+                        let mut v: Vec<PathBuf> = set.into_iter().collect();
+                        v.sort();
+                        v
+                    }
+                    Files::All => files.to_vec(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Stages what `stage_fixed` checks fixed, except where the fix conflicts
+/// with unstaged changes that were set aside.
+pub fn stage(
+    repo: &Repo,
+    config: &Config,
+    modified: &mut [Modified],
+    conflicting: &[PathBuf],
+) -> Result<()> {
+    let stage_fixed: HashSet<&str> = config
+        .checks
+        .iter()
+        .filter(|c| c.stage_fixed)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut paths = Vec::new();
+    for m in modified.iter_mut() {
+        if stage_fixed.contains(m.check.as_str())
+            && !conflicting.contains(&m.path)
+            && repo.root().join(&m.path).exists()
+        {
+            m.staged = true;
+            paths.push(m.path.clone());
+        }
+    }
+    repo.add(&paths)
 }

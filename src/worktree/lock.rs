@@ -3,6 +3,10 @@
 //! changes it (sets unstaged changes aside, runs fixers, restores) holds it
 //! alone. The kernel releases it when its holder dies, so a lock left by a
 //! crashed precheck never blocks anyone.
+//!
+//! A run reads what it must set aside under the lock it holds: another run
+//! may have files set aside until it lets go. [`TreeLock::for_run`] owns the
+//! upgrade from shared to exclusive that follows from what it read.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -100,6 +104,58 @@ impl TreeLock {
                 return Ok(None);
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A run's hold on the work tree and what it read under it.
+pub struct Held {
+    /// None when nothing runs (no lock was needed).
+    pub lock: Option<TreeLock>,
+    /// What `read` found: the paths the run sets aside.
+    pub read: Vec<PathBuf>,
+}
+
+impl TreeLock {
+    /// Takes the lock a run needs: shared to read the work tree, exclusive
+    /// when `exclusive` or when `read` (called under the lock) finds paths
+    /// to set aside. An upgrade that cannot be had at once waits and reads
+    /// again, since the tree may have changed meanwhile. None when a signal
+    /// arrived while waiting.
+    pub fn for_run(
+        git_dir: &Path,
+        exclusive: bool,
+        signal: &AtomicUsize,
+        holders: impl Fn() -> String,
+        mut read: impl FnMut() -> Result<Vec<PathBuf>>,
+    ) -> Result<Option<Held>> {
+        let mut mode = if exclusive {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        };
+        loop {
+            let Some(lock) = TreeLock::acquire(git_dir, mode, signal, &holders)? else {
+                return Ok(None);
+            };
+            let read = read()?;
+            if mode == Mode::Shared && !read.is_empty() {
+                drop(lock);
+                // Free at once: nobody changed the tree in between, so what
+                // was read stands. Otherwise wait, and read it again.
+                if let Attempt::Got(lock) = TreeLock::try_acquire(git_dir, Mode::Exclusive)? {
+                    return Ok(Some(Held {
+                        lock: Some(lock),
+                        read,
+                    }));
+                }
+                mode = Mode::Exclusive;
+                continue;
+            }
+            return Ok(Some(Held {
+                lock: Some(lock),
+                read,
+            }));
         }
     }
 }

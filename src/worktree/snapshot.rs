@@ -318,20 +318,56 @@ pub struct Restored {
 }
 
 /// How every set-aside file will come back, decided before fixes are staged.
-pub struct Prepared {
+struct Prepared {
     plans: Vec<Plan>,
 }
 
 impl Prepared {
     /// Files a check changed whose change conflicts with the user's
     /// unstaged changes: these must not be staged.
-    pub fn conflicting(&self) -> Vec<PathBuf> {
+    fn conflicting(&self) -> Vec<PathBuf> {
         self.plans
             .iter()
             .filter(|p| matches!(p.how, How::Conflict(_)))
             .map(|p| p.rel.clone())
             .collect()
     }
+}
+
+/// How a run's snapshot ended.
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// How many paths were set aside.
+    pub stashed: usize,
+    /// What the restore did; None when nothing was set aside.
+    pub restored: Option<Restored>,
+}
+
+/// Ends a run's snapshot in the one order that loses nothing: how every
+/// set-aside file comes back is decided first, from what the checks left;
+/// then `stage` stages fixes, given the files whose fix conflicts with the
+/// set-aside changes (these must not be staged); the manifest records what
+/// was staged, so a crash after it is not mistaken for newer work; then
+/// the files come back.
+pub fn end(
+    snapshot: Option<Snapshot>,
+    stage: Option<impl FnOnce(&[PathBuf]) -> Result<()>>,
+) -> Result<Ended> {
+    let Some(mut snapshot) = snapshot else {
+        if let Some(stage) = stage {
+            stage(&[])?;
+        }
+        return Ok(Ended::default());
+    };
+    let prepared = snapshot.prepare();
+    if let Some(stage) = stage {
+        stage(&prepared.conflicting())?;
+        snapshot.note_staged()?;
+    }
+    Ok(Ended {
+        stashed: snapshot.len(),
+        restored: Some(snapshot.restore(prepared)?),
+    })
 }
 
 /// How one entry will be restored.
@@ -523,7 +559,7 @@ impl<'r> Snapshot<'r> {
     /// Records that fixes were staged: the index entries the manifest holds
     /// are read again, so that a recovery after a crash from here on does
     /// not take the staged fixes for newer work.
-    pub fn note_staged(&mut self) -> Result<()> {
+    fn note_staged(&mut self) -> Result<()> {
         let paths: Vec<PathBuf> = self.manifest.entries.iter().map(Entry::rel).collect();
         let index = self.repo.index_entries(&paths)?;
         for (e, ix) in self.manifest.entries.iter_mut().zip(index) {
@@ -603,7 +639,7 @@ impl<'r> Snapshot<'r> {
 
     /// Decides how each file will come back (merging what checks changed),
     /// before anything else (staging fixes) changes the index.
-    pub fn prepare(&self) -> Prepared {
+    fn prepare(&self) -> Prepared {
         Prepared {
             plans: self.plans(),
         }
@@ -611,7 +647,7 @@ impl<'r> Snapshot<'r> {
 
     /// Puts every file back as `prepared` says; deletes the folder only
     /// when all are back.
-    pub fn restore(mut self, prepared: Prepared) -> Result<Restored> {
+    fn restore(mut self, prepared: Prepared) -> Result<Restored> {
         self.restore_with(prepared.plans)
     }
 
@@ -1001,7 +1037,7 @@ fn stop_owned(owner: &str) -> Result<()> {
         if left.is_empty() {
             return Ok(());
         }
-        crate::exec::spawn::signal(None, &left, crate::exec::spawn::SIGKILL);
+        crate::sys::signal::send(None, &left, crate::sys::signal::SIGKILL);
         if std::time::Instant::now() > deadline {
             anyhow::bail!(
                 "processes started by the precheck that died are still running ({}); nothing was restored yet: stop them, then run any precheck command",

@@ -1,0 +1,169 @@
+//! `precheck list`: the plan for a change, with the reason each check runs
+//! or not and the memory it is expected to use, as text or JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::ListArgs;
+use crate::commands::{change_of, display_path, load_config, selection};
+use crate::config;
+use crate::exit::Exit;
+use crate::outcome::DecisionKind;
+use crate::pipeline::{default_jobs, files_of, memory_cap};
+use crate::plan::{self, Decision};
+use crate::report;
+use crate::store::history;
+use crate::units::format_size;
+use crate::worktree::snapshot;
+
+pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
+    config::known_hook(&args.files.hook)?;
+    let repo = snapshot::open_repo()?;
+    let config = load_config(&repo, config_path)?;
+    let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
+    let sel = selection(Vec::new(), args.files.hook.clone());
+    let plan = plan::plan(&config, &files, &sel)?;
+    let cap = memory_cap(&config, None)?;
+    let past = history::read(repo.git_dir());
+    let rows: Vec<ListRow> = config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .map(|(c, d)| {
+            let h = past.get(&c.name);
+            let (memory, source) = history::expected_memory(c, h, config.settings.default_memory);
+            ListRow {
+                name: &c.name,
+                run: c.run.display(),
+                hooks: &c.hooks,
+                glob: &c.glob,
+                exclude: &c.exclude,
+                needs: &c.needs,
+                dir: c.dir.as_deref(),
+                memory_bytes: memory,
+                memory_declared: c.memory.is_some(),
+                memory_source: match source {
+                    history::Source::Declared => "declared",
+                    history::Source::Learned => "learned",
+                    history::Source::Default => "default",
+                },
+                measured_runs: h.map_or(0, |h| h.peaks.len()),
+                measured_median_bytes: h.and_then(history::History::median_peak),
+                measured_max_bytes: h.and_then(history::History::max_peak),
+                typical_duration_ms: h
+                    .and_then(history::History::median_duration)
+                    .map(|d| d.as_millis()),
+                memory_limit_bytes: c.memory_limit,
+                timeout_ms: c.timeout.map(|t| t.as_millis()),
+                fix: c.fix,
+                decision: d.kind(),
+                reason: d.reason(c, &sel),
+                files: match d {
+                    Decision::Run { files } => files.len(),
+                    _ => 0,
+                },
+                hint: history::underestimate(c, h),
+            }
+        })
+        .collect();
+    let json = report::json_or_human(args.format)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "version": 1,
+            "hook": sel.hook,
+            "settings": {
+                "jobs": default_jobs(&config),
+                "memory_cap_bytes": cap,
+                "default_memory_bytes": config.settings.default_memory,
+                "fail_fast": config.settings.fail_fast,
+                "output_lines": config.settings.output_lines,
+            },
+            "checks": rows,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(Exit::Passed);
+    }
+    writeln!(
+        out,
+        "{} checks in {}; jobs {}, memory cap {}, default memory {}",
+        rows.len(),
+        display_path(&config.path).display(),
+        default_jobs(&config),
+        format_size(cap),
+        format_size(config.settings.default_memory)
+    )?;
+    for r in &rows {
+        let memory = match r.memory_source {
+            "learned" => format!(
+                "{} (learned: 90th percentile of {} measured runs + {:.0}%)",
+                format_size(r.memory_bytes),
+                r.measured_runs,
+                history::MARGIN * 100.0
+            ),
+            source => format!("{} ({source})", format_size(r.memory_bytes)),
+        };
+        writeln!(out)?;
+        writeln!(out, "{}  {}", console::style(r.name).bold(), r.reason)?;
+        writeln!(out, "  run     {}", r.run)?;
+        writeln!(out, "  hooks   {}", r.hooks.join(", "))?;
+        if !r.glob.is_empty() {
+            writeln!(out, "  glob    {}", r.glob.join(", "))?;
+        }
+        if !r.exclude.is_empty() {
+            writeln!(out, "  exclude {}", r.exclude.join(", "))?;
+        }
+        if !r.needs.is_empty() {
+            writeln!(out, "  needs   {}", r.needs.join(", "))?;
+        }
+        writeln!(out, "  memory  {memory}")?;
+        if let (Some(median), Some(max)) = (r.measured_median_bytes, r.measured_max_bytes) {
+            writeln!(
+                out,
+                "  peaks   median {}, max {} over the last {} runs",
+                format_size(median),
+                format_size(max),
+                r.measured_runs
+            )?;
+        }
+        if let Some(ms) = r.typical_duration_ms {
+            writeln!(
+                out,
+                "  time    typically {}",
+                crate::units::format_duration(std::time::Duration::from_millis(ms as u64))
+            )?;
+        }
+        if let Some(hint) = &r.hint {
+            writeln!(out, "  hint    {hint}")?;
+        }
+    }
+    Ok(Exit::Passed)
+}
+
+#[derive(Serialize)]
+struct ListRow<'a> {
+    name: &'a str,
+    run: String,
+    hooks: &'a [String],
+    glob: &'a [String],
+    exclude: &'a [String],
+    needs: &'a [String],
+    dir: Option<&'a str>,
+    memory_bytes: u64,
+    memory_declared: bool,
+    memory_source: &'static str,
+    measured_runs: usize,
+    measured_median_bytes: Option<u64>,
+    measured_max_bytes: Option<u64>,
+    typical_duration_ms: Option<u128>,
+    memory_limit_bytes: Option<u64>,
+    timeout_ms: Option<u128>,
+    fix: bool,
+    decision: DecisionKind,
+    reason: String,
+    files: usize,
+    hint: Option<String>,
+}

@@ -1,0 +1,535 @@
+//! The pipeline: the ordered stages of one run, and the only place its exit
+//! status is decided. files → plan → (lock, snapshot) → scheduler → cache
+//! and fixes → restore → report → record. A command builds a [`Request`];
+//! nothing here parses arguments or writes to the terminal (the report does).
+
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::config::{self, Config, MemoryCap};
+use crate::env;
+use crate::exec::ledger::Ledger;
+use crate::exec::scheduler::{self, Job, Outcome, Status, Tee};
+use crate::exec::spawn;
+use crate::exit::Exit;
+use crate::outcome::RunState;
+use crate::plan::{self, Decision, Plan, Selection};
+use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
+use crate::shard::{self, Shard};
+use crate::store::cache::{self, Cache};
+use crate::store::{history, runs};
+use crate::sys::{proc, signal};
+use crate::units::format_size;
+use crate::worktree::fixes::{self, Files, Modified};
+use crate::worktree::git::Repo;
+use crate::worktree::lock::TreeLock;
+use crate::worktree::snapshot::{self, Snapshot};
+
+/// `-q` and `-v`, for every command.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbosity {
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+/// Share of the memory available at start used as the cap when none is set.
+pub const DEFAULT_CAP_SHARE: f64 = 0.75;
+
+/// Where the change's files come from.
+pub enum Change {
+    Staged,
+    All,
+    Files(Vec<PathBuf>),
+    Range(String, String),
+    Pushed(Vec<PathBuf>),
+}
+
+/// One run of checks, as `run` or a hook asks for it.
+pub struct Request {
+    /// What started the run: `run` or the hook's name.
+    pub trigger: String,
+    pub sel: Selection,
+    pub change: Change,
+    /// Set unstaged changes aside so checks see the staged content.
+    pub stash: bool,
+    /// Set untracked files aside too (with `stash`).
+    pub hide_untracked: bool,
+    /// Check this commit's content: its version of every file that differs
+    /// is set aside in the work tree for the run.
+    pub tip: Option<git2::Oid>,
+    /// Stage the files that `stage_fixed` checks fixed.
+    pub stage_fixes: bool,
+    /// The commit message file, for `{msg}`.
+    pub msg: Option<PathBuf>,
+    /// What the hook was given (arguments, the message's bytes, the pushed
+    /// refs), for the cache key.
+    pub hook_inputs: Vec<u8>,
+    /// Run every check, cached passes or not.
+    pub no_cache: bool,
+    pub jobs: Option<usize>,
+    pub memory: Option<String>,
+    pub fail_fast: bool,
+    pub format: Format,
+    pub out: Verbosity,
+    /// Only this shard of the checks.
+    pub shard: Option<Shard>,
+}
+
+/// Runs `req` on `config`: files → plan → (lock, snapshot) → scheduler →
+/// cache and fixes → restore → report → record. Returns the verdict.
+pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
+    let files = files_of(repo, &req.change)?;
+    let mut plan = plan::plan(config, &files, &req.sel)?;
+    if let Some(shard) = req.shard {
+        shard::keep(config, &mut plan, shard);
+    }
+    if req.out.verbose {
+        report::reasons(config, &plan, &req.sel);
+    }
+    let opts = scheduler::Options {
+        jobs: req.jobs.unwrap_or_else(|| default_jobs(config)),
+        cap: memory_cap(config, req.memory.as_deref())?,
+        fail_fast: req.fail_fast || config.settings.fail_fast,
+    };
+    let signals = signal::register()?;
+    let fixers = fixes::running(config, &plan, &files);
+    // Readers of the work tree share it; a run that changes it (fixers, or
+    // files to set aside, read under the lock) holds it alone.
+    let (_lock, unstaged) = if plan.decisions.iter().any(Decision::runs) {
+        let held = TreeLock::for_run(
+            repo.git_dir(),
+            !fixers.is_empty(),
+            &signals.stop,
+            || runs::holders(repo.git_dir()),
+            || set_aside(repo, &req),
+        )?;
+        let Some(held) = held else {
+            return Ok(Exit::for_signal(signals.stop.load(Ordering::SeqCst) as i32));
+        };
+        (held.lock, held.read)
+    } else {
+        (None, Vec::new())
+    };
+    let source = match req.tip {
+        Some(tip) => snapshot::Source::Commit(tip),
+        None => snapshot::Source::Index,
+    };
+    let snapshot = Snapshot::take(repo, &unstaged, source)?;
+    let run_dir = match std::env::var(env::RUN_ID) {
+        Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
+        Err(_) => runs::RunDir::create(repo.git_dir())?,
+    };
+    // Keys of the checks whose passes may be cached, and the passes found.
+    let cache = Cache::open(repo.git_dir());
+    let keys = cache_keys(repo, config, &plan, &req)?;
+    let cached: Vec<Option<cache::Entry>> = keys
+        .iter()
+        .map(|k| k.as_deref().and_then(|k| cache.get(k)))
+        .collect();
+    let past = history::read(repo.git_dir());
+    let (jobs, job_of) = jobs(
+        config,
+        &plan,
+        repo,
+        &run_dir,
+        req.msg.as_deref(),
+        &cached,
+        &past,
+    );
+    let checks: Vec<(String, PathBuf)> = jobs
+        .iter()
+        .map(|j| (j.name.clone(), j.log.clone()))
+        .collect();
+    let mut recorder = runs::Recorder::new(&run_dir, &req.trigger, &checks)?;
+    let before = fixes::before(repo.root(), &fixers);
+    let mut reporter = Reporter::new(
+        req.format,
+        req.out.quiet,
+        jobs.iter().map(|j| j.name.clone()).collect(),
+    );
+    let mut ledger = Ledger::open(repo.git_dir()).ok();
+    let kill_requests = || runs::take_kill_requests(&run_dir);
+    let controls = scheduler::Controls {
+        signal: &signals.stop,
+        kill_asked: &signals.kill_asked,
+        kill_requests: &kill_requests,
+        ledger: ledger.as_mut(),
+    };
+    let started = Instant::now();
+    let result = scheduler::run(
+        &jobs,
+        &opts,
+        &mut Tee(&mut reporter, &mut recorder),
+        controls,
+    )?;
+    let killed = result.killed;
+    let mut modified = fixes::changed(repo.root(), &fixers, &before);
+    remember_passes(&cache, config, &keys, &jobs, &job_of, &result, &modified);
+    let stage = (req.stage_fixes && result.interrupted_by.is_none() && !killed).then_some(
+        |conflicting: &[PathBuf]| fixes::stage(repo, config, &mut modified, conflicting),
+    );
+    let ended = snapshot::end(snapshot, stage)?;
+    if let Some(r) = &ended.restored {
+        report::notes(&r.kept_aside);
+    }
+    let summary = summary(
+        config,
+        &plan,
+        &jobs,
+        &job_of,
+        result,
+        started,
+        &run_dir.id,
+        &opts,
+        modified,
+        ended,
+    );
+    // The verdict stands whether or not it could be shown (a closed pipe,
+    // a terminal gone): the record and the exit status come from the run.
+    let _ = reporter.finish(&summary);
+    run_dir.write_result(&report::json(&summary))?;
+    history::record(
+        repo.git_dir(),
+        past,
+        summary.entries.iter().map(|e| {
+            (
+                e.name.as_str(),
+                e.status,
+                e.duration.as_millis() as u64,
+                e.peak,
+            )
+        }),
+    );
+    let state = if killed {
+        RunState::Killed
+    } else {
+        summary.state
+    };
+    recorder.finish(state, summary.exit.code())?;
+    drop(ledger);
+    runs::prune(repo.git_dir(), config.settings.keep_runs);
+    Ok(summary.exit)
+}
+
+/// What a run sets aside, read under the work-tree lock: the work tree's
+/// files that differ from a pushed tip, or the unstaged changes (and the
+/// untracked files, when hidden) of a run on the staged content.
+fn set_aside(repo: &Repo, req: &Request) -> Result<Vec<PathBuf>> {
+    if let Some(tip) = req.tip {
+        return repo.differing_from(tip);
+    }
+    if !req.stash {
+        return Ok(Vec::new());
+    }
+    let mut unstaged = repo.unstaged()?;
+    if req.hide_untracked {
+        // Files only: a nested repository shows as a folder (`dir/`).
+        unstaged.extend(
+            repo.untracked()?
+                .into_iter()
+                .filter(|p| !p.as_os_str().as_bytes().ends_with(b"/")),
+        );
+        unstaged.sort();
+    }
+    Ok(unstaged)
+}
+
+/// The cache key of each check that runs and may be cached.
+fn cache_keys(
+    repo: &Repo,
+    config: &Config,
+    plan: &Plan,
+    req: &Request,
+) -> Result<Vec<Option<String>>> {
+    let wanted: Vec<bool> = config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .map(|(c, d)| d.runs() && c.cache && config.settings.cache && !req.no_cache)
+        .collect();
+    if !wanted.contains(&true) {
+        return Ok(vec![None; config.checks.len()]);
+    }
+    // Checks see the index's content when unstaged changes are set aside,
+    // else the work tree as it is.
+    let index_only = req.stash && matches!(req.change, Change::Staged);
+    let inputs = repo.inputs(index_only)?;
+    let mut hook_inputs = req.hook_inputs.clone();
+    // Hidden untracked files are not seen: another tree, another key.
+    hook_inputs.extend_from_slice(if req.stash && req.hide_untracked {
+        b" untracked=hide"
+    } else {
+        b" untracked=show"
+    });
+    let context = cache::Context::new(&req.sel.hook, &hook_inputs);
+    Ok(config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .zip(wanted)
+        .map(|((c, d), want)| match d {
+            Decision::Run { files } if want => cache::key(
+                c,
+                files,
+                &inputs,
+                &context,
+                &spawn::program_identity(c, repo.root()),
+            ),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Stores the passes of cacheable checks (not of fixers that changed files).
+fn remember_passes(
+    cache: &Cache,
+    config: &Config,
+    keys: &[Option<String>],
+    jobs: &[Job],
+    job_of: &[Option<usize>],
+    result: &scheduler::RunResult,
+    modified: &[Modified],
+) {
+    let mut stored = false;
+    for (i, check) in config.checks.iter().enumerate() {
+        let (Some(key), Some(j)) = (&keys[i], job_of[i]) else {
+            continue;
+        };
+        let outcome = &result.outcomes[j];
+        if outcome.status != Status::Passed || modified.iter().any(|m| m.check == check.name) {
+            continue;
+        }
+        // It saw what a fixer wrote, not the content its key was made of.
+        if jobs[j]
+            .after
+            .iter()
+            .any(|&a| modified.iter().any(|m| m.check == jobs[a].name))
+        {
+            continue;
+        }
+        cache.put(&cache::Entry {
+            version: 1,
+            check: check.name.clone(),
+            key: key.clone(),
+            created_ms: runs::now_ms(),
+            duration_ms: outcome.duration.as_millis() as u64,
+            peak_memory_bytes: outcome.peak,
+        });
+        stored = true;
+    }
+    if stored {
+        cache.prune();
+    }
+}
+
+pub fn default_jobs(config: &Config) -> usize {
+    config.settings.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
+}
+
+/// The cap in bytes: the flag, else the setting, else a share of what is available.
+pub fn memory_cap(config: &Config, flag: Option<&str>) -> Result<u64> {
+    let cap = match flag {
+        Some(text) => {
+            Some(config::parse_memory_cap(text).map_err(|e| anyhow::anyhow!("--memory: {e}"))?)
+        }
+        None => config.settings.memory,
+    };
+    Ok(match cap {
+        Some(MemoryCap::Bytes(b)) => b,
+        Some(MemoryCap::Percent(p)) => (proc::total() as f64 * p / 100.0) as u64,
+        None => (proc::available() as f64 * DEFAULT_CAP_SHARE) as u64,
+    }
+    .max(1))
+}
+
+/// The change's files, relative to the repository root.
+pub fn files_of(repo: &Repo, change: &Change) -> Result<Vec<PathBuf>> {
+    match change {
+        Change::Staged => repo.staged_files(),
+        Change::All => repo.tracked_files(),
+        // Only files: a folder (or a submodule's) named on the command line is not one.
+        Change::Files(f) => Ok(f
+            .iter()
+            .filter(|p| !repo.root().join(p).is_dir())
+            .cloned()
+            .collect()),
+        Change::Pushed(f) => Ok(f.clone()),
+        Change::Range(from, to) => repo.files_between(from, to),
+    }
+}
+
+/// The scheduler's jobs for the checks that run, and each check's job index.
+fn jobs(
+    config: &Config,
+    plan: &Plan,
+    repo: &Repo,
+    run_dir: &runs::RunDir,
+    msg: Option<&Path>,
+    cached: &[Option<cache::Entry>],
+    past: &HashMap<String, history::History>,
+) -> (Vec<Job>, Vec<Option<usize>>) {
+    let mut job_of = vec![None; config.checks.len()];
+    let mut n = 0;
+    for (i, d) in plan.decisions.iter().enumerate() {
+        if d.runs() {
+            job_of[i] = Some(n);
+            n += 1;
+        }
+    }
+    let mut jobs = Vec::with_capacity(n);
+    let mut fix = Vec::with_capacity(n);
+    let mut files_of_job = Vec::with_capacity(n);
+    for (i, check) in config.checks.iter().enumerate() {
+        let Decision::Run { files } = &plan.decisions[i] else {
+            continue;
+        };
+        let needs = check
+            .needs
+            .iter()
+            .filter_map(|name| {
+                let k = config.checks.iter().position(|c| &c.name == name)?;
+                job_of[k]
+            })
+            .collect();
+        jobs.push(Job {
+            name: check.name.clone(),
+            batches: spawn::invocations(check, repo.root(), files, msg).map_err(|p| p.0),
+            log: run_dir.log_path(&check.name),
+            memory: history::expected_memory(
+                check,
+                past.get(&check.name),
+                config.settings.default_memory,
+            )
+            .0,
+            memory_limit: check.memory_limit,
+            timeout: check.timeout,
+            needs,
+            expected: past
+                .get(&check.name)
+                .and_then(history::History::median_duration),
+            exclusive_with: Vec::new(),
+            after: Vec::new(),
+            cached: cached[i].as_ref().map(cache::Entry::age),
+        });
+        fix.push(check.fix);
+        files_of_job.push(Files::of(check, files));
+    }
+    let needs: Vec<Vec<usize>> = jobs.iter().map(|j| j.needs.clone()).collect();
+    let order = fixes::order(&fix, &files_of_job, &needs);
+    for ((job, exclusive), after) in jobs
+        .iter_mut()
+        .zip(fixes::exclusions(&fix, &files_of_job))
+        .zip(order)
+    {
+        job.exclusive_with = exclusive;
+        job.after = after;
+    }
+    (jobs, job_of)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary(
+    config: &Config,
+    plan: &Plan,
+    jobs: &[Job],
+    job_of: &[Option<usize>],
+    result: scheduler::RunResult,
+    started: Instant,
+    run_id: &str,
+    opts: &scheduler::Options,
+    modified: Vec<Modified>,
+    ended: snapshot::Ended,
+) -> Summary {
+    let lines = config.settings.output_lines;
+    let mut entries = Vec::new();
+    for (i, check) in config.checks.iter().enumerate() {
+        match (&plan.decisions[i], job_of[i]) {
+            (Decision::Run { .. }, Some(j)) => {
+                let mut outcome: Outcome = result.outcomes[j].clone();
+                let log = jobs[j].log.exists().then(|| jobs[j].log.clone());
+                let tail = match &log {
+                    Some(p) if outcome.status.is_failure() => report::tail(p, lines),
+                    _ => Tail::default(),
+                };
+                if outcome.status == Status::Failed && outcome.exit_code == Some(127) {
+                    if let Some(program) = spawn::missing_program(&tail.text) {
+                        outcome.detail = Some(format!(
+                            "program `{program}` not found\nhint: install it, or fix `run` in checks.toml"
+                        ));
+                    }
+                }
+                entries.push(Entry::new(&check.name, &outcome, log, tail));
+            }
+            (Decision::NoFiles, _) => {
+                let outcome = Outcome::unstarted(Status::SkippedNoFiles, None);
+                entries.push(Entry::new(&check.name, &outcome, None, Tail::default()));
+            }
+            (Decision::SkippedByUser, _) => {
+                let outcome = Outcome::unstarted(Status::SkippedByUser, None);
+                entries.push(Entry::new(&check.name, &outcome, None, Tail::default()));
+            }
+            _ => {}
+        }
+    }
+    let mut warnings: Vec<String> = jobs
+        .iter()
+        .filter(|j| j.memory > opts.cap)
+        .map(|j| {
+            format!(
+                "check `{}` expects {}, more than the {} cap; it ran alone",
+                j.name,
+                format_size(j.memory),
+                format_size(opts.cap)
+            )
+        })
+        .collect();
+    // A declared figure far below what the check used undermines the cap.
+    for (check, e) in config.checks.iter().filter_map(|c| {
+        let e = entries.iter().find(|e| e.name == c.name)?;
+        Some((c, e))
+    }) {
+        if let Some(declared) = check.memory.filter(|&d| e.peak > d.saturating_mul(2)) {
+            warnings.push(format!(
+                "check `{}` declares memory = \"{}\" but used {}: raise it so the cap holds",
+                check.name,
+                format_size(declared),
+                format_size(e.peak)
+            ));
+        }
+    }
+    let restored = ended.restored.unwrap_or_default();
+    // The verdict, decided here and only here.
+    let failed = entries.iter().any(|e| e.status.is_failure())
+        // A run whose checks passed but left changes to review fails too.
+        || modified.iter().any(|m| !m.staged)
+        || !restored.conflicts.is_empty();
+    let (state, exit) = match result.interrupted_by {
+        Some(sig) => (RunState::Interrupted, Exit::for_signal(sig)),
+        None if failed => (RunState::Failed, Exit::Failed),
+        None => (RunState::Passed, Exit::Passed),
+    };
+    Summary {
+        run_id: run_id.to_string(),
+        entries,
+        duration: started.elapsed(),
+        peak: result.peak,
+        state,
+        exit,
+        output_lines: lines,
+        warnings,
+        stashed: ended.stashed,
+        modified,
+        fix_conflicts: restored.conflicts,
+        fix_merged: restored.merged,
+        fix_patch: restored.patch,
+    }
+}
