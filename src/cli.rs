@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::Format;
+use crate::config;
+use crate::report::{Format, TextFormat};
 
 /// Git hooks and pre-commit checks, run concurrently under a memory cap.
 #[derive(Parser, Debug)]
@@ -143,7 +144,7 @@ pub struct CompletionsArgs {
 pub struct TasksArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: TextFormat,
 }
 
 #[derive(Args, Debug)]
@@ -166,7 +167,7 @@ pub struct LogArgs {
 
     /// Output format (json: the run's and checks' metadata, not the output)
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: TextFormat,
 }
 
 #[derive(Args, Debug)]
@@ -181,7 +182,7 @@ pub struct WaitArgs {
 
     /// Output format
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: TextFormat,
 }
 
 #[derive(Args, Debug)]
@@ -205,7 +206,7 @@ pub struct KillArgs {
 #[derive(Args, Debug)]
 pub struct InstallArgs {
     /// A hook to install (repeatable); default: every hook checks.toml uses
-    #[arg(long = "hook", value_name = "NAME")]
+    #[arg(long = "hook", value_name = "NAME", value_parser = installable_hook(), hide_possible_values = true)]
     pub hooks: Vec<String>,
 
     /// Rewrite precheck's shims even when up to date; keep a foreign hook as HOOK.legacy.N when HOOK.legacy exists
@@ -216,13 +217,14 @@ pub struct InstallArgs {
 #[derive(Args, Debug)]
 pub struct UninstallArgs {
     /// A hook to uninstall (repeatable); default: every precheck hook
-    #[arg(long = "hook", value_name = "NAME")]
+    #[arg(long = "hook", value_name = "NAME", value_parser = installable_hook(), hide_possible_values = true)]
     pub hooks: Vec<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct HookArgs {
     /// The hook's name: pre-commit, commit-msg, pre-push, …
+    #[arg(value_parser = hook_name(), hide_possible_values = true)]
     pub name: String,
 
     /// The arguments git gives the hook
@@ -250,7 +252,7 @@ pub struct FileArgs {
     pub to_ref: Option<String>,
 
     /// Run the checks of this hook (pre-commit, pre-push, commit-msg, manual, …)
-    #[arg(long, default_value = "pre-commit", value_name = "NAME")]
+    #[arg(long, default_value = "pre-commit", value_name = "NAME", value_parser = hook_name(), hide_possible_values = true)]
     pub hook: String,
 }
 
@@ -308,7 +310,7 @@ pub struct ListArgs {
 
     /// Output format
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: TextFormat,
 }
 
 #[derive(Args, Debug)]
@@ -316,4 +318,25 @@ pub struct InitArgs {
     /// Overwrite an existing checks.toml
     #[arg(long)]
     pub force: bool,
+}
+
+/// A hook precheck can run checks for: any of git's, or `manual`. A typo is
+/// refused by clap, with the closest name suggested.
+fn hook_name() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        config::GIT_HOOKS
+            .iter()
+            .chain(&["manual"])
+            .map(|h| clap::builder::PossibleValue::new(*h)),
+    )
+}
+
+/// A hook precheck installs a shim for (`manual` is run by hand).
+fn installable_hook() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        config::HOOKS
+            .iter()
+            .filter(|h| **h != "manual")
+            .map(|h| clap::builder::PossibleValue::new(*h)),
+    )
 }

@@ -35,7 +35,7 @@ pub const DEFAULT_HOOK: &str = "pre-commit";
 
 /// Every hook git knows (githooks(5)), for telling a typo from a hook that
 /// simply has no checks.
-const GIT_HOOKS: &[&str] = &[
+pub const GIT_HOOKS: &[&str] = &[
     "applypatch-msg",
     "pre-applypatch",
     "post-applypatch",
@@ -65,18 +65,6 @@ const GIT_HOOKS: &[&str] = &[
     "p4-pre-submit",
     "post-index-change",
 ];
-
-/// A hook name given on the command line must be one git runs (or
-/// `manual`): a typo is an error, never a run of nothing.
-pub fn known_hook(name: &str) -> anyhow::Result<()> {
-    if GIT_HOOKS.contains(&name) || HOOKS.contains(&name) {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "unknown hook `{name}`; precheck runs checks for git's hooks ({}) and `manual`",
-        HOOKS[..HOOKS.len() - 1].join(", ")
-    )
-}
 
 /// The placeholder replaced by the check's files, each as its own argument.
 pub const FILES_PLACEHOLDER: &str = "{files}";

@@ -1,23 +1,18 @@
 //! precheck: git hooks and pre-commit checks, run concurrently under a memory
-//! cap. `main` parses the command line, calls the app, and turns the result
-//! into an exit status (see `exit`); errors print their whole chain.
+//! cap. `main` parses the command line, dispatches the command, and turns
+//! its verdict into the process's exit status (see `exit`); errors print
+//! their whole chain.
+//!
+//! Boundaries the compiler holds: only the report writes to the terminal
+//! (std's print macros are denied; `clippy.toml` disallows taking stdout or
+//! stderr outside `report`), and every `unsafe` block says why it is sound.
 
-/// Writes a line to stderr, ignoring a closed or failing stream: what
-/// precheck can print never decides a verdict or stops a run.
-macro_rules! eprintln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
-/// Writes a line to stdout, ignoring a closed or failing stream.
-macro_rules! println {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
+#![deny(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    clippy::undocumented_unsafe_blocks
+)]
 
 mod cli;
 mod commands;
@@ -59,8 +54,8 @@ fn main() -> std::process::ExitCode {
             {
                 exit::Exit::Passed
             } else {
-                let _ = std::io::stdout().flush();
-                eprintln!("{} {err:#}", console::style("error:").red().bold());
+                let _ = report::stdout().flush();
+                report::errln!("{} {err:#}", console::style("error:").red().bold());
                 exit::Exit::Usage
             }
         }

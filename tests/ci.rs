@@ -233,7 +233,9 @@ fn verbose_says_why_and_junit_is_refused_where_it_means_nothing() {
     let list = repo.precheck(&["list", "--format", "junit"]);
     list.expect_code(2);
     assert!(
-        list.stderr.contains("--format junit is for `precheck run`"),
+        list.stderr
+            .contains("invalid value 'junit' for '--format <FORMAT>'")
+            && list.stderr.contains("[possible values: human, json]"),
         "{}",
         list.context
     );

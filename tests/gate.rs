@@ -102,7 +102,7 @@ fn a_typo_in_a_hook_name_is_an_error_not_a_pass() {
         let run = repo.precheck(args);
         run.expect_code(2);
         assert!(
-            run.stderr.contains("unknown hook") && run.stderr.contains("pre-commit"),
+            run.stderr.contains("invalid value") && run.stderr.contains("pre-commit"),
             "{}",
             run.context
         );

@@ -6,7 +6,6 @@ use anyhow::Result;
 
 use crate::cli::MatrixArgs;
 use crate::commands::{change_of, load_config, selection};
-use crate::config;
 use crate::exit::Exit;
 use crate::pipeline::files_of;
 use crate::plan::{self, Decision};
@@ -14,7 +13,6 @@ use crate::shard;
 
 /// `precheck ci matrix`: the shards as JSON for a CI job matrix.
 pub fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<Exit> {
-    config::known_hook(&args.files.hook)?;
     let repo = crate::worktree::snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
@@ -44,6 +42,6 @@ pub fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<Exit> {
         .collect();
     let shard_ids: Vec<String> = (1..=count).map(|k| format!("{k}/{count}")).collect();
     let doc = serde_json::json!({ "include": include, "shard": shard_ids });
-    println!("{}", serde_json::to_string(&doc)?);
+    crate::report::outln!("{}", serde_json::to_string(&doc)?);
     Ok(Exit::Passed)
 }

@@ -25,14 +25,14 @@ struct Findings {
 
 impl Findings {
     fn ok(&self, text: &str) {
-        println!("ok    {text}");
+        crate::report::outln!("ok    {text}");
     }
     fn info(&self, text: &str) {
-        println!("info  {text}");
+        crate::report::outln!("info  {text}");
     }
     fn problem(&mut self, text: &str) {
         self.problems += 1;
-        println!("FAIL  {text}");
+        crate::report::outln!("FAIL  {text}");
     }
 }
 
@@ -171,10 +171,10 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
         ));
     }
     if f.problems == 0 {
-        println!("\nall good");
+        crate::report::outln!("\nall good");
         Ok(Exit::Passed)
     } else {
-        println!(
+        crate::report::outln!(
             "\n{} problem{} found",
             f.problems,
             crate::units::plural(f.problems)

@@ -522,7 +522,7 @@ pub fn import(repo: &Repo, args: ImportArgs) -> Result<Exit> {
     crate::config::parse(&target, &out)
         .map_err(|e| anyhow::anyhow!("internal error: the translated file does not parse: {e}"))?;
     crate::fsutil::write_atomic(&target, out.as_bytes(), true)?;
-    eprintln!(
+    crate::report::errln!(
         "wrote {} with {} check{} from {}",
         target.display(),
         t.checks.len(),
@@ -530,7 +530,7 @@ pub fn import(repo: &Repo, args: ImportArgs) -> Result<Exit> {
         from.display()
     );
     for n in &t.notes {
-        eprintln!("  note: {n}");
+        crate::report::errln!("  note: {n}");
     }
     Ok(Exit::Passed)
 }

@@ -177,13 +177,13 @@ pub fn init(force: bool) -> Result<Exit> {
         .map_err(|e| anyhow::anyhow!("internal error: the starter file does not parse: {e}"))?;
     crate::fsutil::write_atomic(&target, text.as_bytes(), true)?;
     if checks.is_empty() {
-        eprintln!(
+        crate::report::errln!(
             "wrote {} with no checks: found no Cargo.toml, package.json or pyproject.toml; add [checks.NAME] tables",
             target.display()
         );
     } else {
         let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-        eprintln!(
+        crate::report::errln!(
             "wrote {} with {} checks: {}",
             target.display(),
             checks.len(),

@@ -9,18 +9,16 @@ use serde::Serialize;
 
 use crate::cli::ListArgs;
 use crate::commands::{change_of, display_path, load_config, selection};
-use crate::config;
 use crate::exit::Exit;
 use crate::outcome::DecisionKind;
 use crate::pipeline::{default_jobs, files_of, memory_cap};
 use crate::plan::{self, Decision};
-use crate::report;
+use crate::report::TextFormat;
 use crate::store::history;
 use crate::units::format_size;
 use crate::worktree::snapshot;
 
 pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
-    config::known_hook(&args.files.hook)?;
     let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
@@ -69,8 +67,8 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
             }
         })
         .collect();
-    let json = report::json_or_human(args.format)?;
-    let mut out = std::io::stdout().lock();
+    let json = args.format == TextFormat::Json;
+    let mut out = crate::report::stdout();
     if json {
         let doc = serde_json::json!({
             "version": 1,

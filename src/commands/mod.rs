@@ -49,7 +49,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
                 args.shell,
                 &mut <Cli as clap::CommandFactory>::command(),
                 "precheck",
-                &mut std::io::stdout(),
+                &mut crate::report::stdout(),
             );
             Ok(Exit::Passed)
         }
@@ -70,7 +70,7 @@ pub fn warn_unknown_skips(config: &Config, sel: &Selection) {
         return;
     }
     let names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
-    eprintln!(
+    crate::report::errln!(
         "{} {} names no check called {}; the checks are: {}",
         console::style("warning:").yellow().bold(),
         env::SKIP,

@@ -26,7 +26,6 @@ use crate::worktree::git::{self, Repo};
 use crate::worktree::snapshot;
 
 pub fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Result<Exit> {
-    config::known_hook(&args.files.hook)?;
     let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     if args.background {
@@ -60,7 +59,6 @@ pub fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Resul
 }
 
 pub fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<Exit> {
-    config::known_hook(&args.name)?;
     let repo = snapshot::open_repo()?;
     let mut stdin = Vec::new();
     if args.name == "pre-push" {
@@ -70,7 +68,7 @@ pub fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Res
     }
     if let Some(code) = install::run_legacy(&repo, &args.name, &args.args, &stdin)? {
         if code != 0 {
-            eprintln!(
+            crate::report::errln!(
                 "precheck: the {}.legacy hook failed (exit {code}); precheck's checks did not run",
                 args.name
             );
@@ -100,7 +98,7 @@ pub fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Res
         Some(bytes) => {
             let shown = display_path(&path);
             if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
-                eprintln!(
+                crate::report::errln!(
                     "precheck: using {} as staged; the work tree's differs (stage it to use it)",
                     shown.display()
                 );
@@ -108,7 +106,7 @@ pub fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Res
             config::parse_bytes(&shown, bytes)?
         }
         None if !path.exists() => {
-            eprintln!(
+            crate::report::errln!(
                 "precheck: no {} in this checkout: no {} checks ran (`precheck uninstall` removes the hook)",
                 display_path(&path).display(),
                 args.name
@@ -203,7 +201,7 @@ fn push(
             !differing.iter().any(|d| pushed.files.contains(d))
         };
         if many || !clean {
-            eprintln!(
+            crate::report::errln!(
                 "precheck: pre-push: checking {} ({short}){}",
                 pushed.name,
                 if clean {
@@ -304,8 +302,8 @@ pub fn start_background(repo: &Repo) -> Result<Exit> {
     crate::fsutil::create_private(&first)?.write_all(&serde_json::to_vec_pretty(&meta)?)?;
     let _ = fs::hard_link(&first, &meta_path);
     let _ = fs::remove_file(&first);
-    println!("{}", run.id);
-    eprintln!(
+    crate::report::outln!("{}", run.id);
+    crate::report::errln!(
         "started run {id} in the background (pid {pid})\n  follow: precheck log --run {id} -f CHECK   (or without CHECK: its checks)\n  wait:   precheck wait --run {id}\n  stop:   precheck kill --run {id}\n  list:   precheck tasks",
         id = run.id
     );

@@ -14,7 +14,7 @@ use crate::cli::{CleanArgs, KillArgs, LogArgs, TasksArgs, WaitArgs};
 use crate::config::parse_duration;
 use crate::exit::Exit;
 use crate::outcome::{CheckState, RunState, Status};
-use crate::report::{self, Format};
+use crate::report::{self, TextFormat};
 use crate::store::runs::{self, Meta};
 use crate::units::format_duration;
 use crate::worktree::git::Repo;
@@ -95,9 +95,9 @@ fn describe_counts(c: &Counts) -> String {
 }
 
 pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<Exit> {
-    let json = report::json_or_human(args.format)?;
+    let json = args.format == TextFormat::Json;
     let runs = runs::list(repo.git_dir());
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::report::stdout();
     if json {
         let rows: Vec<TaskRow> = runs.iter().map(row).collect();
         writeln!(
@@ -148,12 +148,11 @@ fn copy_from(path: &std::path::Path, offset: u64, out: &mut impl Write) -> Resul
 }
 
 pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
-    report::json_or_human(args.format)?;
     let git_dir = repo.git_dir();
     let meta = runs::find(git_dir, args.run.as_deref())?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::report::stdout();
     let Some(name) = args.check else {
-        if args.format == Format::Json {
+        if args.format == TextFormat::Json {
             writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
             return Ok(Exit::Passed);
         }
@@ -195,7 +194,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
             )
         })?
         .clone();
-    if args.format == Format::Json {
+    if args.format == TextFormat::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
         return Ok(Exit::Passed);
     }
@@ -242,7 +241,6 @@ fn log_json(meta: &Meta) -> serde_json::Value {
 }
 
 pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
-    report::json_or_human(args.format)?;
     let git_dir = repo.git_dir();
     let timeout = args
         .timeout
@@ -277,7 +275,7 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
             break metas;
         }
         if timeout.is_some_and(|t| start.elapsed() >= t) {
-            eprintln!(
+            crate::report::errln!(
                 "precheck: still running after {}",
                 args.timeout.unwrap_or_default()
             );
@@ -286,8 +284,8 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
         std::thread::sleep(POLL);
     };
     let ok = finals.iter().all(|m| m.state() == RunState::Passed);
-    let mut out = std::io::stdout().lock();
-    if args.format == Format::Json {
+    let mut out = crate::report::stdout();
+    if args.format == TextFormat::Json {
         let runs: Vec<serde_json::Value> = finals
             .iter()
             .map(|m| {
@@ -361,14 +359,14 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
                     crate::sys::signal::send(Some(g), &[], crate::sys::signal::SIGKILL);
                 }
             }
-            println!(
+            crate::report::outln!(
                 "run {} had crashed; stopped what was left of its checks",
                 meta.id
             );
             return Ok(Exit::Passed);
         }
         other => {
-            println!("run {} is not running ({other})", meta.id);
+            crate::report::outln!("run {} is not running ({other})", meta.id);
             return Ok(Exit::Passed);
         }
     }
@@ -389,8 +387,8 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
         };
         if done {
             match &args.check {
-                Some(n) => println!("killed check {n} of run {}", meta.id),
-                None => println!("killed run {}", meta.id),
+                Some(n) => crate::report::outln!("killed check {n} of run {}", meta.id),
+                None => crate::report::outln!("killed run {}", meta.id),
             }
             return Ok(Exit::Passed);
         }
@@ -403,10 +401,10 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
 
 pub fn clean(repo: &Repo, args: CleanArgs) -> Result<Exit> {
     let n = runs::clean(repo.git_dir());
-    println!("removed {n} finished run{}", crate::units::plural(n));
+    crate::report::outln!("removed {n} finished run{}", crate::units::plural(n));
     if args.cache {
         let n = crate::store::cache::Cache::open(repo.git_dir()).clear();
-        println!("removed {n} cached pass{}", if n == 1 { "" } else { "es" });
+        crate::report::outln!("removed {n} cached pass{}", if n == 1 { "" } else { "es" });
     }
     Ok(Exit::Passed)
 }

@@ -1,12 +1,11 @@
 //! The memory ledger: runs in the same repository share the memory cap.
 //! Each live run keeps one small file under `.git/precheck/ledger/` holding
 //! the expected memory of its running checks; admitting a check happens
-//! under an exclusive `flock` on the ledger, so two runs never both take the
+//! under an exclusive lock on the ledger (`File::lock`, flock(2)), so two runs never both take the
 //! last free memory. Files of dead runs are ignored and removed.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -47,10 +46,9 @@ impl Ledger {
 
     /// Takes the ledger's lock (blocking: it is only ever held briefly).
     pub fn hold(&mut self) -> Held<'_> {
-        // SAFETY: flock on a file descriptor we own; unlocked in Held's drop.
-        unsafe {
-            libc::flock(self.lock.as_raw_fd(), libc::LOCK_EX);
-        }
+        // Unlocked in Held's drop. Should locking fail, admission goes on
+        // unlocked, as a run without a ledger would.
+        let _ = self.lock.lock();
         Held { ledger: self }
     }
 
@@ -95,10 +93,7 @@ impl Held<'_> {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        // SAFETY: unlocking the lock taken in `hold`.
-        unsafe {
-            libc::flock(self.ledger.lock.as_raw_fd(), libc::LOCK_UN);
-        }
+        let _ = self.ledger.lock.unlock();
     }
 }
 

@@ -15,7 +15,7 @@ use crate::units::{format_duration, format_size};
 pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result<()> {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     for w in &summary.warnings {
-        eprintln!("{} {w}", style("warning:").yellow().bold());
+        crate::report::errln!("{} {w}", style("warning:").yellow().bold());
     }
     let failures: Vec<&Entry> = summary
         .entries

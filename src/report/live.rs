@@ -201,7 +201,7 @@ impl Observer for Reporter {
         }
         let line = format!("{} {message}", style("warning:").yellow().bold());
         match self.progress {
-            Progress::Silent => eprintln!("{line}"),
+            Progress::Silent => crate::report::errln!("{line}"),
             _ => self.say(&line),
         }
     }

@@ -6,10 +6,46 @@
 //!
 //! Progress goes to stderr; results (failure blocks, summary, JSON) to stdout.
 
+// The one place that takes the process's stdout and stderr.
+#![allow(clippy::disallowed_methods)]
+
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod live;
+
+/// Writes a line to stderr, ignoring a closed or failing stream: what
+/// precheck can print never decides a verdict or stops a run.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::report::write_err(format_args!($($arg)*))
+    };
+}
+
+/// Writes a line to stdout, ignoring a closed or failing stream.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::report::write_out(format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {errln, outln};
+
+pub fn write_err(line: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+pub fn write_out(line: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// Stdout, for a command whose output is a document or many lines. Its
+/// write errors are the command's to judge (a closed pipe is no error).
+pub fn stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
 
 pub use json::json;
 pub use live::Reporter;
@@ -34,14 +70,12 @@ pub enum Format {
     Junit,
 }
 
-/// Commands other than `run` print text or JSON; JUnit describes test runs only.
-pub fn json_or_human(format: Format) -> anyhow::Result<bool> {
-    match format {
-        Format::Junit => {
-            anyhow::bail!("--format junit is for `precheck run`; use human or json here")
-        }
-        f => Ok(f == Format::Json),
-    }
+/// How commands other than `run` print: text or JSON (JUnit describes
+/// test runs only, so it is not offered there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextFormat {
+    Human,
+    Json,
 }
 
 /// A status as a person reads it.
@@ -197,7 +231,7 @@ pub struct Summary {
 /// With `-v`: why each check runs or not, before the run.
 pub fn reasons(config: &Config, plan: &Plan, sel: &Selection) {
     for (c, d) in config.checks.iter().zip(&plan.decisions) {
-        eprintln!("precheck: {}: {}", c.name, d.reason(c, sel));
+        crate::report::errln!("precheck: {}: {}", c.name, d.reason(c, sel));
     }
 }
 
@@ -205,7 +239,7 @@ pub fn reasons(config: &Config, plan: &Plan, sel: &Selection) {
 /// files the restore kept aside.
 pub fn notes(lines: &[String]) {
     for line in lines {
-        eprintln!("{line}");
+        crate::report::errln!("{line}");
     }
 }
 

@@ -1,5 +1,5 @@
 //! The work-tree lock, a readers–writer lock on a file under the git dir
-//! (`flock(2)`): runs that only read the work tree share it; a run that
+//! (`File::lock`, which is flock(2) on Linux): runs that only read the work tree share it; a run that
 //! changes it (sets unstaged changes aside, runs fixers, restores) holds it
 //! alone. The kernel releases it when its holder dies, so a lock left by a
 //! crashed precheck never blocks anyone.
@@ -8,9 +8,8 @@
 //! may have files set aside until it lets go. [`TreeLock::for_run`] owns the
 //! upgrade from shared to exclusive that follows from what it read.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -48,18 +47,15 @@ fn open(git_dir: &Path) -> Result<File> {
 
 /// One non-blocking attempt.
 fn try_lock(file: &File, mode: Mode) -> Result<bool> {
-    let op = match mode {
-        Mode::Shared => libc::LOCK_SH,
-        Mode::Exclusive => libc::LOCK_EX,
-    } | libc::LOCK_NB;
-    // SAFETY: flock on a file descriptor we own.
-    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
-        _ => Err(err).context("cannot lock the work tree"),
+    let attempt = match mode {
+        Mode::Shared => file.try_lock_shared(),
+        Mode::Exclusive => file.try_lock(),
+    };
+    match attempt {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Interrupted => Ok(false),
+        Err(TryLockError::Error(e)) => Err(e).context("cannot lock the work tree"),
     }
 }
 
@@ -94,7 +90,7 @@ impl TreeLock {
                 return Ok(Some(TreeLock { _file: file }));
             }
             if !said {
-                eprintln!(
+                crate::report::errln!(
                     "precheck: waiting for {}, which is using the work tree…",
                     holders()
                 );

@@ -986,10 +986,10 @@ impl Drop for Snapshot<'_> {
             match self.restore_all() {
                 Ok(r) => {
                     for note in r.kept_aside {
-                        eprintln!("{note}");
+                        crate::report::errln!("{note}");
                     }
                 }
-                Err(e) => eprintln!(
+                Err(e) => crate::report::errln!(
                     "precheck: could not restore your unstaged changes: {e:#}\nthey are safe in {}; run any precheck command to retry, or see the README's \"Recovering by hand\"",
                     self.dir.display()
                 ),
@@ -1225,7 +1225,7 @@ pub fn open_repo() -> Result<Repo> {
 fn recover_if_needed(repo: &Repo) -> Result<()> {
     let reaped = crate::exec::ledger::reap_dead(repo.git_dir());
     if reaped > 0 {
-        eprintln!(
+        crate::report::errln!(
             "precheck: stopped {reaped} process{} left running by a precheck that died",
             if reaped == 1 { "" } else { "es" }
         );
@@ -1241,7 +1241,7 @@ fn recover_if_needed(repo: &Repo) -> Result<()> {
         crate::worktree::lock::Attempt::Busy => return Ok(()),
     };
     for note in recover(repo)? {
-        eprintln!("{note}");
+        crate::report::errln!("{note}");
     }
     drop(lock);
     Ok(())
