@@ -61,7 +61,7 @@ pub struct Request {
     pub hide_untracked: bool,
     /// Check this commit's content: its version of every file that differs
     /// is set aside in the work tree for the run.
-    pub tip: Option<git2::Oid>,
+    pub tip: Option<crate::worktree::git::Oid>,
     /// Stage the files that `stage_fixed` checks fixed.
     pub stage_fixes: bool,
     /// The commit message file, for `{msg}`.
@@ -169,7 +169,7 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     )?;
     let killed = result.killed;
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
-    remember_passes(&cache, config, &keys, &jobs, &job_of, &result, &modified);
+    cache.remember_passes(config, &keys, &jobs, &job_of, &result, &modified);
     let stage = (req.stage_fixes && result.interrupted_by.is_none() && !killed).then_some(
         |conflicting: &[PathBuf]| fixes::stage(repo, config, &mut modified, conflicting),
     );
@@ -283,48 +283,6 @@ fn cache_keys(
             _ => None,
         })
         .collect())
-}
-
-/// Stores the passes of cacheable checks (not of fixers that changed files).
-fn remember_passes(
-    cache: &Cache,
-    config: &Config,
-    keys: &[Option<String>],
-    jobs: &[Job],
-    job_of: &[Option<usize>],
-    result: &scheduler::RunResult,
-    modified: &[Modified],
-) {
-    let mut stored = false;
-    for (i, check) in config.checks.iter().enumerate() {
-        let (Some(key), Some(j)) = (&keys[i], job_of[i]) else {
-            continue;
-        };
-        let outcome = &result.outcomes[j];
-        if outcome.status != Status::Passed || modified.iter().any(|m| m.check == check.name) {
-            continue;
-        }
-        // It saw what a fixer wrote, not the content its key was made of.
-        if jobs[j]
-            .after
-            .iter()
-            .any(|&a| modified.iter().any(|m| m.check == jobs[a].name))
-        {
-            continue;
-        }
-        cache.put(&cache::Entry {
-            version: 1,
-            check: check.name.clone(),
-            key: key.clone(),
-            created_ms: runs::now_ms(),
-            duration_ms: outcome.duration.as_millis() as u64,
-            peak_memory_bytes: outcome.peak,
-        });
-        stored = true;
-    }
-    if stored {
-        cache.prune();
-    }
 }
 
 pub fn default_jobs(config: &Config) -> usize {

@@ -203,3 +203,48 @@ fn the_path_reader_finds_grouped_and_nested_imports() {
         "{paths:?}"
     );
 }
+
+/// The code of a module, without its comments (a comment may name anything).
+fn code_of(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Each way out to the system has one owner: `needle` appears in the code
+/// of `owner` (and the listed exceptions, each with its reason) and nowhere
+/// else.
+#[test]
+fn each_system_boundary_has_one_owner() {
+    let files = modules();
+    let rules: &[(&str, &str, &[&str])] = &[
+        ("git2::", "worktree::git", &[]),
+        ("Command::new(\"git\")", "worktree::git", &[]),
+        ("duct::", "exec::spawn", &[]),
+        ("\"/proc", "sys::proc", &[]),
+        ("/sys/fs/cgroup", "sys::proc", &[]),
+        ("signal_hook::", "sys::signal", &[]),
+        // fault: a debug build kills itself at a named step, for the tests.
+        ("libc::kill(", "sys::signal", &["fault"]),
+        ("libc::killpg(", "sys::signal", &[]),
+        ("std::io::stdout()", "report", &[]),
+        ("std::io::stderr()", "report", &[]),
+    ];
+    let mut wrong = Vec::new();
+    for (needle, owner, exceptions) in rules {
+        assert!(
+            code_of(&files[*owner]).contains(needle),
+            "{owner} should hold `{needle}`: the rule is stale"
+        );
+        for (module, text) in &files {
+            if module != owner
+                && !exceptions.contains(&module.as_str())
+                && code_of(text).contains(needle)
+            {
+                wrong.push(format!("{module} uses `{needle}`, which only {owner} may"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -1,6 +1,5 @@
-//! Runs as tasks: starting one in the background, and the commands that
-//! read run records (`tasks`, `log`, `wait`) or act on a running run
-//! (`kill`, `clean`). No daemon: a background run is a detached precheck
+//! Runs as tasks: the commands that read run records (`tasks`, `log`,
+//! `wait`) or act on a running run (`kill`, `clean`). No daemon: a background run is a detached precheck
 //! process that records itself under the git dir like any other run.
 
 use std::fs::{self, File};

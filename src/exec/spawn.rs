@@ -1,10 +1,10 @@
-//! The runner: the only user of duct and the only sender of signals.
+//! Spawning: the only user of duct, the one launcher of check processes.
 //!
 //! It turns a check and its files into command lines (split into batches
 //! under the OS argument limit, files always passed as separate arguments,
-//! never pasted into shell text), starts each as a process in its own process
-//! group with stdin closed and stdout+stderr going to the check's log file,
-//! and signals process trees that `memory` found.
+//! never pasted into shell text) and starts each as a process in its own
+//! process group with stdin closed and stdout+stderr going to the check's
+//! log file. It never signals: `sys::signal` does, for the supervisor.
 
 use std::ffi::OsString;
 use std::fs::File;

@@ -25,9 +25,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Check;
+use crate::config::{Check, Config};
+use crate::exec::scheduler::{Job, RunResult};
+use crate::outcome::Status;
 use crate::plan::Matcher;
 use crate::store::runs;
+use crate::worktree::fixes::Modified;
 use crate::worktree::git::Input;
 
 /// Most entries kept; beyond it the oldest are dropped.
@@ -163,9 +166,7 @@ pub fn key(
         buf.extend_from_slice(&input.mode.to_le_bytes());
         buf.extend_from_slice(input.id.as_bytes());
     }
-    git2::Oid::hash_object(git2::ObjectType::Blob, &buf)
-        .ok()
-        .map(|oid| oid.to_string())
+    crate::worktree::git::blob_id(&buf).map(|oid| oid.to_string())
 }
 
 impl Cache {
@@ -220,5 +221,47 @@ impl Cache {
         let n = fs::read_dir(&self.dir).map(|rd| rd.count()).unwrap_or(0);
         let _ = fs::remove_dir_all(&self.dir);
         n
+    }
+
+    /// Stores the passes of cacheable checks (not of fixers that changed files).
+    pub fn remember_passes(
+        &self,
+        config: &Config,
+        keys: &[Option<String>],
+        jobs: &[Job],
+        job_of: &[Option<usize>],
+        result: &RunResult,
+        modified: &[Modified],
+    ) {
+        let mut stored = false;
+        for (i, check) in config.checks.iter().enumerate() {
+            let (Some(key), Some(j)) = (&keys[i], job_of[i]) else {
+                continue;
+            };
+            let outcome = &result.outcomes[j];
+            if outcome.status != Status::Passed || modified.iter().any(|m| m.check == check.name) {
+                continue;
+            }
+            // It saw what a fixer wrote, not the content its key was made of.
+            if jobs[j]
+                .after
+                .iter()
+                .any(|&a| modified.iter().any(|m| m.check == jobs[a].name))
+            {
+                continue;
+            }
+            self.put(&Entry {
+                version: 1,
+                check: check.name.clone(),
+                key: key.clone(),
+                created_ms: runs::now_ms(),
+                duration_ms: outcome.duration.as_millis() as u64,
+                peak_memory_bytes: outcome.peak,
+            });
+            stored = true;
+        }
+        if stored {
+            self.prune();
+        }
     }
 }

@@ -1,9 +1,9 @@
-//! Memory: the only reader of `/proc` and of the cgroup files. It takes a
-//! snapshot of the process table (parent, resident memory and start time of
+//! Processes and memory: the only reader of `/proc` and of the cgroup
+//! files. It takes a snapshot of the process table (parent, resident memory and start time of
 //! every process), walks process trees in it, and reads the machine's limits.
 //!
-//! It never signals or starts a process; `runner` does that with what this
-//! module finds.
+//! It never signals or starts a process: `sys::signal` and `exec::spawn`
+//! do, with what this module finds.
 
 use std::collections::HashMap;
 use std::fs;

@@ -1,7 +1,7 @@
 //! The work-tree lock, a readers–writer lock on a file under the git dir
-//! (`File::lock`, which is flock(2) on Linux): runs that only read the work tree share it; a run that
-//! changes it (sets unstaged changes aside, runs fixers, restores) holds it
-//! alone. The kernel releases it when its holder dies, so a lock left by a
+//! (`File::lock`, flock(2) on Linux): runs that only read the work tree
+//! share it; a run that changes it (sets unstaged changes aside, runs
+//! fixers, restores) holds it alone. The kernel releases it when its holder dies, so a lock left by a
 //! crashed precheck never blocks anyone.
 //!
 //! A run reads what it must set aside under the lock it holds: another run
