@@ -248,3 +248,62 @@ fn each_system_boundary_has_one_owner() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// ARCHITECTURE.md's module map: module → what it may use (beyond the leaf
+/// vocabulary and its own family).
+fn module_map() -> BTreeMap<String, Vec<String>> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let mut map = BTreeMap::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() != 5 || !cells[1].starts_with('`') {
+            continue;
+        }
+        let module = cells[1].trim_matches('`').to_string();
+        let uses = cells[3]
+            .split(',')
+            .map(|u| u.split('(').next().unwrap().trim().to_string())
+            .filter(|u| !u.is_empty() && u != "—")
+            .collect();
+        map.insert(module, uses);
+    }
+    map
+}
+
+#[test]
+fn the_module_map_matches_the_code() {
+    let graph = graph();
+    let map = module_map();
+    let leaves = LAYERS.last().unwrap().1;
+    let mut wrong = Vec::new();
+    for module in graph.keys() {
+        if !map.contains_key(module) {
+            wrong.push(format!("{module} is missing from ARCHITECTURE.md"));
+        }
+    }
+    for (module, uses) in &map {
+        let Some(deps) = graph.get(module) else {
+            wrong.push(format!(
+                "ARCHITECTURE.md names {module}, which does not exist"
+            ));
+            continue;
+        };
+        let family = module.split("::").next().unwrap();
+        for dep in deps {
+            let head = dep.split("::").next().unwrap();
+            let covered = leaves.contains(&head)
+                || head == family
+                || uses
+                    .iter()
+                    .any(|u| dep == u || dep.starts_with(&format!("{u}::")));
+            if !covered {
+                wrong.push(format!(
+                    "{module} uses {dep}, which its line in ARCHITECTURE.md does not list"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
