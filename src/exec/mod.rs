@@ -5,3 +5,4 @@
 pub mod ledger;
 pub mod scheduler;
 pub mod spawn;
+mod worker;

@@ -28,7 +28,8 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::exec::spawn::{self, Invocation};
+use crate::exec::spawn::Invocation;
+use crate::exec::worker::{self, Event};
 use crate::sys::proc::{self, ProcId, ProcTable};
 use crate::sys::signal;
 
@@ -165,22 +166,6 @@ pub struct Controls<'a> {
     pub kill_requests: &'a dyn Fn() -> Vec<String>,
     /// Shares the memory cap with other runs in the repository.
     pub ledger: Option<&'a mut Ledger>,
-}
-
-enum Event {
-    Spawned {
-        job: usize,
-        pid: u32,
-    },
-    BatchEnded {
-        job: usize,
-    },
-    Finished {
-        job: usize,
-        exit_code: Option<i32>,
-        signal: Option<i32>,
-        error: Option<String>,
-    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -530,7 +515,7 @@ impl Coordinator<'_> {
         let log = self.jobs[job].log.clone();
         let tx = self.tx.clone();
         if let Some(pool) = &self.pool {
-            pool.spawn(move || work(job, batches, log, stop, tx));
+            pool.spawn(move || worker::work(job, batches, log, stop, tx));
         }
         Ok(())
     }
@@ -750,62 +735,4 @@ impl Coordinator<'_> {
             others: self.others,
         }
     }
-}
-
-/// A worker: runs the job's batches one after another, stopping at the first
-/// that fails or when told to stop. Output goes to the log file only.
-fn work(
-    job: usize,
-    batches: Vec<Invocation>,
-    log: PathBuf,
-    stop: Arc<AtomicBool>,
-    tx: Sender<Event>,
-) {
-    let finished = |exit_code, signal, error| Event::Finished {
-        job,
-        exit_code,
-        signal,
-        error,
-    };
-    let file = match crate::fsutil::create_private(&log) {
-        Ok(f) => f,
-        Err(e) => {
-            let error = format!("cannot create the log file {}: {e}", log.display());
-            let _ = tx.send(finished(None, None, Some(error)));
-            return;
-        }
-    };
-    let (mut exit_code, mut signal) = (Some(0), None);
-    for inv in &batches {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let handle = match spawn::start(inv, &file) {
-            Ok(h) => h,
-            Err(e) => {
-                let error = format!("cannot start `{}`: {e}", inv.program.to_string_lossy());
-                let _ = tx.send(finished(None, None, Some(error)));
-                return;
-            }
-        };
-        if let Some(&pid) = handle.pids().first() {
-            let _ = tx.send(Event::Spawned { job, pid });
-        }
-        let result = handle.wait().map(|out| spawn::status_parts(out.status));
-        let _ = tx.send(Event::BatchEnded { job });
-        match result {
-            Ok((code, sig)) => {
-                exit_code = code;
-                signal = sig;
-                if code != Some(0) {
-                    break;
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(finished(None, None, Some(format!("waiting failed: {e}"))));
-                return;
-            }
-        }
-    }
-    let _ = tx.send(finished(exit_code, signal, None));
 }
