@@ -1,8 +1,12 @@
-//! The scheduler: which check starts when, and what ends it.
+//! The scheduler's decisions: which job becomes ready, which is skipped
+//! because a need failed, which ready job is admitted under the memory budget
+//! and the `jobs` slots, and what a failure ends under fail-fast.
 //!
-//! One coordinator (the calling thread) owns every decision; workers on a
-//! rayon pool of `jobs` threads only start processes, wait for them and send
-//! messages back. Workers never print and never decide.
+//! It owns the state those decisions read (each job's place, the ready
+//! queue, the memory reserved) and must not touch processes, the clock,
+//! `/proc`, signals, the ledger or the observer: the supervisor does what a
+//! decision says ([`Step`]) and tells it when a job ends, so every rule here
+//! is unit-tested without spawning anything.
 //!
 //! - Memory is a budget: a check reserves its expected memory before it
 //!   starts and gives it back when it ends. Admission is first-fit over the
@@ -11,35 +15,29 @@
 //!   reserves what it needs out of the free memory, so newer checks only take
 //!   the excess and it cannot starve. A check expecting more than the whole cap
 //!   reserves all of it and so runs alone. A fixer never runs beside a check
-//!   whose files overlap its own (`exclusive_with`).
-//! - Every `TICK` the coordinator reads the process table once, measures each
-//!   running check's tree (all descendants, including those that called
-//!   `setsid` or lost their parent), enforces `timeout` and `memory_limit`,
-//!   escalates pending kills and checks for signals.
-//! - A kill is SIGTERM to the process group and to every known member of the
-//!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
+//!   whose files overlap its own (`exclusive_with`). Memory other runs hold
+//!   through the ledger is a number the supervisor passes in.
+//! - Fail-fast: the first failure stops the run; jobs not yet started end as
+//!   not started.
+//!
+//! The supervision below (to move out) carries the decisions out on real
+//! processes: every `TICK` the coordinator reads the process table once,
+//! measures each running check's tree, enforces `timeout` and
+//! `memory_limit`, escalates pending kills (SIGTERM, then SIGKILL after
+//! `KILL_GRACE`) and checks for signals.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-use crate::exec::ledger::Ledger;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::exec::ledger::Ledger;
 use crate::exec::spawn::Invocation;
 use crate::exec::worker::{self, Event};
 use crate::sys::proc::{self, ProcId, ProcTable};
 use crate::sys::signal;
-
-/// How often process trees are measured and limits enforced.
-pub const TICK: Duration = Duration::from_millis(50);
-/// How often stopped trees are looked for once every check has ended: the
-/// run (and the snapshot's restore) follows their end this closely.
-const DOOMED_POLL: Duration = Duration::from_millis(5);
-/// Between SIGTERM and SIGKILL.
-pub const KILL_GRACE: Duration = Duration::from_millis(500);
 
 /// One check, ready to schedule.
 pub struct Job {
@@ -95,6 +93,315 @@ impl Outcome {
         }
     }
 }
+
+/// What a decision asks the supervisor to do, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Start the job: its memory is reserved and its slot taken.
+    Start(usize),
+    /// The job ended without running; its outcome is
+    /// [`Schedule::outcome`]. `announced`: the observer hears it started
+    /// first (a check that could not start, as opposed to one skipped).
+    Ended { job: usize, announced: bool },
+    /// Fail-fast: a job failed, so every running job is to be stopped.
+    StopAll,
+}
+
+/// A job's place in the run.
+enum Slot {
+    Waiting,
+    Queued,
+    Running,
+    Done(Outcome),
+}
+
+/// The state the decisions read and change.
+pub struct Schedule<'a> {
+    jobs: &'a [Job],
+    opts: &'a Options,
+    slots: Vec<Slot>,
+    /// Ready jobs, in the order they became ready.
+    queue: Vec<usize>,
+    critical: Vec<Duration>,
+    reserved: u64,
+    running: usize,
+    stopping: bool,
+    waiting_memory: usize,
+}
+
+/// For each job, its expected time plus the longest chain of jobs that need it.
+fn critical_paths(jobs: &[Job]) -> Vec<Duration> {
+    fn visit(i: usize, jobs: &[Job], memo: &mut Vec<Option<Duration>>) -> Duration {
+        if let Some(d) = memo[i] {
+            return d;
+        }
+        let mut longest = Duration::ZERO;
+        for (j, job) in jobs.iter().enumerate() {
+            if job.needs.contains(&i) {
+                longest = longest.max(visit(j, jobs, memo));
+            }
+        }
+        let d = jobs[i].expected.unwrap_or_default() + longest;
+        memo[i] = Some(d);
+        d
+    }
+    let mut memo = vec![None; jobs.len()];
+    (0..jobs.len()).map(|i| visit(i, jobs, &mut memo)).collect()
+}
+
+impl<'a> Schedule<'a> {
+    pub fn new(jobs: &'a [Job], opts: &'a Options) -> Schedule<'a> {
+        Schedule {
+            jobs,
+            opts,
+            slots: jobs.iter().map(|_| Slot::Waiting).collect(),
+            queue: Vec::new(),
+            critical: critical_paths(jobs),
+            reserved: 0,
+            running: 0,
+            stopping: false,
+            waiting_memory: 0,
+        }
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.slots.iter().all(|s| matches!(s, Slot::Done(_)))
+    }
+
+    /// Set once the run is being stopped: nothing new starts.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// The run is being stopped (a signal, `precheck kill`, fail-fast).
+    pub fn stop(&mut self) {
+        self.stopping = true;
+    }
+
+    /// Memory reserved by this run's running jobs.
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
+
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// Jobs not started yet, ready or not.
+    pub fn waiting(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Waiting | Slot::Queued))
+            .count()
+    }
+
+    /// Of the waiting, those ready but held back by the memory cap.
+    pub fn waiting_memory(&self) -> usize {
+        self.waiting_memory
+    }
+
+    /// How the job ended, once it has.
+    pub fn outcome(&self, job: usize) -> Option<&Outcome> {
+        match &self.slots[job] {
+            Slot::Done(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Every job's outcome; those that never ended did not start.
+    pub fn into_outcomes(self) -> Vec<Outcome> {
+        self.slots
+            .into_iter()
+            .map(|s| match s {
+                Slot::Done(o) => o,
+                _ => Outcome::unstarted(Status::NotStarted, None),
+            })
+            .collect()
+    }
+
+    /// A running job's processes ended: its memory and slot are free again.
+    pub fn release(&mut self, job: usize) {
+        if matches!(self.slots[job], Slot::Running) {
+            self.slots[job] = Slot::Queued;
+            self.reserved -= self.need(job);
+            self.running -= 1;
+        }
+    }
+
+    /// Records how a job ended. True when fail-fast now stops the run: the
+    /// supervisor stops every running job.
+    pub fn finish(&mut self, job: usize, outcome: Outcome) -> bool {
+        let failed = outcome.status.is_failure();
+        self.slots[job] = Slot::Done(outcome);
+        if failed && self.opts.fail_fast && !self.stopping {
+            self.stopping = true;
+            return true;
+        }
+        false
+    }
+
+    /// Ends a job that never ran.
+    fn end_unstarted(&mut self, job: usize, outcome: Outcome, announced: bool) -> Vec<Step> {
+        let mut steps = vec![Step::Ended { job, announced }];
+        if self.finish(job, outcome) {
+            steps.push(Step::StopAll);
+        }
+        steps
+    }
+
+    /// Moves waiting jobs whose needs passed into the queue, and skips those
+    /// whose needs did not.
+    pub fn promote_ready(&mut self) -> Vec<Step> {
+        let mut steps = Vec::new();
+        loop {
+            let mut ready = Vec::new();
+            let mut skipped = Vec::new();
+            for (i, job) in self.jobs.iter().enumerate() {
+                if !matches!(self.slots[i], Slot::Waiting) {
+                    continue;
+                }
+                let mut all_passed = true;
+                for &n in &job.needs {
+                    match &self.slots[n] {
+                        Slot::Done(o) if o.status.passed() => {}
+                        Slot::Done(_) => {
+                            skipped.push((i, n));
+                            all_passed = false;
+                            break;
+                        }
+                        _ => all_passed = false,
+                    }
+                }
+                let after_done = job
+                    .after
+                    .iter()
+                    .all(|&a| matches!(self.slots[a], Slot::Done(_)));
+                if all_passed && after_done {
+                    ready.push(i);
+                }
+            }
+            if ready.is_empty() && skipped.is_empty() {
+                return steps;
+            }
+            for (i, n) in skipped {
+                let detail = Some(self.jobs[n].name.clone());
+                steps.extend(self.end_unstarted(
+                    i,
+                    Outcome::unstarted(Status::SkippedNeeds, detail),
+                    false,
+                ));
+            }
+            ready.sort_by(|&a, &b| self.critical[b].cmp(&self.critical[a]).then(a.cmp(&b)));
+            for i in ready {
+                self.slots[i] = Slot::Queued;
+                self.queue.push(i);
+            }
+        }
+    }
+
+    fn need(&self, job: usize) -> u64 {
+        self.jobs[job].memory.min(self.opts.cap)
+    }
+
+    /// Whether admission has anything to decide: a job is ready and a slot
+    /// is free (the supervisor takes the ledger only then).
+    pub fn can_admit(&self) -> bool {
+        !self.queue.is_empty() && self.running < self.opts.jobs
+    }
+
+    /// First-fit admission with a reservation for the oldest waiting job.
+    /// `others` is the memory other runs hold against the same cap.
+    pub fn admit(&mut self, others: u64) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if !self.can_admit() {
+            return steps;
+        }
+        let mut held_for_oldest = 0u64;
+        let mut blocked = 0;
+        let mut i = 0;
+        while i < self.queue.len() {
+            let job = self.queue[i];
+            if let Some(age) = self.jobs[job].cached {
+                self.queue.remove(i);
+                let outcome = Outcome::unstarted(
+                    Status::Cached,
+                    Some(format!("passed {} ago", crate::units::format_duration(age))),
+                );
+                steps.extend(self.end_unstarted(job, outcome, false));
+                continue;
+            }
+            if let Err(message) = &self.jobs[job].batches {
+                let outcome = Outcome::unstarted(Status::Failed, Some(message.clone()));
+                self.queue.remove(i);
+                steps.extend(self.end_unstarted(job, outcome, true));
+                if self.stopping {
+                    return steps;
+                }
+                continue;
+            }
+            let excluded = self.jobs[job]
+                .exclusive_with
+                .iter()
+                .any(|&o| matches!(self.slots[o], Slot::Running));
+            if excluded {
+                i += 1;
+                continue;
+            }
+            let free = self
+                .opts
+                .cap
+                .saturating_sub(self.reserved + held_for_oldest + others);
+            let need = self.need(job);
+            if self.running < self.opts.jobs && need <= free {
+                self.queue.remove(i);
+                self.start(job);
+                steps.push(Step::Start(job));
+                continue;
+            }
+            if blocked == 0 && need > free {
+                // The oldest job that does not fit: newer jobs may use only
+                // what is free beyond its need.
+                held_for_oldest = need.min(free);
+            }
+            if need > free {
+                blocked += 1;
+            }
+            i += 1;
+        }
+        self.waiting_memory = blocked;
+        steps
+    }
+
+    fn start(&mut self, job: usize) {
+        self.reserved += self.need(job);
+        self.running += 1;
+        self.slots[job] = Slot::Running;
+    }
+
+    /// After a stop: nothing new starts.
+    pub fn abandon_waiting(&mut self) -> Vec<Step> {
+        self.queue.clear();
+        let mut steps = Vec::new();
+        for i in 0..self.slots.len() {
+            if matches!(self.slots[i], Slot::Waiting | Slot::Queued) {
+                steps.extend(self.end_unstarted(
+                    i,
+                    Outcome::unstarted(Status::NotStarted, None),
+                    false,
+                ));
+            }
+        }
+        steps
+    }
+}
+
+/// How often process trees are measured and limits enforced.
+pub const TICK: Duration = Duration::from_millis(50);
+/// How often stopped trees are looked for once every check has ended: the
+/// run (and the snapshot's restore) follows their end this closely.
+const DOOMED_POLL: Duration = Duration::from_millis(5);
+/// Between SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_millis(500);
 
 /// What the live view shows each tick.
 #[derive(Clone)]
@@ -176,6 +483,7 @@ enum KillReason {
     User,
 }
 
+/// A running job's process tree.
 struct Running {
     started: Instant,
     stop: Arc<AtomicBool>,
@@ -184,15 +492,7 @@ struct Running {
     known: HashSet<ProcId>,
     rss: u64,
     peak: u64,
-    reserved: u64,
     kill: Option<KillReason>,
-}
-
-enum Slot {
-    Waiting,
-    Queued,
-    Running(Box<Running>),
-    Done(Outcome),
 }
 
 /// Processes sent SIGTERM, to be sent SIGKILL at `deadline` if still alive.
@@ -205,16 +505,11 @@ struct Doomed {
 struct Coordinator<'a> {
     jobs: &'a [Job],
     opts: &'a Options,
-    slots: Vec<Slot>,
-    /// Ready jobs, in the order they became ready.
-    queue: Vec<usize>,
-    critical: Vec<Duration>,
-    reserved: u64,
-    running: usize,
-    stopping: bool,
+    schedule: Schedule<'a>,
+    /// The trees of running jobs, by job index.
+    trees: Vec<Option<Box<Running>>>,
     doomed: Vec<Doomed>,
     peak: u64,
-    waiting_memory: usize,
     tx: Sender<Event>,
     pool: Option<rayon::ThreadPool>,
     ledger: Option<&'a mut Ledger>,
@@ -234,15 +529,10 @@ pub fn run(
     let mut c = Coordinator {
         jobs,
         opts,
-        slots: jobs.iter().map(|_| Slot::Waiting).collect(),
-        queue: Vec::new(),
-        critical: critical_paths(jobs),
-        reserved: 0,
-        running: 0,
-        stopping: false,
+        schedule: Schedule::new(jobs, opts),
+        trees: jobs.iter().map(|_| None).collect(),
         doomed: Vec::new(),
         peak: 0,
-        waiting_memory: 0,
         tx,
         pool: None,
         ledger: controls.ledger,
@@ -278,13 +568,15 @@ pub fn run(
                 }
             }
         }
-        if !c.stopping {
-            c.promote_ready(observer);
+        if !c.schedule.stopping() {
+            let steps = c.schedule.promote_ready();
+            c.apply(steps, observer)?;
             c.admit(observer)?;
         } else {
-            c.abandon_waiting(observer);
+            let steps = c.schedule.abandon_waiting();
+            c.apply(steps, observer)?;
         }
-        if c.all_done() {
+        if c.schedule.all_done() {
             // Every check ended: wait only for stopped trees to be gone.
             c.escalate();
             if c.doomed.is_empty() {
@@ -305,185 +597,63 @@ pub fn run(
             Err(RecvTimeoutError::Disconnected) => unreachable!("the coordinator holds a sender"),
         }
     }
-    let outcomes = c
-        .slots
-        .into_iter()
-        .map(|s| match s {
-            Slot::Done(o) => o,
-            _ => Outcome::unstarted(Status::NotStarted, None),
-        })
-        .collect();
     Ok(RunResult {
-        outcomes,
+        outcomes: c.schedule.into_outcomes(),
         peak: c.peak,
         interrupted_by,
         killed,
     })
 }
 
-/// For each job, its expected time plus the longest chain of jobs that need it.
-fn critical_paths(jobs: &[Job]) -> Vec<Duration> {
-    fn visit(i: usize, jobs: &[Job], memo: &mut Vec<Option<Duration>>) -> Duration {
-        if let Some(d) = memo[i] {
-            return d;
-        }
-        let mut longest = Duration::ZERO;
-        for (j, job) in jobs.iter().enumerate() {
-            if job.needs.contains(&i) {
-                longest = longest.max(visit(j, jobs, memo));
-            }
-        }
-        let d = jobs[i].expected.unwrap_or_default() + longest;
-        memo[i] = Some(d);
-        d
-    }
-    let mut memo = vec![None; jobs.len()];
-    (0..jobs.len()).map(|i| visit(i, jobs, &mut memo)).collect()
-}
-
 impl Coordinator<'_> {
-    fn all_done(&self) -> bool {
-        self.slots.iter().all(|s| matches!(s, Slot::Done(_)))
-    }
-
     fn finish(&mut self, job: usize, outcome: Outcome, observer: &mut dyn Observer) {
-        let failed = outcome.status.is_failure();
         observer.finished(job, &outcome);
-        self.slots[job] = Slot::Done(outcome);
-        if failed && self.opts.fail_fast && !self.stopping {
+        if self.schedule.finish(job, outcome) {
             self.stop_all(KillReason::Stopped);
         }
     }
 
-    /// Moves waiting jobs whose needs passed into the queue, and skips those
-    /// whose needs did not.
-    fn promote_ready(&mut self, observer: &mut dyn Observer) {
-        loop {
-            let mut ready = Vec::new();
-            let mut skipped = Vec::new();
-            for (i, job) in self.jobs.iter().enumerate() {
-                if !matches!(self.slots[i], Slot::Waiting) {
-                    continue;
-                }
-                let mut all_passed = true;
-                for &n in &job.needs {
-                    match &self.slots[n] {
-                        Slot::Done(o) if o.status.passed() => {}
-                        Slot::Done(_) => {
-                            skipped.push((i, n));
-                            all_passed = false;
-                            break;
-                        }
-                        _ => all_passed = false,
+    /// Does what the scheduler decided, in its order.
+    fn apply(&mut self, steps: Vec<Step>, observer: &mut dyn Observer) -> anyhow::Result<()> {
+        for step in steps {
+            match step {
+                Step::Start(job) => self.start(job, observer)?,
+                Step::Ended { job, announced } => {
+                    if announced {
+                        observer.started(job);
+                    }
+                    if let Some(outcome) = self.schedule.outcome(job) {
+                        observer.finished(job, outcome);
                     }
                 }
-                let after_done = job
-                    .after
-                    .iter()
-                    .all(|&a| matches!(self.slots[a], Slot::Done(_)));
-                if all_passed && after_done {
-                    ready.push(i);
-                }
-            }
-            if ready.is_empty() && skipped.is_empty() {
-                return;
-            }
-            for (i, n) in skipped {
-                let detail = Some(self.jobs[n].name.clone());
-                self.finish(
-                    i,
-                    Outcome::unstarted(Status::SkippedNeeds, detail),
-                    observer,
-                );
-            }
-            ready.sort_by(|&a, &b| self.critical[b].cmp(&self.critical[a]).then(a.cmp(&b)));
-            for i in ready {
-                self.slots[i] = Slot::Queued;
-                self.queue.push(i);
+                Step::StopAll => self.stop_all(KillReason::Stopped),
             }
         }
+        Ok(())
     }
 
-    fn need(&self, job: usize) -> u64 {
-        self.jobs[job].memory.min(self.opts.cap)
-    }
-
-    /// First-fit admission with a reservation for the oldest waiting job.
+    /// Admission under the ledger: other runs' reservations count against
+    /// our cap.
     fn admit(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
-        if self.queue.is_empty() || self.running >= self.opts.jobs {
+        if !self.schedule.can_admit() {
             return Ok(());
         }
-        // Other runs' reservations count against our cap; the ledger stays
-        // held while we admit, so no other run takes the same memory.
+        // The ledger stays held while we admit, so no other run takes the
+        // same memory.
         let mut ledger = self.ledger.take();
         let mut held = ledger.as_mut().map(|l| l.hold());
         self.others = held.as_ref().map_or(0, |h| h.others());
-        let result = self.admit_held(observer);
+        let steps = self.schedule.admit(self.others);
+        let result = self.apply(steps, observer);
         if let Some(h) = held.as_mut() {
-            h.set_own(self.reserved);
+            h.set_own(self.schedule.reserved());
         }
         drop(held);
         self.ledger = ledger;
         result
     }
 
-    fn admit_held(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
-        let mut held_for_oldest = 0u64;
-        let mut blocked = 0;
-        let mut i = 0;
-        while i < self.queue.len() {
-            let job = self.queue[i];
-            if let Some(age) = self.jobs[job].cached {
-                self.queue.remove(i);
-                let outcome = Outcome::unstarted(
-                    Status::Cached,
-                    Some(format!("passed {} ago", crate::units::format_duration(age))),
-                );
-                self.finish(job, outcome, observer);
-                continue;
-            }
-            if let Err(message) = &self.jobs[job].batches {
-                let outcome = Outcome::unstarted(Status::Failed, Some(message.clone()));
-                self.queue.remove(i);
-                observer.started(job);
-                self.finish(job, outcome, observer);
-                if self.stopping {
-                    return Ok(());
-                }
-                continue;
-            }
-            let excluded = self.jobs[job]
-                .exclusive_with
-                .iter()
-                .any(|&o| matches!(self.slots[o], Slot::Running(_)));
-            if excluded {
-                i += 1;
-                continue;
-            }
-            let free = self
-                .opts
-                .cap
-                .saturating_sub(self.reserved + held_for_oldest + self.others);
-            let need = self.need(job);
-            if self.running < self.opts.jobs && need <= free {
-                self.queue.remove(i);
-                self.start(job, observer)?;
-                continue;
-            }
-            if blocked == 0 && need > free {
-                // The oldest job that does not fit: newer jobs may use only
-                // what is free beyond its need.
-                held_for_oldest = need.min(free);
-            }
-            if need > free {
-                blocked += 1;
-            }
-            i += 1;
-        }
-        self.waiting_memory = blocked;
-        Ok(())
-    }
-
+    /// Starts an admitted job on the pool; its memory is already reserved.
     fn start(&mut self, job: usize, observer: &mut dyn Observer) -> anyhow::Result<()> {
         if self.pool.is_none() {
             // Built on the first start: a run with nothing to start spawns no thread.
@@ -495,11 +665,8 @@ impl Coordinator<'_> {
                     .build()?,
             );
         }
-        let need = self.need(job);
-        self.reserved += need;
-        self.running += 1;
         let stop = Arc::new(AtomicBool::new(false));
-        self.slots[job] = Slot::Running(Box::new(Running {
+        self.trees[job] = Some(Box::new(Running {
             started: Instant::now(),
             stop: stop.clone(),
             root: None,
@@ -507,7 +674,6 @@ impl Coordinator<'_> {
             known: HashSet::new(),
             rss: 0,
             peak: 0,
-            reserved: need,
             kill: None,
         }));
         observer.started(job);
@@ -524,7 +690,7 @@ impl Coordinator<'_> {
         match event {
             Event::Spawned { job, pid } => {
                 observer.spawned(job, pid);
-                if let Slot::Running(r) = &mut self.slots[job] {
+                if let Some(r) = &mut self.trees[job] {
                     let pid = pid as i32;
                     r.root = proc::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
                     r.pgid = Some(pid);
@@ -540,7 +706,7 @@ impl Coordinator<'_> {
             Event::BatchEnded { job } => {
                 // The batch's own process ended: members left in its process
                 // group go too (daemons that left the group are not ours to end).
-                if let Slot::Running(r) = &mut self.slots[job] {
+                if let Some(r) = &mut self.trees[job] {
                     // Asking the kernel first spares a /proc scan in the usual case.
                     if let Some(pgid) = r.pgid.take().filter(|&g| signal::group_exists(g)) {
                         let left = ProcTable::scan().group(pgid);
@@ -562,12 +728,11 @@ impl Coordinator<'_> {
                 signal,
                 error,
             } => {
-                let Slot::Running(r) = std::mem::replace(&mut self.slots[job], Slot::Queued) else {
+                let Some(r) = self.trees[job].take() else {
                     unreachable!("only running jobs finish");
                 };
-                self.reserved -= r.reserved;
-                self.running -= 1;
-                let reserved = self.reserved;
+                self.schedule.release(job);
+                let reserved = self.schedule.reserved();
                 if let Some(l) = self.ledger.as_mut() {
                     l.set_own(reserved);
                 }
@@ -606,14 +771,14 @@ impl Coordinator<'_> {
 
     /// Measures every running tree; enforces timeouts and memory limits.
     fn sample(&mut self, _observer: &mut dyn Observer) {
-        if self.running == 0 && self.doomed.is_empty() {
+        if self.schedule.running() == 0 && self.doomed.is_empty() {
             return;
         }
         let table = ProcTable::scan();
         let mut total = 0;
         let mut to_kill = Vec::new();
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            let Slot::Running(r) = slot else { continue };
+        for (i, tree) in self.trees.iter_mut().enumerate() {
+            let Some(r) = tree else { continue };
             let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
             let mut tree = table.trees(roots);
             if let Some(g) = r.pgid {
@@ -644,7 +809,7 @@ impl Coordinator<'_> {
 
     /// SIGTERM now to the job's group and tree; SIGKILL after the grace.
     fn kill(&mut self, job: usize, reason: KillReason, table: &ProcTable) {
-        let Slot::Running(r) = &mut self.slots[job] else {
+        let Some(r) = &mut self.trees[job] else {
             return;
         };
         if r.kill.is_none() {
@@ -693,44 +858,27 @@ impl Coordinator<'_> {
     }
 
     fn stop_all(&mut self, reason: KillReason) {
-        self.stopping = true;
+        self.schedule.stop();
         let table = ProcTable::scan();
-        let running: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
+        let running: Vec<usize> = (0..self.trees.len())
+            .filter(|&i| self.trees[i].is_some())
             .collect();
         for i in running {
             self.kill(i, reason, &table);
         }
     }
 
-    /// After a stop: nothing new starts.
-    fn abandon_waiting(&mut self, observer: &mut dyn Observer) {
-        self.queue.clear();
-        for i in 0..self.slots.len() {
-            if matches!(self.slots[i], Slot::Waiting | Slot::Queued) {
-                self.finish(i, Outcome::unstarted(Status::NotStarted, None), observer);
-            }
-        }
-    }
-
     fn live(&self) -> Live {
         Live {
             running: self
-                .slots
+                .trees
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| match s {
-                    Slot::Running(r) => Some((i, r.started.elapsed(), r.rss)),
-                    _ => None,
-                })
+                .filter_map(|(i, t)| t.as_ref().map(|r| (i, r.started.elapsed(), r.rss)))
                 .collect(),
-            waiting: self
-                .slots
-                .iter()
-                .filter(|s| matches!(s, Slot::Waiting | Slot::Queued))
-                .count(),
-            waiting_memory: self.waiting_memory,
-            reserved: self.reserved,
+            waiting: self.schedule.waiting(),
+            waiting_memory: self.schedule.waiting_memory(),
+            reserved: self.schedule.reserved(),
             cap: self.opts.cap,
             others: self.others,
         }
