@@ -380,3 +380,6 @@ impl<'a> Schedule<'a> {
         steps
     }
 }
+
+#[cfg(test)]
+mod tests;
