@@ -1,10 +1,11 @@
-//! The runner: the only user of duct and the only sender of signals.
+//! The runner: the only user of duct.
 //!
 //! It turns a check and its files into command lines (split into batches
 //! under the OS argument limit, files always passed as separate arguments,
-//! never pasted into shell text), starts each as a process in its own process
-//! group with stdin closed and stdout+stderr going to the check's log file,
-//! and signals process trees that `memory` found.
+//! never pasted into shell text) and starts each as a process in its own
+//! process group with stdin closed and stdout+stderr going to the check's log
+//! file. It must not wait, measure or signal: the worker waits, and the
+//! supervisor measures and signals (through `sys::signal`).
 
 use std::ffi::OsString;
 use std::fs::File;
