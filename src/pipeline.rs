@@ -14,8 +14,9 @@ use anyhow::Result;
 use crate::config::{self, Config, MemoryCap};
 use crate::env;
 use crate::exec::ledger::Ledger;
-use crate::exec::scheduler::{self, Job, Outcome, Status, Tee};
+use crate::exec::scheduler::{self, Job, Outcome, Status};
 use crate::exec::spawn;
+use crate::exec::supervisor::{self, Tee};
 use crate::exit::Exit;
 use crate::outcome::RunState;
 use crate::plan::{self, Decision, Plan, Selection};
@@ -154,14 +155,14 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     );
     let mut ledger = Ledger::open(repo.git_dir()).ok();
     let kill_requests = || runs::take_kill_requests(&run_dir);
-    let controls = scheduler::Controls {
+    let controls = supervisor::Controls {
         signal: &signals.stop,
         kill_asked: &signals.kill_asked,
         kill_requests: &kill_requests,
         ledger: ledger.as_mut(),
     };
     let started = Instant::now();
-    let result = scheduler::run(
+    let result = supervisor::run(
         &jobs,
         &opts,
         &mut Tee(&mut reporter, &mut recorder),
@@ -400,7 +401,7 @@ fn summary(
     plan: &Plan,
     jobs: &[Job],
     job_of: &[Option<usize>],
-    result: scheduler::RunResult,
+    result: supervisor::RunResult,
     started: Instant,
     run_id: &str,
     opts: &scheduler::Options,

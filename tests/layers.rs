@@ -278,7 +278,8 @@ fn the_module_map_matches_the_code() {
     let map = module_map();
     let leaves = LAYERS.last().unwrap().1;
     let mut wrong = Vec::new();
-    for module in graph.keys() {
+    // Unit-test modules are no part of the map.
+    for module in graph.keys().filter(|m| !m.ends_with("::tests")) {
         if !map.contains_key(module) {
             wrong.push(format!("{module} is missing from ARCHITECTURE.md"));
         }

@@ -3,6 +3,8 @@
 //! the expected memory of its running checks; admitting a check happens
 //! under an exclusive lock on the ledger (`File::lock`, flock(2)), so two runs never both take the
 //! last free memory. Files of dead runs are ignored and removed.
+//! It only records and reads memory: what to admit with it is the
+//! scheduler's decision.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;

@@ -1,8 +1,12 @@
-//! The scheduler: which check starts when, and what ends it.
+//! The scheduler's decisions: which job becomes ready, which is skipped
+//! because a need failed, which ready job is admitted under the memory budget
+//! and the `jobs` slots, and what a failure ends under fail-fast.
 //!
-//! One coordinator (the calling thread) owns every decision; workers on a
-//! rayon pool of `jobs` threads only start processes, wait for them and send
-//! messages back. Workers never print and never decide.
+//! It owns the state those decisions read (each job's place, the ready
+//! queue, the memory reserved) and must not touch processes, the clock,
+//! `/proc`, signals, the ledger or the observer: the supervisor does what a
+//! decision says ([`Step`]) and tells it when a job ends, so every rule here
+//! is unit-tested without spawning anything.
 //!
 //! - Memory is a budget: a check reserves its expected memory before it
 //!   starts and gives it back when it ends. Admission is first-fit over the
@@ -11,34 +15,15 @@
 //!   reserves what it needs out of the free memory, so newer checks only take
 //!   the excess and it cannot starve. A check expecting more than the whole cap
 //!   reserves all of it and so runs alone. A fixer never runs beside a check
-//!   whose files overlap its own (`exclusive_with`).
-//! - Every `TICK` the coordinator reads the process table once, measures each
-//!   running check's tree (all descendants, including those that called
-//!   `setsid` or lost their parent), enforces `timeout` and `memory_limit`,
-//!   escalates pending kills and checks for signals.
-//! - A kill is SIGTERM to the process group and to every known member of the
-//!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
+//!   whose files overlap its own (`exclusive_with`). Memory other runs hold
+//!   through the ledger is a number the supervisor passes in.
+//! - Fail-fast: the first failure stops the run; jobs not yet started end as
+//!   not started.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
-use crate::exec::ledger::Ledger;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use crate::exec::spawn::{self, Invocation};
-use crate::sys::proc::{self, ProcId, ProcTable};
-use crate::sys::signal;
-
-/// How often process trees are measured and limits enforced.
-pub const TICK: Duration = Duration::from_millis(50);
-/// How often stopped trees are looked for once every check has ended: the
-/// run (and the snapshot's restore) follows their end this closely.
-const DOOMED_POLL: Duration = Duration::from_millis(5);
-/// Between SIGTERM and SIGKILL.
-pub const KILL_GRACE: Duration = Duration::from_millis(500);
+use crate::exec::spawn::Invocation;
 
 /// One check, ready to schedule.
 pub struct Job {
@@ -95,129 +80,29 @@ impl Outcome {
     }
 }
 
-/// What the live view shows each tick.
-#[derive(Clone)]
-pub struct Live {
-    /// Running jobs: index, elapsed, current memory of the tree.
-    pub running: Vec<(usize, Duration, u64)>,
-    pub waiting: usize,
-    /// Of the waiting, those ready but held back by the memory cap.
-    pub waiting_memory: usize,
-    pub reserved: u64,
-    pub cap: u64,
-    /// Expected memory held by other runs in this repository.
-    pub others: u64,
+/// What a decision asks the supervisor to do, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Start the job: its memory is reserved and its slot taken.
+    Start(usize),
+    /// The job ended without running; its outcome is
+    /// [`Schedule::outcome`]. `announced`: the observer hears it started
+    /// first (a check that could not start, as opposed to one skipped).
+    Ended { job: usize, announced: bool },
+    /// Fail-fast: a job failed, so every running job is to be stopped.
+    StopAll,
 }
 
-/// Receives the scheduler's news; the report implements it.
-pub trait Observer {
-    fn started(&mut self, job: usize);
-    /// A process of the job started (its process group id is `pid`).
-    fn spawned(&mut self, _job: usize, _pid: u32) {}
-    fn finished(&mut self, job: usize, outcome: &Outcome);
-    fn warn(&mut self, message: &str);
-    fn tick(&mut self, live: &Live);
-}
-
-/// Two observers as one: the report and the run record.
-pub struct Tee<'a>(pub &'a mut dyn Observer, pub &'a mut dyn Observer);
-
-impl Observer for Tee<'_> {
-    fn started(&mut self, job: usize) {
-        self.0.started(job);
-        self.1.started(job);
-    }
-    fn spawned(&mut self, job: usize, pid: u32) {
-        self.0.spawned(job, pid);
-        self.1.spawned(job, pid);
-    }
-    fn finished(&mut self, job: usize, outcome: &Outcome) {
-        self.0.finished(job, outcome);
-        self.1.finished(job, outcome);
-    }
-    fn warn(&mut self, message: &str) {
-        self.0.warn(message);
-        self.1.warn(message);
-    }
-    fn tick(&mut self, live: &Live) {
-        self.0.tick(live);
-        self.1.tick(live);
-    }
-}
-
-pub struct RunResult {
-    pub outcomes: Vec<Outcome>,
-    /// Most memory all running checks' trees held at once.
-    pub peak: u64,
-    /// The signal that interrupted the run, if one did.
-    pub interrupted_by: Option<i32>,
-    /// The whole run was stopped by `precheck kill`.
-    pub killed: bool,
-}
-
-/// How the outside world reaches a running scheduler.
-pub struct Controls<'a> {
-    /// The number of a terminating signal received (0 while none).
-    pub signal: &'a AtomicUsize,
-    /// Set when `precheck kill` asks for something (SIGUSR1).
-    pub kill_asked: &'a AtomicBool,
-    /// What it asks: check names, or `*` for the whole run.
-    pub kill_requests: &'a dyn Fn() -> Vec<String>,
-    /// Shares the memory cap with other runs in the repository.
-    pub ledger: Option<&'a mut Ledger>,
-}
-
-enum Event {
-    Spawned {
-        job: usize,
-        pid: u32,
-    },
-    BatchEnded {
-        job: usize,
-    },
-    Finished {
-        job: usize,
-        exit_code: Option<i32>,
-        signal: Option<i32>,
-        error: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, Copy)]
-enum KillReason {
-    Timeout,
-    Memory(u64),
-    Stopped,
-    User,
-}
-
-struct Running {
-    started: Instant,
-    stop: Arc<AtomicBool>,
-    root: Option<ProcId>,
-    pgid: Option<i32>,
-    known: HashSet<ProcId>,
-    rss: u64,
-    peak: u64,
-    reserved: u64,
-    kill: Option<KillReason>,
-}
-
+/// A job's place in the run.
 enum Slot {
     Waiting,
     Queued,
-    Running(Box<Running>),
+    Running,
     Done(Outcome),
 }
 
-/// Processes sent SIGTERM, to be sent SIGKILL at `deadline` if still alive.
-struct Doomed {
-    procs: Vec<ProcId>,
-    pgid: Option<i32>,
-    deadline: Instant,
-}
-
-struct Coordinator<'a> {
+/// The state the decisions read and change.
+pub struct Schedule<'a> {
     jobs: &'a [Job],
     opts: &'a Options,
     slots: Vec<Slot>,
@@ -227,113 +112,7 @@ struct Coordinator<'a> {
     reserved: u64,
     running: usize,
     stopping: bool,
-    doomed: Vec<Doomed>,
-    peak: u64,
     waiting_memory: usize,
-    tx: Sender<Event>,
-    pool: Option<rayon::ThreadPool>,
-    ledger: Option<&'a mut Ledger>,
-    others: u64,
-}
-
-/// Runs every job to an outcome. `signal` holds the number of a signal
-/// received (0 while none); on one, everything is stopped.
-pub fn run(
-    jobs: &[Job],
-    opts: &Options,
-    observer: &mut dyn Observer,
-    controls: Controls,
-) -> anyhow::Result<RunResult> {
-    let signal = controls.signal;
-    let (tx, rx) = mpsc::channel();
-    let mut c = Coordinator {
-        jobs,
-        opts,
-        slots: jobs.iter().map(|_| Slot::Waiting).collect(),
-        queue: Vec::new(),
-        critical: critical_paths(jobs),
-        reserved: 0,
-        running: 0,
-        stopping: false,
-        doomed: Vec::new(),
-        peak: 0,
-        waiting_memory: 0,
-        tx,
-        pool: None,
-        ledger: controls.ledger,
-        others: 0,
-    };
-    for job in jobs {
-        if job.memory > opts.cap && job.batches.is_ok() {
-            observer.warn(&format!(
-                "check `{}` expects {}, more than the {} cap: it will run alone",
-                job.name,
-                crate::units::format_size(job.memory),
-                crate::units::format_size(opts.cap)
-            ));
-        }
-    }
-    let mut interrupted_by = None;
-    let mut killed = false;
-    // The first reading waits a tick: a check that ends sooner costs no /proc scan.
-    let mut next_tick = Instant::now() + TICK;
-    loop {
-        let got = signal.load(Ordering::SeqCst);
-        if got != 0 && interrupted_by.is_none() {
-            interrupted_by = Some(got as i32);
-            c.stop_all(KillReason::Stopped);
-        }
-        if controls.kill_asked.swap(false, Ordering::SeqCst) {
-            for name in (controls.kill_requests)() {
-                if name == "*" {
-                    killed = true;
-                    c.stop_all(KillReason::User);
-                } else if let Some(job) = jobs.iter().position(|j| j.name == name) {
-                    c.kill(job, KillReason::User, &ProcTable::scan());
-                }
-            }
-        }
-        if !c.stopping {
-            c.promote_ready(observer);
-            c.admit(observer)?;
-        } else {
-            c.abandon_waiting(observer);
-        }
-        if c.all_done() {
-            // Every check ended: wait only for stopped trees to be gone.
-            c.escalate();
-            if c.doomed.is_empty() {
-                break;
-            }
-            next_tick = next_tick.min(Instant::now() + DOOMED_POLL);
-        }
-        let now = Instant::now();
-        if now >= next_tick {
-            c.sample(observer);
-            c.escalate();
-            observer.tick(&c.live());
-            next_tick = now + TICK;
-        }
-        match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
-            Ok(event) => c.handle(event, observer),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => unreachable!("the coordinator holds a sender"),
-        }
-    }
-    let outcomes = c
-        .slots
-        .into_iter()
-        .map(|s| match s {
-            Slot::Done(o) => o,
-            _ => Outcome::unstarted(Status::NotStarted, None),
-        })
-        .collect();
-    Ok(RunResult {
-        outcomes,
-        peak: c.peak,
-        interrupted_by,
-        killed,
-    })
 }
 
 /// For each job, its expected time plus the longest chain of jobs that need it.
@@ -356,23 +135,110 @@ fn critical_paths(jobs: &[Job]) -> Vec<Duration> {
     (0..jobs.len()).map(|i| visit(i, jobs, &mut memo)).collect()
 }
 
-impl Coordinator<'_> {
-    fn all_done(&self) -> bool {
+impl<'a> Schedule<'a> {
+    pub fn new(jobs: &'a [Job], opts: &'a Options) -> Schedule<'a> {
+        Schedule {
+            jobs,
+            opts,
+            slots: jobs.iter().map(|_| Slot::Waiting).collect(),
+            queue: Vec::new(),
+            critical: critical_paths(jobs),
+            reserved: 0,
+            running: 0,
+            stopping: false,
+            waiting_memory: 0,
+        }
+    }
+
+    pub fn all_done(&self) -> bool {
         self.slots.iter().all(|s| matches!(s, Slot::Done(_)))
     }
 
-    fn finish(&mut self, job: usize, outcome: Outcome, observer: &mut dyn Observer) {
+    /// Set once the run is being stopped: nothing new starts.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// The run is being stopped (a signal, `precheck kill`, fail-fast).
+    pub fn stop(&mut self) {
+        self.stopping = true;
+    }
+
+    /// Memory reserved by this run's running jobs.
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
+
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// Jobs not started yet, ready or not.
+    pub fn waiting(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Waiting | Slot::Queued))
+            .count()
+    }
+
+    /// Of the waiting, those ready but held back by the memory cap.
+    pub fn waiting_memory(&self) -> usize {
+        self.waiting_memory
+    }
+
+    /// How the job ended, once it has.
+    pub fn outcome(&self, job: usize) -> Option<&Outcome> {
+        match &self.slots[job] {
+            Slot::Done(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Every job's outcome; those that never ended did not start.
+    pub fn into_outcomes(self) -> Vec<Outcome> {
+        self.slots
+            .into_iter()
+            .map(|s| match s {
+                Slot::Done(o) => o,
+                _ => Outcome::unstarted(Status::NotStarted, None),
+            })
+            .collect()
+    }
+
+    /// A running job's processes ended: its memory and slot are free again.
+    pub fn release(&mut self, job: usize) {
+        if matches!(self.slots[job], Slot::Running) {
+            self.slots[job] = Slot::Queued;
+            self.reserved -= self.need(job);
+            self.running -= 1;
+        }
+    }
+
+    /// Records how a job ended. True when fail-fast now stops the run: the
+    /// supervisor stops every running job.
+    pub fn finish(&mut self, job: usize, outcome: Outcome) -> bool {
         let failed = outcome.status.is_failure();
-        observer.finished(job, &outcome);
         self.slots[job] = Slot::Done(outcome);
         if failed && self.opts.fail_fast && !self.stopping {
-            self.stop_all(KillReason::Stopped);
+            self.stopping = true;
+            return true;
         }
+        false
+    }
+
+    /// Ends a job that never ran.
+    fn end_unstarted(&mut self, job: usize, outcome: Outcome, announced: bool) -> Vec<Step> {
+        let mut steps = vec![Step::Ended { job, announced }];
+        if self.finish(job, outcome) {
+            steps.push(Step::StopAll);
+        }
+        steps
     }
 
     /// Moves waiting jobs whose needs passed into the queue, and skips those
     /// whose needs did not.
-    fn promote_ready(&mut self, observer: &mut dyn Observer) {
+    pub fn promote_ready(&mut self) -> Vec<Step> {
+        let mut steps = Vec::new();
         loop {
             let mut ready = Vec::new();
             let mut skipped = Vec::new();
@@ -401,15 +267,15 @@ impl Coordinator<'_> {
                 }
             }
             if ready.is_empty() && skipped.is_empty() {
-                return;
+                return steps;
             }
             for (i, n) in skipped {
                 let detail = Some(self.jobs[n].name.clone());
-                self.finish(
+                steps.extend(self.end_unstarted(
                     i,
                     Outcome::unstarted(Status::SkippedNeeds, detail),
-                    observer,
-                );
+                    false,
+                ));
             }
             ready.sort_by(|&a, &b| self.critical[b].cmp(&self.critical[a]).then(a.cmp(&b)));
             for i in ready {
@@ -423,26 +289,19 @@ impl Coordinator<'_> {
         self.jobs[job].memory.min(self.opts.cap)
     }
 
-    /// First-fit admission with a reservation for the oldest waiting job.
-    fn admit(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
-        if self.queue.is_empty() || self.running >= self.opts.jobs {
-            return Ok(());
-        }
-        // Other runs' reservations count against our cap; the ledger stays
-        // held while we admit, so no other run takes the same memory.
-        let mut ledger = self.ledger.take();
-        let mut held = ledger.as_mut().map(|l| l.hold());
-        self.others = held.as_ref().map_or(0, |h| h.others());
-        let result = self.admit_held(observer);
-        if let Some(h) = held.as_mut() {
-            h.set_own(self.reserved);
-        }
-        drop(held);
-        self.ledger = ledger;
-        result
+    /// Whether admission has anything to decide: a job is ready and a slot
+    /// is free (the supervisor takes the ledger only then).
+    pub fn can_admit(&self) -> bool {
+        !self.queue.is_empty() && self.running < self.opts.jobs
     }
 
-    fn admit_held(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
+    /// First-fit admission with a reservation for the oldest waiting job.
+    /// `others` is the memory other runs hold against the same cap.
+    pub fn admit(&mut self, others: u64) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if !self.can_admit() {
+            return steps;
+        }
         let mut held_for_oldest = 0u64;
         let mut blocked = 0;
         let mut i = 0;
@@ -454,23 +313,22 @@ impl Coordinator<'_> {
                     Status::Cached,
                     Some(format!("passed {} ago", crate::units::format_duration(age))),
                 );
-                self.finish(job, outcome, observer);
+                steps.extend(self.end_unstarted(job, outcome, false));
                 continue;
             }
             if let Err(message) = &self.jobs[job].batches {
                 let outcome = Outcome::unstarted(Status::Failed, Some(message.clone()));
                 self.queue.remove(i);
-                observer.started(job);
-                self.finish(job, outcome, observer);
+                steps.extend(self.end_unstarted(job, outcome, true));
                 if self.stopping {
-                    return Ok(());
+                    return steps;
                 }
                 continue;
             }
             let excluded = self.jobs[job]
                 .exclusive_with
                 .iter()
-                .any(|&o| matches!(self.slots[o], Slot::Running(_)));
+                .any(|&o| matches!(self.slots[o], Slot::Running));
             if excluded {
                 i += 1;
                 continue;
@@ -478,11 +336,12 @@ impl Coordinator<'_> {
             let free = self
                 .opts
                 .cap
-                .saturating_sub(self.reserved + held_for_oldest + self.others);
+                .saturating_sub(self.reserved + held_for_oldest + others);
             let need = self.need(job);
             if self.running < self.opts.jobs && need <= free {
                 self.queue.remove(i);
-                self.start(job, observer)?;
+                self.start(job);
+                steps.push(Step::Start(job));
                 continue;
             }
             if blocked == 0 && need > free {
@@ -496,316 +355,31 @@ impl Coordinator<'_> {
             i += 1;
         }
         self.waiting_memory = blocked;
-        Ok(())
+        steps
     }
 
-    fn start(&mut self, job: usize, observer: &mut dyn Observer) -> anyhow::Result<()> {
-        if self.pool.is_none() {
-            // Built on the first start: a run with nothing to start spawns no thread.
-            self.pool = Some(
-                rayon::ThreadPoolBuilder::new()
-                    // No more workers than jobs that could ever run at once.
-                    .num_threads(self.opts.jobs.min(self.jobs.len()).max(1))
-                    .thread_name(|i| format!("precheck-worker-{i}"))
-                    .build()?,
-            );
-        }
-        let need = self.need(job);
-        self.reserved += need;
+    fn start(&mut self, job: usize) {
+        self.reserved += self.need(job);
         self.running += 1;
-        let stop = Arc::new(AtomicBool::new(false));
-        self.slots[job] = Slot::Running(Box::new(Running {
-            started: Instant::now(),
-            stop: stop.clone(),
-            root: None,
-            pgid: None,
-            known: HashSet::new(),
-            rss: 0,
-            peak: 0,
-            reserved: need,
-            kill: None,
-        }));
-        observer.started(job);
-        let batches = self.jobs[job].batches.as_ref().cloned().unwrap_or_default();
-        let log = self.jobs[job].log.clone();
-        let tx = self.tx.clone();
-        if let Some(pool) = &self.pool {
-            pool.spawn(move || work(job, batches, log, stop, tx));
-        }
-        Ok(())
-    }
-
-    fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
-        match event {
-            Event::Spawned { job, pid } => {
-                observer.spawned(job, pid);
-                if let Slot::Running(r) = &mut self.slots[job] {
-                    let pid = pid as i32;
-                    r.root = proc::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
-                    r.pgid = Some(pid);
-                    if let Some(id) = r.root {
-                        r.known.insert(id);
-                    }
-                    if let Some(reason) = r.kill {
-                        // Stopped before its process existed: stop it now.
-                        self.kill(job, reason, &ProcTable::scan());
-                    }
-                }
-            }
-            Event::BatchEnded { job } => {
-                // The batch's own process ended: members left in its process
-                // group go too (daemons that left the group are not ours to end).
-                if let Slot::Running(r) = &mut self.slots[job] {
-                    // Asking the kernel first spares a /proc scan in the usual case.
-                    if let Some(pgid) = r.pgid.take().filter(|&g| signal::group_exists(g)) {
-                        let left = ProcTable::scan().group(pgid);
-                        if !left.is_empty() {
-                            signal::send(Some(pgid), &left, signal::SIGTERM);
-                            self.doomed.push(Doomed {
-                                procs: left,
-                                pgid: Some(pgid),
-                                deadline: Instant::now() + KILL_GRACE,
-                            });
-                        }
-                    }
-                    r.root = None;
-                }
-            }
-            Event::Finished {
-                job,
-                exit_code,
-                signal,
-                error,
-            } => {
-                let Slot::Running(r) = std::mem::replace(&mut self.slots[job], Slot::Queued) else {
-                    unreachable!("only running jobs finish");
-                };
-                self.reserved -= r.reserved;
-                self.running -= 1;
-                let reserved = self.reserved;
-                if let Some(l) = self.ledger.as_mut() {
-                    l.set_own(reserved);
-                }
-                let status = match r.kill {
-                    Some(KillReason::Timeout) => Status::TimedOut,
-                    Some(KillReason::Memory(_)) => Status::KilledMemory,
-                    Some(KillReason::Stopped) => Status::Interrupted,
-                    Some(KillReason::User) => Status::Killed,
-                    None if error.is_some() => Status::Failed,
-                    None if exit_code == Some(0) => Status::Passed,
-                    None => Status::Failed,
-                };
-                let detail = match r.kill {
-                    Some(KillReason::Memory(at)) => Some(format!(
-                        "used {}, over its memory_limit of {}",
-                        crate::units::format_size(at),
-                        crate::units::format_size(self.jobs[job].memory_limit.unwrap_or(0))
-                    )),
-                    Some(KillReason::Timeout) => self.jobs[job]
-                        .timeout
-                        .map(|t| format!("timed out after {}", crate::units::format_duration(t))),
-                    _ => error,
-                };
-                let outcome = Outcome {
-                    status,
-                    exit_code,
-                    signal,
-                    duration: r.started.elapsed(),
-                    peak: r.peak,
-                    detail,
-                };
-                self.finish(job, outcome, observer);
-            }
-        }
-    }
-
-    /// Measures every running tree; enforces timeouts and memory limits.
-    fn sample(&mut self, _observer: &mut dyn Observer) {
-        if self.running == 0 && self.doomed.is_empty() {
-            return;
-        }
-        let table = ProcTable::scan();
-        let mut total = 0;
-        let mut to_kill = Vec::new();
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            let Slot::Running(r) = slot else { continue };
-            let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
-            let mut tree = table.trees(roots);
-            if let Some(g) = r.pgid {
-                tree.extend(table.group(g));
-                tree.sort_by_key(|p| p.pid);
-                tree.dedup();
-            }
-            r.known.retain(|p| table.alive(*p));
-            r.known.extend(tree.iter().copied());
-            r.rss = table.rss(&tree);
-            r.peak = r.peak.max(r.rss);
-            total += r.rss;
-            if r.kill.is_some() {
-                continue;
-            }
-            let job = &self.jobs[i];
-            if job.timeout.is_some_and(|t| r.started.elapsed() >= t) {
-                to_kill.push((i, KillReason::Timeout));
-            } else if job.memory_limit.is_some_and(|l| r.rss > l) {
-                to_kill.push((i, KillReason::Memory(r.rss)));
-            }
-        }
-        self.peak = self.peak.max(total);
-        for (i, reason) in to_kill {
-            self.kill(i, reason, &table);
-        }
-    }
-
-    /// SIGTERM now to the job's group and tree; SIGKILL after the grace.
-    fn kill(&mut self, job: usize, reason: KillReason, table: &ProcTable) {
-        let Slot::Running(r) = &mut self.slots[job] else {
-            return;
-        };
-        if r.kill.is_none() {
-            r.kill = Some(reason);
-        }
-        r.stop.store(true, Ordering::SeqCst);
-        let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
-        let mut procs = table.trees(roots);
-        if let Some(g) = r.pgid {
-            procs.extend(table.group(g));
-        }
-        if procs.is_empty() && r.pgid.is_none() {
-            return;
-        }
-        signal::send(r.pgid, &procs, signal::SIGTERM);
-        self.doomed.push(Doomed {
-            procs,
-            pgid: r.pgid,
-            deadline: Instant::now() + KILL_GRACE,
-        });
-    }
-
-    /// Forgets trees that are gone (so a run ends as soon as its checks
-    /// have died, not when their grace runs out), and sends SIGKILL to what
-    /// is left of trees whose grace has run out.
-    fn escalate(&mut self) {
-        if self.doomed.is_empty() {
-            return;
-        }
-        let now = Instant::now();
-        let table = ProcTable::scan();
-        self.doomed.retain(|d| {
-            let mut left = table.trees(d.procs.iter().copied());
-            if let Some(g) = d.pgid {
-                left.extend(table.group(g));
-            }
-            if left.is_empty() {
-                return false;
-            }
-            if d.deadline > now {
-                return true;
-            }
-            signal::send(d.pgid, &left, signal::SIGKILL);
-            false
-        });
-    }
-
-    fn stop_all(&mut self, reason: KillReason) {
-        self.stopping = true;
-        let table = ProcTable::scan();
-        let running: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
-            .collect();
-        for i in running {
-            self.kill(i, reason, &table);
-        }
+        self.slots[job] = Slot::Running;
     }
 
     /// After a stop: nothing new starts.
-    fn abandon_waiting(&mut self, observer: &mut dyn Observer) {
+    pub fn abandon_waiting(&mut self) -> Vec<Step> {
         self.queue.clear();
+        let mut steps = Vec::new();
         for i in 0..self.slots.len() {
             if matches!(self.slots[i], Slot::Waiting | Slot::Queued) {
-                self.finish(i, Outcome::unstarted(Status::NotStarted, None), observer);
+                steps.extend(self.end_unstarted(
+                    i,
+                    Outcome::unstarted(Status::NotStarted, None),
+                    false,
+                ));
             }
         }
-    }
-
-    fn live(&self) -> Live {
-        Live {
-            running: self
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| match s {
-                    Slot::Running(r) => Some((i, r.started.elapsed(), r.rss)),
-                    _ => None,
-                })
-                .collect(),
-            waiting: self
-                .slots
-                .iter()
-                .filter(|s| matches!(s, Slot::Waiting | Slot::Queued))
-                .count(),
-            waiting_memory: self.waiting_memory,
-            reserved: self.reserved,
-            cap: self.opts.cap,
-            others: self.others,
-        }
+        steps
     }
 }
 
-/// A worker: runs the job's batches one after another, stopping at the first
-/// that fails or when told to stop. Output goes to the log file only.
-fn work(
-    job: usize,
-    batches: Vec<Invocation>,
-    log: PathBuf,
-    stop: Arc<AtomicBool>,
-    tx: Sender<Event>,
-) {
-    let finished = |exit_code, signal, error| Event::Finished {
-        job,
-        exit_code,
-        signal,
-        error,
-    };
-    let file = match crate::fsutil::create_private(&log) {
-        Ok(f) => f,
-        Err(e) => {
-            let error = format!("cannot create the log file {}: {e}", log.display());
-            let _ = tx.send(finished(None, None, Some(error)));
-            return;
-        }
-    };
-    let (mut exit_code, mut signal) = (Some(0), None);
-    for inv in &batches {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let handle = match spawn::start(inv, &file) {
-            Ok(h) => h,
-            Err(e) => {
-                let error = format!("cannot start `{}`: {e}", inv.program.to_string_lossy());
-                let _ = tx.send(finished(None, None, Some(error)));
-                return;
-            }
-        };
-        if let Some(&pid) = handle.pids().first() {
-            let _ = tx.send(Event::Spawned { job, pid });
-        }
-        let result = handle.wait().map(|out| spawn::status_parts(out.status));
-        let _ = tx.send(Event::BatchEnded { job });
-        match result {
-            Ok((code, sig)) => {
-                exit_code = code;
-                signal = sig;
-                if code != Some(0) {
-                    break;
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(finished(None, None, Some(format!("waiting failed: {e}"))));
-                return;
-            }
-        }
-    }
-    let _ = tx.send(finished(exit_code, signal, None));
-}
+#[cfg(test)]
+mod tests;

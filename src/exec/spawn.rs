@@ -3,8 +3,9 @@
 //! It turns a check and its files into command lines (split into batches
 //! under the OS argument limit, files always passed as separate arguments,
 //! never pasted into shell text) and starts each as a process in its own
-//! process group with stdin closed and stdout+stderr going to the check's
-//! log file. It never signals: `sys::signal` does, for the supervisor.
+//! process group with stdin closed and stdout+stderr going to the check's log
+//! file. It must not wait, measure or signal: the worker waits, and the
+//! supervisor measures and signals (through `sys::signal`).
 
 use std::ffi::OsString;
 use std::fs::File;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use console::{style, Term};
 
-use crate::exec::scheduler::{Live, Observer, Outcome, Status};
+use crate::exec::scheduler::{Outcome, Status};
+use crate::exec::supervisor::{Live, Observer};
 use crate::report::{human, json, junit, status_text, Entry, Format, Summary, Tail};
 use crate::units::{format_duration, format_size};
 

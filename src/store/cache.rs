@@ -26,7 +26,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Check, Config};
-use crate::exec::scheduler::{Job, RunResult};
+use crate::exec::scheduler::Job;
+use crate::exec::supervisor::RunResult;
 use crate::outcome::Status;
 use crate::plan::Matcher;
 use crate::store::runs;

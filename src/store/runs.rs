@@ -14,7 +14,8 @@ use crate::outcome::{CheckState, RunState, Status};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::exec::scheduler::{Observer, Outcome};
+use crate::exec::scheduler::Outcome;
+use crate::exec::supervisor::Observer;
 use crate::sys::proc;
 
 pub struct RunDir {
@@ -273,7 +274,7 @@ impl Observer for Recorder {
 
     fn warn(&mut self, _message: &str) {}
 
-    fn tick(&mut self, _live: &crate::exec::scheduler::Live) {}
+    fn tick(&mut self, _live: &crate::exec::supervisor::Live) {}
 }
 
 /// Every run's record, newest first (runs without a readable record are skipped).

@@ -1,0 +1,518 @@
+//! The supervisor: the coordinator loop that carries out the scheduler's
+//! decisions on real processes, and what ends them.
+//!
+//! One coordinator (the calling thread) owns every decision; workers on a
+//! rayon pool of `jobs` threads (`exec::worker`) only start processes, wait
+//! for them and send messages back. Workers never print and never decide.
+//! It owns the running jobs' process trees, the clock, the signals and the
+//! ledger; which job starts, is skipped or is abandoned it must not decide
+//! itself: it asks `exec::scheduler` and does what the [`Step`]s say.
+//!
+//! - Every `TICK` the coordinator reads the process table once, measures each
+//!   running check's tree (all descendants, including those that called
+//!   `setsid` or lost their parent), enforces `timeout` and `memory_limit`,
+//!   escalates pending kills and checks for signals.
+//! - A kill is SIGTERM to the process group and to every known member of the
+//!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::exec::ledger::Ledger;
+use crate::exec::scheduler::{Job, Options, Outcome, Schedule, Status, Step};
+use crate::exec::worker::{self, Event};
+use crate::sys::proc::{self, ProcId, ProcTable};
+use crate::sys::signal;
+
+/// How often process trees are measured and limits enforced.
+pub const TICK: Duration = Duration::from_millis(50);
+/// How often stopped trees are looked for once every check has ended: the
+/// run (and the snapshot's restore) follows their end this closely.
+const DOOMED_POLL: Duration = Duration::from_millis(5);
+/// Between SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// What the live view shows each tick.
+#[derive(Clone)]
+pub struct Live {
+    /// Running jobs: index, elapsed, current memory of the tree.
+    pub running: Vec<(usize, Duration, u64)>,
+    pub waiting: usize,
+    /// Of the waiting, those ready but held back by the memory cap.
+    pub waiting_memory: usize,
+    pub reserved: u64,
+    pub cap: u64,
+    /// Expected memory held by other runs in this repository.
+    pub others: u64,
+}
+
+/// Receives the scheduler's news; the report implements it.
+pub trait Observer {
+    fn started(&mut self, job: usize);
+    /// A process of the job started (its process group id is `pid`).
+    fn spawned(&mut self, _job: usize, _pid: u32) {}
+    fn finished(&mut self, job: usize, outcome: &Outcome);
+    fn warn(&mut self, message: &str);
+    fn tick(&mut self, live: &Live);
+}
+
+/// Two observers as one: the report and the run record.
+pub struct Tee<'a>(pub &'a mut dyn Observer, pub &'a mut dyn Observer);
+
+impl Observer for Tee<'_> {
+    fn started(&mut self, job: usize) {
+        self.0.started(job);
+        self.1.started(job);
+    }
+    fn spawned(&mut self, job: usize, pid: u32) {
+        self.0.spawned(job, pid);
+        self.1.spawned(job, pid);
+    }
+    fn finished(&mut self, job: usize, outcome: &Outcome) {
+        self.0.finished(job, outcome);
+        self.1.finished(job, outcome);
+    }
+    fn warn(&mut self, message: &str) {
+        self.0.warn(message);
+        self.1.warn(message);
+    }
+    fn tick(&mut self, live: &Live) {
+        self.0.tick(live);
+        self.1.tick(live);
+    }
+}
+
+pub struct RunResult {
+    pub outcomes: Vec<Outcome>,
+    /// Most memory all running checks' trees held at once.
+    pub peak: u64,
+    /// The signal that interrupted the run, if one did.
+    pub interrupted_by: Option<i32>,
+    /// The whole run was stopped by `precheck kill`.
+    pub killed: bool,
+}
+
+/// How the outside world reaches a running scheduler.
+pub struct Controls<'a> {
+    /// The number of a terminating signal received (0 while none).
+    pub signal: &'a AtomicUsize,
+    /// Set when `precheck kill` asks for something (SIGUSR1).
+    pub kill_asked: &'a AtomicBool,
+    /// What it asks: check names, or `*` for the whole run.
+    pub kill_requests: &'a dyn Fn() -> Vec<String>,
+    /// Shares the memory cap with other runs in the repository.
+    pub ledger: Option<&'a mut Ledger>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KillReason {
+    Timeout,
+    Memory(u64),
+    Stopped,
+    User,
+}
+
+/// A running job's process tree.
+struct Running {
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    root: Option<ProcId>,
+    pgid: Option<i32>,
+    known: HashSet<ProcId>,
+    rss: u64,
+    peak: u64,
+    kill: Option<KillReason>,
+}
+
+/// Processes sent SIGTERM, to be sent SIGKILL at `deadline` if still alive.
+struct Doomed {
+    procs: Vec<ProcId>,
+    pgid: Option<i32>,
+    deadline: Instant,
+}
+
+struct Coordinator<'a> {
+    jobs: &'a [Job],
+    opts: &'a Options,
+    schedule: Schedule<'a>,
+    /// The trees of running jobs, by job index.
+    trees: Vec<Option<Box<Running>>>,
+    doomed: Vec<Doomed>,
+    peak: u64,
+    tx: Sender<Event>,
+    pool: Option<rayon::ThreadPool>,
+    ledger: Option<&'a mut Ledger>,
+    others: u64,
+}
+
+/// Runs every job to an outcome. `signal` holds the number of a signal
+/// received (0 while none); on one, everything is stopped.
+pub fn run(
+    jobs: &[Job],
+    opts: &Options,
+    observer: &mut dyn Observer,
+    controls: Controls,
+) -> anyhow::Result<RunResult> {
+    let signal = controls.signal;
+    let (tx, rx) = mpsc::channel();
+    let mut c = Coordinator {
+        jobs,
+        opts,
+        schedule: Schedule::new(jobs, opts),
+        trees: jobs.iter().map(|_| None).collect(),
+        doomed: Vec::new(),
+        peak: 0,
+        tx,
+        pool: None,
+        ledger: controls.ledger,
+        others: 0,
+    };
+    for job in jobs {
+        if job.memory > opts.cap && job.batches.is_ok() {
+            observer.warn(&format!(
+                "check `{}` expects {}, more than the {} cap: it will run alone",
+                job.name,
+                crate::units::format_size(job.memory),
+                crate::units::format_size(opts.cap)
+            ));
+        }
+    }
+    let mut interrupted_by = None;
+    let mut killed = false;
+    // The first reading waits a tick: a check that ends sooner costs no /proc scan.
+    let mut next_tick = Instant::now() + TICK;
+    loop {
+        let got = signal.load(Ordering::SeqCst);
+        if got != 0 && interrupted_by.is_none() {
+            interrupted_by = Some(got as i32);
+            c.stop_all(KillReason::Stopped);
+        }
+        if controls.kill_asked.swap(false, Ordering::SeqCst) {
+            for name in (controls.kill_requests)() {
+                if name == "*" {
+                    killed = true;
+                    c.stop_all(KillReason::User);
+                } else if let Some(job) = jobs.iter().position(|j| j.name == name) {
+                    c.kill(job, KillReason::User, &ProcTable::scan());
+                }
+            }
+        }
+        if !c.schedule.stopping() {
+            let steps = c.schedule.promote_ready();
+            c.apply(steps, observer)?;
+            c.admit(observer)?;
+        } else {
+            let steps = c.schedule.abandon_waiting();
+            c.apply(steps, observer)?;
+        }
+        if c.schedule.all_done() {
+            // Every check ended: wait only for stopped trees to be gone.
+            c.escalate();
+            if c.doomed.is_empty() {
+                break;
+            }
+            next_tick = next_tick.min(Instant::now() + DOOMED_POLL);
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            c.sample(observer);
+            c.escalate();
+            observer.tick(&c.live());
+            next_tick = now + TICK;
+        }
+        match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
+            Ok(event) => c.handle(event, observer),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the coordinator holds a sender"),
+        }
+    }
+    Ok(RunResult {
+        outcomes: c.schedule.into_outcomes(),
+        peak: c.peak,
+        interrupted_by,
+        killed,
+    })
+}
+
+impl Coordinator<'_> {
+    fn finish(&mut self, job: usize, outcome: Outcome, observer: &mut dyn Observer) {
+        observer.finished(job, &outcome);
+        if self.schedule.finish(job, outcome) {
+            self.stop_all(KillReason::Stopped);
+        }
+    }
+
+    /// Does what the scheduler decided, in its order.
+    fn apply(&mut self, steps: Vec<Step>, observer: &mut dyn Observer) -> anyhow::Result<()> {
+        for step in steps {
+            match step {
+                Step::Start(job) => self.start(job, observer)?,
+                Step::Ended { job, announced } => {
+                    if announced {
+                        observer.started(job);
+                    }
+                    if let Some(outcome) = self.schedule.outcome(job) {
+                        observer.finished(job, outcome);
+                    }
+                }
+                Step::StopAll => self.stop_all(KillReason::Stopped),
+            }
+        }
+        Ok(())
+    }
+
+    /// Admission under the ledger: other runs' reservations count against
+    /// our cap.
+    fn admit(&mut self, observer: &mut dyn Observer) -> anyhow::Result<()> {
+        if !self.schedule.can_admit() {
+            return Ok(());
+        }
+        // The ledger stays held while we admit, so no other run takes the
+        // same memory.
+        let mut ledger = self.ledger.take();
+        let mut held = ledger.as_mut().map(|l| l.hold());
+        self.others = held.as_ref().map_or(0, |h| h.others());
+        let steps = self.schedule.admit(self.others);
+        let result = self.apply(steps, observer);
+        if let Some(h) = held.as_mut() {
+            h.set_own(self.schedule.reserved());
+        }
+        drop(held);
+        self.ledger = ledger;
+        result
+    }
+
+    /// Starts an admitted job on the pool; its memory is already reserved.
+    fn start(&mut self, job: usize, observer: &mut dyn Observer) -> anyhow::Result<()> {
+        if self.pool.is_none() {
+            // Built on the first start: a run with nothing to start spawns no thread.
+            self.pool = Some(
+                rayon::ThreadPoolBuilder::new()
+                    // No more workers than jobs that could ever run at once.
+                    .num_threads(self.opts.jobs.min(self.jobs.len()).max(1))
+                    .thread_name(|i| format!("precheck-worker-{i}"))
+                    .build()?,
+            );
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        self.trees[job] = Some(Box::new(Running {
+            started: Instant::now(),
+            stop: stop.clone(),
+            root: None,
+            pgid: None,
+            known: HashSet::new(),
+            rss: 0,
+            peak: 0,
+            kill: None,
+        }));
+        observer.started(job);
+        let batches = self.jobs[job].batches.as_ref().cloned().unwrap_or_default();
+        let log = self.jobs[job].log.clone();
+        let tx = self.tx.clone();
+        if let Some(pool) = &self.pool {
+            pool.spawn(move || worker::work(job, batches, log, stop, tx));
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
+        match event {
+            Event::Spawned { job, pid } => {
+                observer.spawned(job, pid);
+                if let Some(r) = &mut self.trees[job] {
+                    let pid = pid as i32;
+                    r.root = proc::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
+                    r.pgid = Some(pid);
+                    if let Some(id) = r.root {
+                        r.known.insert(id);
+                    }
+                    if let Some(reason) = r.kill {
+                        // Stopped before its process existed: stop it now.
+                        self.kill(job, reason, &ProcTable::scan());
+                    }
+                }
+            }
+            Event::BatchEnded { job } => {
+                // The batch's own process ended: members left in its process
+                // group go too (daemons that left the group are not ours to end).
+                if let Some(r) = &mut self.trees[job] {
+                    // Asking the kernel first spares a /proc scan in the usual case.
+                    if let Some(pgid) = r.pgid.take().filter(|&g| signal::group_exists(g)) {
+                        let left = ProcTable::scan().group(pgid);
+                        if !left.is_empty() {
+                            signal::send(Some(pgid), &left, signal::SIGTERM);
+                            self.doomed.push(Doomed {
+                                procs: left,
+                                pgid: Some(pgid),
+                                deadline: Instant::now() + KILL_GRACE,
+                            });
+                        }
+                    }
+                    r.root = None;
+                }
+            }
+            Event::Finished {
+                job,
+                exit_code,
+                signal,
+                error,
+            } => {
+                let Some(r) = self.trees[job].take() else {
+                    unreachable!("only running jobs finish");
+                };
+                self.schedule.release(job);
+                let reserved = self.schedule.reserved();
+                if let Some(l) = self.ledger.as_mut() {
+                    l.set_own(reserved);
+                }
+                let status = match r.kill {
+                    Some(KillReason::Timeout) => Status::TimedOut,
+                    Some(KillReason::Memory(_)) => Status::KilledMemory,
+                    Some(KillReason::Stopped) => Status::Interrupted,
+                    Some(KillReason::User) => Status::Killed,
+                    None if error.is_some() => Status::Failed,
+                    None if exit_code == Some(0) => Status::Passed,
+                    None => Status::Failed,
+                };
+                let detail = match r.kill {
+                    Some(KillReason::Memory(at)) => Some(format!(
+                        "used {}, over its memory_limit of {}",
+                        crate::units::format_size(at),
+                        crate::units::format_size(self.jobs[job].memory_limit.unwrap_or(0))
+                    )),
+                    Some(KillReason::Timeout) => self.jobs[job]
+                        .timeout
+                        .map(|t| format!("timed out after {}", crate::units::format_duration(t))),
+                    _ => error,
+                };
+                let outcome = Outcome {
+                    status,
+                    exit_code,
+                    signal,
+                    duration: r.started.elapsed(),
+                    peak: r.peak,
+                    detail,
+                };
+                self.finish(job, outcome, observer);
+            }
+        }
+    }
+
+    /// Measures every running tree; enforces timeouts and memory limits.
+    fn sample(&mut self, _observer: &mut dyn Observer) {
+        if self.schedule.running() == 0 && self.doomed.is_empty() {
+            return;
+        }
+        let table = ProcTable::scan();
+        let mut total = 0;
+        let mut to_kill = Vec::new();
+        for (i, tree) in self.trees.iter_mut().enumerate() {
+            let Some(r) = tree else { continue };
+            let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
+            let mut tree = table.trees(roots);
+            if let Some(g) = r.pgid {
+                tree.extend(table.group(g));
+                tree.sort_by_key(|p| p.pid);
+                tree.dedup();
+            }
+            r.known.retain(|p| table.alive(*p));
+            r.known.extend(tree.iter().copied());
+            r.rss = table.rss(&tree);
+            r.peak = r.peak.max(r.rss);
+            total += r.rss;
+            if r.kill.is_some() {
+                continue;
+            }
+            let job = &self.jobs[i];
+            if job.timeout.is_some_and(|t| r.started.elapsed() >= t) {
+                to_kill.push((i, KillReason::Timeout));
+            } else if job.memory_limit.is_some_and(|l| r.rss > l) {
+                to_kill.push((i, KillReason::Memory(r.rss)));
+            }
+        }
+        self.peak = self.peak.max(total);
+        for (i, reason) in to_kill {
+            self.kill(i, reason, &table);
+        }
+    }
+
+    /// SIGTERM now to the job's group and tree; SIGKILL after the grace.
+    fn kill(&mut self, job: usize, reason: KillReason, table: &ProcTable) {
+        let Some(r) = &mut self.trees[job] else {
+            return;
+        };
+        if r.kill.is_none() {
+            r.kill = Some(reason);
+        }
+        r.stop.store(true, Ordering::SeqCst);
+        let roots: Vec<ProcId> = r.known.iter().copied().chain(r.root).collect();
+        let mut procs = table.trees(roots);
+        if let Some(g) = r.pgid {
+            procs.extend(table.group(g));
+        }
+        if procs.is_empty() && r.pgid.is_none() {
+            return;
+        }
+        signal::send(r.pgid, &procs, signal::SIGTERM);
+        self.doomed.push(Doomed {
+            procs,
+            pgid: r.pgid,
+            deadline: Instant::now() + KILL_GRACE,
+        });
+    }
+
+    /// Forgets trees that are gone (so a run ends as soon as its checks
+    /// have died, not when their grace runs out), and sends SIGKILL to what
+    /// is left of trees whose grace has run out.
+    fn escalate(&mut self) {
+        if self.doomed.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let table = ProcTable::scan();
+        self.doomed.retain(|d| {
+            let mut left = table.trees(d.procs.iter().copied());
+            if let Some(g) = d.pgid {
+                left.extend(table.group(g));
+            }
+            if left.is_empty() {
+                return false;
+            }
+            if d.deadline > now {
+                return true;
+            }
+            signal::send(d.pgid, &left, signal::SIGKILL);
+            false
+        });
+    }
+
+    fn stop_all(&mut self, reason: KillReason) {
+        self.schedule.stop();
+        let table = ProcTable::scan();
+        let running: Vec<usize> = (0..self.trees.len())
+            .filter(|&i| self.trees[i].is_some())
+            .collect();
+        for i in running {
+            self.kill(i, reason, &table);
+        }
+    }
+
+    fn live(&self) -> Live {
+        Live {
+            running: self
+                .trees
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.as_ref().map(|r| (i, r.started.elapsed(), r.rss)))
+                .collect(),
+            waiting: self.schedule.waiting(),
+            waiting_memory: self.schedule.waiting_memory(),
+            reserved: self.schedule.reserved(),
+            cap: self.opts.cap,
+            others: self.others,
+        }
+    }
+}
