@@ -248,3 +248,27 @@ fn init_writes_a_starter_that_runs_and_refuses_to_overwrite() {
     repo.precheck(&["init", "--force"]).expect_code(0);
     assert!(!repo.read("checks.toml").contains("[checks.fmt]"));
 }
+
+/// The over-cap policy is decided once: its warning is printed once, and a
+/// cached pass (which runs nothing) gets none.
+#[test]
+fn a_check_over_the_cap_is_announced_once() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.big]\nrun = 'true'\nmemory = '8GiB'\n");
+    let run = repo.precheck(&["run", "--all", "--memory", "1GiB"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stderr.matches("more than the 1GiB cap").count(),
+        1,
+        "{}",
+        run.context
+    );
+    let cached = repo.precheck(&["run", "--all", "--memory", "1GiB"]);
+    cached.expect_code(0);
+    assert!(cached.stdout.contains("cached"), "{}", cached.context);
+    assert!(
+        !cached.stderr.contains("more than the 1GiB cap"),
+        "{}",
+        cached.context
+    );
+}

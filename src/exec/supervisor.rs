@@ -171,7 +171,7 @@ pub fn run(
         others: 0,
     };
     for job in jobs {
-        if job.memory > opts.cap && job.batches.is_ok() {
+        if job.memory > opts.cap && job.batches.is_ok() && job.cached.is_none() {
             observer.warn(&format!(
                 "check `{}` expects {}, more than the {} cap: it will run alone",
                 job.name,

@@ -125,11 +125,17 @@ pub fn expected_memory(check: &Check, history: Option<&History>, default: u64) -
     }
 }
 
+/// The one rule for a declared figure that undermines the cap: the check
+/// used more than twice what it declares.
+pub fn underestimated(declared: u64, used: u64) -> bool {
+    used > declared.saturating_mul(2)
+}
+
 /// A hint when a declared figure is far below what the check really uses.
 pub fn underestimate(check: &Check, history: Option<&History>) -> Option<String> {
     let declared = check.memory?;
     let max = history.and_then(History::max_peak)?;
-    (max > declared.saturating_mul(2)).then(|| {
+    underestimated(declared, max).then(|| {
         format!(
             "check `{}` declares memory = \"{}\" but used up to {} recently: raise it so the cap holds",
             check.name,
