@@ -138,13 +138,13 @@ pub enum DecisionKind {
 
 impl std::fmt::Display for RunState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.key())
+        f.pad(self.key())
     }
 }
 
 impl std::fmt::Display for CheckState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.key())
+        f.pad(self.key())
     }
 }
 
