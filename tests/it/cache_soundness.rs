@@ -4,12 +4,10 @@
 //! that picks its tool, untracked files), the verdict with the cache equals
 //! the verdict without it, every time.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 const SCRIPT_OK: &str = "#!/bin/sh\n! grep -qs BAD conf.toml sub/deep.cfg untracked.txt\n";
 const SCRIPT_STRICT: &str =

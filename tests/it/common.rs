@@ -2,7 +2,6 @@
 //! fixed identity, a `checks.toml`, staged files, and the real precheck binary
 //! run inside it. A failed expectation prints the command, the directory,
 //! stdout and stderr.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
