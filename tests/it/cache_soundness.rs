@@ -140,7 +140,7 @@ fn differential(seed: u64, steps: usize) {
 }
 
 /// Four seeds in the suite; a longer soak sets `CACHE_SOAK_SEEDS`, e.g.
-/// `CACHE_SOAK_SEEDS=200 cargo test --release --test cache_soundness`.
+/// `CACHE_SOAK_SEEDS=200 cargo test --release --test it the_cache_never`.
 #[test]
 fn the_cache_never_changes_a_verdict() {
     let seeds: u64 = std::env::var("CACHE_SOAK_SEEDS")
