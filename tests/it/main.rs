@@ -19,4 +19,5 @@ mod live_view;
 mod nothing_lost;
 mod run;
 mod scheduler;
+mod screens;
 mod snapshot;
