@@ -1,9 +1,7 @@
 //! `precheck import`: configs of pre-commit and lefthook, in the shape their
 //! documentation gives, become a checks.toml that runs and behaves the same.
 
-mod common;
-
-use common::TestRepo;
+use crate::common::TestRepo;
 
 const PRE_COMMIT: &str = r#"
 default_stages: [pre-commit]

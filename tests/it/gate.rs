@@ -1,11 +1,9 @@
 //! A sound gate: a failing check never lets a commit (or a run's exit
 //! status) through, whatever happens to precheck's output.
 
-mod common;
-
 use std::process::Stdio;
 
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 fn failing_repo() -> TestRepo {
     let repo = TestRepo::new();

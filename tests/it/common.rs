@@ -2,7 +2,6 @@
 //! fixed identity, a `checks.toml`, staged files, and the real precheck binary
 //! run inside it. A failed expectation prints the command, the directory,
 //! stdout and stderr.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -50,11 +49,19 @@ impl Run {
 }
 
 /// The environment every child gets: no user or system git config, no hook
-/// variables inherited from an outer git, no colour.
+/// variables inherited from an outer git, no colour, and nothing an outer
+/// precheck set (the suite runs as a check of precheck's own checks.toml,
+/// under a hook shim that sets `PRECHECK_HOOKS_DIR`) or a CI runner set.
 pub fn clean_env(cmd: &mut Command, home: &Path) {
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().to_string();
-        if k.starts_with("GIT_") || k == "CI" || k == "NO_COLOR" || k == "CLICOLOR_FORCE" {
+        if k.starts_with("GIT_")
+            || k.starts_with("PRECHECK_")
+            || k == "CI"
+            || k == "GITHUB_ACTIONS"
+            || k == "NO_COLOR"
+            || k == "CLICOLOR_FORCE"
+        {
             cmd.env_remove(&k);
         }
     }

@@ -4,12 +4,10 @@
 //! that picks its tool, untracked files), the verdict with the cache equals
 //! the verdict without it, every time.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 const SCRIPT_OK: &str = "#!/bin/sh\n! grep -qs BAD conf.toml sub/deep.cfg untracked.txt\n";
 const SCRIPT_STRICT: &str =
@@ -142,7 +140,7 @@ fn differential(seed: u64, steps: usize) {
 }
 
 /// Four seeds in the suite; a longer soak sets `CACHE_SOAK_SEEDS`, e.g.
-/// `CACHE_SOAK_SEEDS=200 cargo test --release --test cache_soundness`.
+/// `CACHE_SOAK_SEEDS=200 cargo test --release --test it the_cache_never`.
 #[test]
 fn the_cache_never_changes_a_verdict() {
     let seeds: u64 = std::env::var("CACHE_SOAK_SEEDS")

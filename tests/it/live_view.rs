@@ -2,12 +2,10 @@
 //! and nothing is left garbled when checks finish or fail. The same run
 //! piped gives plain lines.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::{wait_for, TestRepo, BIN};
+use crate::common::{self, wait_for, TestRepo, BIN};
 
 struct Tmux {
     socket: String,

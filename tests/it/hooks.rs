@@ -1,11 +1,9 @@
 //! Installing and uninstalling hook shims where git really reads them, the
 //! hooks they replace, a missing precheck, and pre-push ranges.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 const FAILING: &str = "[checks.no]\nrun = 'echo blocked-by-precheck; exit 1'\n";
 

@@ -1,9 +1,7 @@
 //! Bad checks.toml: exit 2, `checks.toml:LINE:COL`, the line, a caret, and a
 //! message naming the key. Never a panic.
 
-mod common;
-
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 fn error_of(toml: &str) -> String {
     let repo = TestRepo::new();

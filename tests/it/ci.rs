@@ -1,13 +1,11 @@
 //! CI: JUnit reports, job matrices and shards, GitHub Actions folding and
 //! annotations, completions, and `doctor`.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 /// Parses a JUnit document with Python's XML parser and returns what the
 /// schema requires, as JSON: the suites, their cases, failures and skips.

@@ -5,14 +5,12 @@
 //! a fixer's merge was in flight, in `recovered/`), and nothing stray remains.
 //! Then each way the snapshot used to lose work, through real `git commit`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{item, tree, Item, TestRepo};
+use crate::common::{self, item, tree, Item, TestRepo};
 
 /// Everything precheck moved to `recovered/`.
 fn recovered(repo: &TestRepo) -> Vec<Item> {

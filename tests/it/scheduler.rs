@@ -1,9 +1,7 @@
 //! The scheduler: the memory cap, `needs`, timeouts, memory limits,
 //! fail-fast, and what is left of process trees afterwards.
 
-mod common;
-
-use common::{alive, intervals, max_overlap, timed, wait_for, TestRepo};
+use crate::common::{alive, intervals, max_overlap, timed, wait_for, TestRepo};
 
 fn four_heavy_checks(cap: &str) -> String {
     let mut toml = format!("[settings]\njobs = 4\nmemory = \"{cap}\"\n");

@@ -1,9 +1,7 @@
 //! `precheck run` end to end: the report (human and JSON), missing programs,
 //! huge output, and the `list` and `init` commands.
 
-mod common;
-
-use common::TestRepo;
+use crate::common::TestRepo;
 
 #[test]
 fn json_report_is_the_documented_contract() {

@@ -1,11 +1,9 @@
 //! Background runs and task management: start, list, follow, wait, kill,
 //! crashes, the shared memory cap, pruning, and records read while written.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{alive, intervals, max_overlap, timed, wait_for, TestRepo};
+use crate::common::{self, alive, intervals, max_overlap, timed, wait_for, TestRepo};
 
 /// Starts `precheck run ARGS --background` and returns the run id.
 fn start(repo: &TestRepo, args: &[&str]) -> String {

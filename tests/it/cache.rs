@@ -1,8 +1,6 @@
 //! The result cache and learned memory estimates.
 
-mod common;
-
-use common::{intervals, max_overlap, timed, TestRepo};
+use crate::common::{self, intervals, max_overlap, timed, TestRepo};
 
 /// Three checks that append their name to ran.log (ignored, so not an input);
 /// `rs` and `txt` narrow their inputs to their own files, `all` reads the

@@ -2,13 +2,11 @@
 //! committed, and afterwards the work tree and the index hold every byte
 //! they held before, on every path out.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{alive, wait_for, TestRepo};
+use crate::common::{self, alive, wait_for, TestRepo};
 
 const STAGED: &[u8] = b"line one\nstaged line\n";
 const WORKTREE: &[u8] = b"line one\nstaged line\nunstaged line\n";

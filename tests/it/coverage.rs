@@ -1,9 +1,7 @@
 //! Checking what git records: clean merges run the pre-commit checks on the
 //! merge result.
 
-mod common;
-
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 /// A check that fails when any staged .txt file holds BAD.
 const NO_BAD: &str = "[checks.no_bad]\nrun = '! grep -l BAD {files}'\nglob = '*.txt'\n";

@@ -1,12 +1,10 @@
 //! Which files a check gets, and how: globs, `dir`, `{files}` as separate
 //! arguments whatever the names hold, and batches under the argument limit.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use common::TestRepo;
+use crate::common::{self, TestRepo};
 
 /// Names that break naive shell pasting.
 fn weird_names() -> Vec<Vec<u8>> {
