@@ -37,7 +37,7 @@
 //!
 //! Why one file over 500 lines: the invariant holds only if each step on
 //! the way out is read beside its way back and its recovery after a crash;
-//! `tests/nothing_lost.rs` enumerates a crash at every one of those steps.
+//! `tests/it/nothing_lost.rs` enumerates a crash at every one of those steps.
 
 use std::ffi::OsStr;
 use std::fs;
