@@ -245,10 +245,12 @@ pub fn remove_shims(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
 /// Runs `HOOK.legacy` if there is one, with the hook's arguments and stdin;
 /// returns its exit status.
 pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
-    // The shim says where it lives; asking git costs a process.
+    // The shim says where it lives; asking git costs a process. The
+    // variable may also be inherited from a hook of another repository
+    // (a check that commits elsewhere): it counts only when it is ours.
     let from_shim = std::env::var_os(crate::env::HOOKS_DIR)
         .map(PathBuf::from)
-        .filter(|d| is_ours(&d.join(hook)));
+        .filter(|d| is_ours(&d.join(hook)) && repo.is_default_hooks_dir(d));
     let dir = match from_shim {
         Some(d) => d,
         None => repo.hooks_dir()?,

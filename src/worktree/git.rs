@@ -525,6 +525,20 @@ impl Repo {
         })
     }
 
+    /// Whether `dir` is this repository's hooks folder in the default
+    /// layout (no `core.hooksPath`), asked without starting git. False
+    /// tells nothing: ask [`Repo::hooks_dir`].
+    pub fn is_default_hooks_dir(&self, dir: &Path) -> bool {
+        if self.hooks_path_setting().is_some() {
+            return false;
+        }
+        let ours = self.repo.commondir().join("hooks");
+        match (std::fs::canonicalize(dir), std::fs::canonicalize(ours)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// `core.hooksPath` as configured, if it is.
     pub fn hooks_path_setting(&self) -> Option<String> {
         self.repo.config().ok()?.get_string("core.hooksPath").ok()

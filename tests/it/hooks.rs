@@ -239,3 +239,45 @@ fn pre_push_checks_what_is_pushed() {
     by_hand.expect_code(0);
     assert_eq!(repo.read("pushed.txt"), "c.rs\n");
 }
+
+/// PRECHECK_HOOKS_DIR inherited from another repository's hook (a check
+/// that commits elsewhere) never makes this repository run that one's
+/// legacy hook.
+#[test]
+fn another_repositorys_hooks_dir_is_not_ours() {
+    let other = TestRepo::new();
+    other.checks("[checks.ok]\nrun = 'true'\n");
+    other.write(
+        ".git/hooks/pre-commit",
+        "#!/bin/sh\ntouch \"$MARK\"\nexit 7\n",
+    );
+    std::fs::set_permissions(
+        other.file(".git/hooks/pre-commit"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    other.precheck(&["install"]).expect_code(0);
+    assert!(other.file(".git/hooks/pre-commit.legacy").exists());
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n").install();
+    repo.write("a", "1").stage(&["a"]);
+    let mark = repo.home().join("other-legacy-ran");
+    let mut cmd = repo.command(&["hook", "pre-commit"]);
+    cmd.env("PRECHECK_HOOKS_DIR", other.file(".git/hooks"))
+        .env("MARK", &mark);
+    let run = common::finish(&mut cmd, repo.path());
+    run.expect_code(0);
+    assert!(
+        !mark.exists(),
+        "the other repository's legacy hook ran\n{}",
+        run.context
+    );
+    // In its own repository the same variable is honoured.
+    other.write("b", "1").stage(&["b"]);
+    let mut own = other.command(&["hook", "pre-commit"]);
+    own.env("PRECHECK_HOOKS_DIR", other.file(".git/hooks"))
+        .env("MARK", &mark);
+    let run = common::finish(&mut own, other.path());
+    assert_eq!(run.code, 7, "{}", run.context);
+    assert!(mark.exists(), "{}", run.context);
+}
