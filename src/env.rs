@@ -1,4 +1,5 @@
-//! Every environment variable precheck reads or sets, named once. A leaf.
+//! Every environment variable precheck reads or sets, named once (its own
+//! `PRECHECK_*` and the few of others it honours). A leaf.
 //! (The debug build's fault-injection variables live with `fault`.)
 
 /// Names checks to skip, comma-separated.
@@ -20,3 +21,15 @@ pub const MSG_FILE: &str = "PRECHECK_MSG_FILE";
 
 /// Set by a hook shim: the folder it lives in (where `HOOK.legacy` is).
 pub const HOOKS_DIR: &str = "PRECHECK_HOOKS_DIR";
+
+/// Others' variables precheck reads, named here too.
+/// `CI` set (and not `false`): no live view, plain progress lines.
+pub const CI: &str = "CI";
+/// `TERM=dumb`: no live view.
+pub const TERM: &str = "TERM";
+/// `GITHUB_ACTIONS=true`: failures as workflow annotations and folded groups.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// `NO_COLOR` set and not empty: no colour, whatever `CLICOLOR_FORCE` says.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Where programs are looked up (checks' own `env` may set it).
+pub const PATH: &str = "PATH";

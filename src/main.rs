@@ -38,7 +38,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     // NO_COLOR wins over CLICOLOR_FORCE (console already honours both alone).
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+    if std::env::var_os(env::NO_COLOR).is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }

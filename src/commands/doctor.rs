@@ -105,7 +105,7 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
                 .iter()
                 .find(|(k, _)| k == "PATH")
                 .map(|(_, v)| std::ffi::OsString::from(v))
-                .or_else(|| std::env::var_os("PATH"));
+                .or_else(|| std::env::var_os(crate::env::PATH));
             match which::which_in(&prog, path_var, &dir) {
                 Ok(found) => f.ok(&format!(
                     "check `{}`: `{prog}` is {}",

@@ -214,7 +214,7 @@ pub fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> O
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| OsString::from(v))
-        .or_else(|| std::env::var_os("PATH"));
+        .or_else(|| std::env::var_os(crate::env::PATH));
     which::which_in(program, path, dir).ok()
 }
 

@@ -13,7 +13,7 @@ use crate::units::{format_duration, format_size};
 
 /// Prints the report of a finished run to `out`.
 pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result<()> {
-    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let github = std::env::var(crate::env::GITHUB_ACTIONS).is_ok_and(|v| v == "true");
     for w in &summary.warnings {
         crate::report::errln!("{} {w}", style("warning:").yellow().bold());
     }

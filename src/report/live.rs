@@ -40,8 +40,8 @@ impl Reporter {
     /// `names` are the scheduler's jobs, by job index.
     pub fn new(format: Format, quiet: bool, names: Vec<String>) -> Reporter {
         let err = Term::stderr();
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let ci = std::env::var_os(crate::env::CI).is_some_and(|v| !v.is_empty() && v != "false");
+        let dumb = std::env::var(crate::env::TERM).is_ok_and(|t| t == "dumb");
         let progress = if format != Format::Human || quiet {
             Progress::Silent
         } else if err.is_term() && !ci && !dumb {

@@ -228,6 +228,10 @@ fn each_system_boundary_has_one_owner() {
         // fault: a debug build kills itself at a named step, for the tests.
         ("libc::kill(", "sys::signal", &["fault"]),
         ("libc::killpg(", "sys::signal", &[]),
+        // Variables are read by the names in `env`; only the debug build's
+        // fault injection names its own.
+        ("env::var(\"", "fault", &[]),
+        ("env::var_os(\"", "fault", &[]),
         ("std::io::stdout()", "report", &[]),
         ("std::io::stderr()", "report", &[]),
     ];
