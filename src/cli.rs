@@ -323,20 +323,14 @@ pub struct InitArgs {
 /// A hook precheck can run checks for: any of git's, or `manual`. A typo is
 /// refused by clap, with the closest name suggested.
 fn hook_name() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        config::GIT_HOOKS
-            .iter()
-            .chain(&["manual"])
-            .map(|h| clap::builder::PossibleValue::new(*h)),
-    )
+    names(config::GIT_HOOKS.iter().chain(&["manual"]))
 }
 
 /// A hook precheck installs a shim for (`manual` is run by hand).
 fn installable_hook() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        config::HOOKS
-            .iter()
-            .filter(|h| **h != "manual")
-            .map(|h| clap::builder::PossibleValue::new(*h)),
-    )
+    names(config::HOOKS.iter().filter(|h| **h != "manual"))
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a &'static str>) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(names.map(|n| clap::builder::PossibleValue::new(*n)))
 }

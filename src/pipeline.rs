@@ -112,7 +112,7 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         let Some(held) = held else {
             return Ok(Exit::for_signal(signals.stop.load(Ordering::SeqCst) as i32));
         };
-        (held.lock, held.read)
+        (Some(held.lock), held.read)
     } else {
         (None, Vec::new())
     };

@@ -17,11 +17,9 @@ use crate::commands::{
 use crate::config::{self, Config};
 use crate::env;
 use crate::exit::Exit;
-use crate::outcome::RunState;
 use crate::pipeline::{self, Change, Request, Verbosity};
 use crate::report::Format;
-use crate::store::runs::{self, Meta, RunDir};
-use crate::sys::proc;
+use crate::store::runs::{Meta, RunDir};
 use crate::worktree::git::{self, Repo};
 use crate::worktree::snapshot;
 
@@ -283,18 +281,7 @@ pub fn start_background(repo: &Repo) -> Result<Exit> {
     let pid = child.id();
     // A first record, so `wait` or `tasks` called right away find the run;
     // the run itself rewrites it in full when it starts.
-    let meta = Meta {
-        version: 1,
-        id: run.id.clone(),
-        trigger: "run".into(),
-        state: RunState::Running,
-        started_ms: runs::now_ms(),
-        finished_ms: None,
-        pid,
-        pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
-        exit_code: None,
-        checks: Vec::new(),
-    };
+    let meta = Meta::started(&run.id, "run", pid, &[]);
     // Only if the run has not written its own yet: a hard link never
     // replaces an existing file, so the race goes either way safely.
     let meta_path = run.path.join("meta.json");

@@ -167,6 +167,33 @@ pub struct MetaCheck {
 }
 
 impl Meta {
+    /// The record of a run that process `pid` has just started, its checks
+    /// all waiting.
+    pub fn started(id: &str, trigger: &str, pid: u32, checks: &[(String, PathBuf)]) -> Meta {
+        Meta {
+            version: 1,
+            id: id.to_string(),
+            trigger: trigger.to_string(),
+            state: RunState::Running,
+            started_ms: now_ms(),
+            finished_ms: None,
+            pid,
+            pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
+            exit_code: None,
+            checks: checks
+                .iter()
+                .map(|(name, log)| MetaCheck {
+                    name: name.clone(),
+                    state: CheckState::WAITING,
+                    started_ms: None,
+                    duration_ms: None,
+                    pgid: None,
+                    log: log.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The state, with a run whose process died while running shown as crashed.
     pub fn state(&self) -> RunState {
         if self.state == RunState::Running && !self.alive() {
@@ -206,28 +233,7 @@ impl Recorder {
         let pid = std::process::id();
         let mut r = Recorder {
             path: run.path.join("meta.json"),
-            meta: Meta {
-                version: 1,
-                id: run.id.clone(),
-                trigger: trigger.to_string(),
-                state: RunState::Running,
-                started_ms: now_ms(),
-                finished_ms: None,
-                pid,
-                pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
-                exit_code: None,
-                checks: checks
-                    .iter()
-                    .map(|(name, log)| MetaCheck {
-                        name: name.clone(),
-                        state: CheckState::WAITING,
-                        started_ms: None,
-                        duration_ms: None,
-                        pgid: None,
-                        log: log.clone(),
-                    })
-                    .collect(),
-            },
+            meta: Meta::started(&run.id, trigger, pid, checks),
         };
         r.save()?;
         Ok(r)

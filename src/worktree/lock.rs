@@ -106,8 +106,7 @@ impl TreeLock {
 
 /// A run's hold on the work tree and what it read under it.
 pub struct Held {
-    /// None when nothing runs (no lock was needed).
-    pub lock: Option<TreeLock>,
+    pub lock: TreeLock,
     /// What `read` found: the paths the run sets aside.
     pub read: Vec<PathBuf>,
 }
@@ -131,7 +130,7 @@ impl TreeLock {
             Mode::Shared
         };
         loop {
-            let Some(lock) = TreeLock::acquire(git_dir, mode, signal, &holders)? else {
+            let Some(mut lock) = TreeLock::acquire(git_dir, mode, signal, &holders)? else {
                 return Ok(None);
             };
             let read = read()?;
@@ -139,19 +138,15 @@ impl TreeLock {
                 drop(lock);
                 // Free at once: nobody changed the tree in between, so what
                 // was read stands. Otherwise wait, and read it again.
-                if let Attempt::Got(lock) = TreeLock::try_acquire(git_dir, Mode::Exclusive)? {
-                    return Ok(Some(Held {
-                        lock: Some(lock),
-                        read,
-                    }));
+                match TreeLock::try_acquire(git_dir, Mode::Exclusive)? {
+                    Attempt::Got(exclusive) => lock = exclusive,
+                    Attempt::Busy => {
+                        mode = Mode::Exclusive;
+                        continue;
+                    }
                 }
-                mode = Mode::Exclusive;
-                continue;
             }
-            return Ok(Some(Held {
-                lock: Some(lock),
-                read,
-            }));
+            return Ok(Some(Held { lock, read }));
         }
     }
 }
