@@ -52,6 +52,28 @@ in each tool's own config:
                                restoring them (content probe on a sample of
                                100 of the files).
                 (`--scenario huge` selects all three.)
+* scale-10, scale-50, scale-200, scale-800, scale-1000 -- one staged file and
+                N trivial checks (N = 10 ... 1000), each `true`, with no files,
+                always run: how the runner's own cost grows with the number of
+                checks. Only precheck, prek and lefthook take part (the
+                Scenario's `peers`): pre-commit is left out because it runs
+                hooks one after another, so with hundreds of hooks its time
+                would dwarf the others' (and the benchmark's run time) while
+                measuring only its serial loop. Before the timing, each tool
+                runs a marker probe: the same N checks, each a `touch` of its
+                own marker file outside the repo, and all N markers must
+                exist. A summary after scale-1000 gives, per N, each tool's
+                median, precheck's ms per check (median / N) and each peer's
+                ratio to precheck, and precheck's 800-check / 200-check median
+                ratio (the requirement: at most 4.5x). With --syscalls,
+                precheck runs once more in each scale-N repo after the timing
+                (untimed, and checked like every run) under `strace -f -c`;
+                the summary then gives, per N, the total syscall count and the
+                calls of rename (rename, renameat, renameat2 together), openat,
+                read, sched_yield and futex, from strace's summary table (-f:
+                the N `/bin/sh -c true` children are counted too). Without
+                strace on PATH this is skipped with a note.
+                (`--scenario scale` selects all five.)
 * hook       -- what a real `git commit` pays for each tool's installed
                 pre-commit hook with one trivial check (`true`): one repo per
                 tool with its hook installed (`precheck install`, `pre-commit
@@ -69,7 +91,8 @@ in each tool's own config:
 
 Before any timing, each tool runs a probe config whose checks `touch` marker
 files, to prove that it really runs every configured check (a tool that exits 0
-without running anything would otherwise look very fast). For partial, large
+without running anything would otherwise look very fast); the scale-* scenarios
+repeat that with their own N checks (see above). For partial, large
 and big-binary each tool also runs a content probe first, in a separate copy
 of the scenario's repository: a check that records every file it receives, the
 SHA-1 of each file's bytes as the check sees them, and `git stash list`. That
@@ -118,8 +141,9 @@ How each tool is configured and invoked
               jobs = 4. (The extra key lives in prek.toml rather than the shared
               YAML because pre-commit warns about unknown keys.) Run as
               `prek run`.
-* lefthook:   `lefthook.yml` with `parallel: true`; a check on files has
-              `run: true {staged_files}`, `glob: "*.txt"`. Run as
+* lefthook:   `lefthook.yml` with `parallel: true` (lefthook then starts
+              every command at once; it has no limit to set to 4); a check on
+              files has `run: true {staged_files}`, `glob: "*.txt"`. Run as
               `lefthook run pre-commit --no-auto-install` (without that flag
               lefthook would write git hooks into the repo on every run). The
               PyPI package's `lefthook` command is a Python wrapper that spawns
@@ -153,15 +177,18 @@ repository has gc.auto = 0 and maintenance.auto = false, so no background
 
 Usage
 -----
-    python3 bench/run.py [--precheck PATH] [--runs N] [--scenario NAME]... [--write]
+    python3 bench/run.py [--precheck PATH] [--runs N] [--scenario NAME]... [--syscalls]
+                         [--write]
 
     --precheck PATH  precheck binary (default: target/release/precheck in the
                      repository root; build it with `cargo build --release`)
     --runs N         timed runs per tool (default: 20 overhead, 5 parallel,
                      10 partial, 10 large, 5 big-binary, 5 cached, 5 each
-                     huge-*, 20 hook)
+                     huge-*, 5 each scale-*, 20 hook)
     --scenario NAME  run only this scenario (repeatable; `huge` = the three
-                     huge-* scenarios)
+                     huge-* scenarios, `scale` = the five scale-* scenarios)
+    --syscalls       in the scale-* scenarios, also count precheck's syscalls
+                     with `strace -f -c` (one extra untimed run per N)
     --write          replace (or append) the generated section of BENCHMARKS.md
                      in the repository root with this run's results
 
@@ -198,6 +225,7 @@ REPO_ROOT = BENCH_DIR.parent
 VENV = BENCH_DIR / ".venv"
 VENV_BIN = VENV / "bin"
 PEER_PACKAGES = ("pre-commit", "prek", "lefthook")
+PEERS = PEER_PACKAGES  # the tools compared with precheck, by Tool.name (= package name)
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
 SECTION_START = "<!-- bench/run.py: start (generated; do not edit by hand) -->"
 SECTION_END = "<!-- bench/run.py: end -->"
@@ -220,7 +248,22 @@ HUGE_PROBE_SAMPLE_EVERY = 50  # huge-snapshot content probe: every 50th changed 
 CACHED_MAX_MS = 500.0
 HOOK_SCENARIO = "hook"
 HOOK_DEFAULT_RUNS = 20
-SCENARIO_GROUPS = {"huge": ("huge-select", "huge-glob", "huge-snapshot")}
+# scale-N: N trivial checks; precheck against prek and lefthook only (see the
+# docstring for why pre-commit is left out).
+SCALE_SIZES = (10, 50, 200, 800, 1000)
+SCALE_PEERS = ("prek", "lefthook")
+SCALE_DEFAULT_RUNS = 5
+# The scaling requirement: precheck's median with SCALE_RATIO_HIGH checks may be
+# at most SCALE_RATIO_MAX times its median with SCALE_RATIO_LOW checks.
+SCALE_RATIO_LOW, SCALE_RATIO_HIGH, SCALE_RATIO_MAX = 200, 800, 4.5
+# --syscalls: the syscalls reported per N (strace -c's names; "rename" counts
+# every syscall in RENAME_SYSCALLS).
+SYSCALLS_REPORTED = ("rename", "openat", "read", "sched_yield", "futex")
+RENAME_SYSCALLS = ("rename", "renameat", "renameat2")
+SCENARIO_GROUPS = {
+    "huge": ("huge-select", "huge-glob", "huge-snapshot"),
+    "scale": tuple(f"scale-{n}" for n in SCALE_SIZES),
+}
 
 
 # --------------------------------------------------------------------------
@@ -366,6 +409,27 @@ class Scenario:
     # Whose work-tree bytes the state check hashes: None = every tracked file;
     # otherwise only the layout's changed files (git status covers the rest).
     hash_changed_only: bool = False
+    # The peers (Tool names) that take part; precheck always does.
+    peers: tuple[str, ...] = PEERS
+    # Marker probe: before the timing, each tool runs the scenario's checks, each
+    # replaced by a `touch` of its own marker file; every marker must exist.
+    marker_probe: bool = False
+    # One of the scale-N scenarios: in the scale summary, and with --syscalls
+    # precheck runs once more under strace after the timing.
+    scale: bool = False
+
+
+def scale_scenario(n: int) -> Scenario:
+    """scale-N: N trivial checks that get no files and always run; no pre-commit."""
+    return Scenario(
+        f"scale-{n}", f"{n:,} trivial checks (`true`), precheck vs prek and lefthook",
+        f"how the runner's own cost grows with the number of checks: one staged file and "
+        f"{n:,} checks that do nothing, get no files and always run. pre-commit is left out "
+        "(it runs hooks one after another, so with many hooks its time would dwarf the "
+        "others'); see the scale summary.",
+        (Check("true"),) * n, SCALE_DEFAULT_RUNS,
+        peers=SCALE_PEERS, marker_probe=True, scale=True,
+    )
 
 
 SCENARIOS = (
@@ -456,6 +520,7 @@ SCENARIOS = (
         layout=lambda: layout_huge(partial=True), content_probe=True,
         probe_args=HUGE_PROBE_SAMPLE, shared="huge", hash_changed_only=True,
     ),
+    *(scale_scenario(n) for n in SCALE_SIZES),
 )
 
 
@@ -532,6 +597,11 @@ def build_tools(precheck: Path) -> list[Tool]:
         ),
         Tool("lefthook", [str(lefthook_binary()), "run", "pre-commit", "--no-auto-install"]),
     ]
+
+
+def participants(scenario: Scenario, tools: list[Tool]) -> list[Tool]:
+    """precheck and the scenario's peers, in the order of tools."""
+    return [t for t in tools if t.name == "precheck" or t.name in scenario.peers]
 
 
 def tools_for(scenario: Scenario, tools: list[Tool]) -> list[Tool]:
@@ -1125,6 +1195,143 @@ def content_probe(
     return findings
 
 
+def marker_probe(
+    scenario: Scenario,
+    layout: Layout,
+    tools: list[Tool],
+    scratch: Path,
+    source: FreshRepos | SharedRepo,
+    base_env: dict[str, str],
+    errors: dict[str, str],
+) -> list[str]:
+    """Run each tool once with the scenario's checks, each a `touch` of its own marker
+    file outside the repo; every marker must exist afterwards. Adds failures to errors;
+    returns a note for the report."""
+    markers = scratch / f"markers-{scenario.name}"
+    markers.mkdir()
+    n = len(scenario.checks)
+    checks = tuple(
+        Check(f"touch {shlex.quote(str(markers / f'm{i}'))}", c.glob, c.regex)
+        for i, c in enumerate(scenario.checks, 1)
+    )
+    repo = source.get(f"{scenario.name}-markers", checks, layout)
+    seen: dict[str, int] = {}
+    try:
+        guard = StateGuard.of(repo, layout, scenario.hash_changed_only)
+        for tool in tools:
+            if tool.name in errors:
+                continue
+            log(f"[{scenario.name}] marker probe {tool.name}")
+            for old in markers.iterdir():
+                old.unlink()
+            _, code, output, error = run_checked(
+                tool, guard, {**base_env, **tool.env}, "marker probe run"
+            )
+            missing = [f"m{i}" for i in range(1, n + 1) if not (markers / f"m{i}").exists()]
+            seen[tool.name] = n - len(missing)
+            if error:
+                errors[tool.name] = error
+            elif missing:
+                errors[tool.name] = failure(
+                    code, output,
+                    f"marker probe run: {len(missing)} of {n} checks did not run",
+                    ["missing markers: " + ", ".join(missing[:10])
+                     + (" ..." if len(missing) > 10 else "")],
+                )
+    except StateBroken as err:
+        for tool in tools:
+            errors.setdefault(tool.name, f"marker probe aborted: could not re-create the "
+                                         f"scenario state\n{err}")
+    finally:
+        source.release(repo)
+    if not seen:
+        return []
+    return [
+        f"Marker probe (one run per tool, before the timing, in a copy of this repository "
+        f"whose {n:,} checks each `touch` their own marker file): "
+        + ", ".join(f"{name} ran {count:,} of {n:,}" for name, count in seen.items()) + "."
+    ]
+
+
+# --------------------------------------------------------------------------
+# --syscalls: precheck's syscalls under `strace -f -c`
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class SyscallProfile:
+    """What `strace -f -c` counted for one precheck run (calls per syscall name),
+    or why there are no counts."""
+
+    calls: dict[str, int] = field(default_factory=dict)  # syscall -> calls; "total" too
+    problem: str | None = None
+
+    def count(self, name: str) -> int:
+        if name == "rename":
+            return sum(self.calls.get(n, 0) for n in RENAME_SYSCALLS)
+        return self.calls.get(name, 0)
+
+
+def parse_strace_summary(text: str) -> dict[str, int]:
+    """syscall -> calls from `strace -c`'s table, plus "total".
+
+    The columns are fixed-width, as the dashed rule under the header shows;
+    empty cells (errors, and in some versions usecs/call of the total) are
+    why the line is cut at the rule's columns rather than split on spaces."""
+    lines = text.splitlines()
+    header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("% time")),
+                  None)
+    if header is None or header + 1 >= len(lines):
+        raise ValueError("no `% time ... syscall` header in strace's output")
+    spans = [m.span() for m in re.finditer(r"-+", lines[header + 1])]
+    names = ["% time", *lines[header].split()[2:]]  # "seconds", ..., "calls", ..., "syscall"
+    if len(spans) != len(names) or "calls" not in names or names[-1] != "syscall":
+        raise ValueError(f"unexpected strace header: {lines[header]!r}")
+    col_calls = names.index("calls")
+    calls: dict[str, int] = {}
+    for line in lines[header + 2:]:
+        if not line.strip() or set(line.strip()) <= {"-", " "}:
+            continue
+        cells = [line[a:b].strip() for a, b in spans[:-1]] + [line[spans[-1][0]:].strip()]
+        name, value = cells[-1], cells[col_calls]
+        if name and value.isdigit():
+            calls[name] = calls.get(name, 0) + int(value)
+    if "total" not in calls:
+        raise ValueError("no total line in strace's output")
+    return calls
+
+
+def strace_run(
+    strace: str, tool: Tool, guard: StateGuard, env: dict[str, str], label: str
+) -> tuple[SyscallProfile, str | None]:
+    """Run the tool once under `strace -f -c` (untimed); the repo is checked as after
+    any run. Returns (the counts, an error if the run changed the repo state)."""
+    # strace's summary goes beside the repo, in the scratch directory.
+    fd, name = tempfile.mkstemp(prefix="strace-", suffix=".txt", dir=guard.repo.parent)
+    os.close(fd)
+    out = Path(name)
+    traced = Tool(tool.name, [strace, "-f", "-c", "-o", str(out), *tool.argv], tool.env)
+    try:
+        _, code, output = run_once(traced, guard.repo, env)
+        diffs = guard.check()
+        if diffs:
+            error = failure(
+                code, output,
+                f"{label} changed the work tree or index (the state was re-created afterwards)",
+                ["what differed from the state before the run:", *diffs],
+            )
+            return SyscallProfile(problem="the run changed the repository (see below)"), error
+        if code != 0:
+            first = next((line for line in output.splitlines() if line.strip()), "no output")
+            return SyscallProfile(problem=f"exit code {code}: {first.strip()}"), None
+        try:
+            return SyscallProfile(parse_strace_summary(out.read_text(errors="replace"))), None
+        except (OSError, ValueError) as err:
+            return SyscallProfile(problem=f"could not read strace's summary: {err}"), None
+    finally:
+        out.unlink(missing_ok=True)
+
+
 def bench_scenario(
     scenario: Scenario,
     layout: Layout,
@@ -1133,14 +1340,17 @@ def bench_scenario(
     source: FreshRepos | SharedRepo,
     base_env: dict[str, str],
     known_errors: dict[str, str],
-) -> tuple[list[Result], list[str]]:
-    """Warm-up, then `runs` timed rounds; returns the results and notes for the report."""
+    strace: str | None = None,
+) -> tuple[list[Result], list[str], SyscallProfile | None]:
+    """Warm-up, then `runs` timed rounds; returns the results, notes for the report and,
+    with strace, the syscalls of one more (untimed) precheck run after the timing."""
     tools = tools_for(scenario, tools)
     repo = source.get(scenario.name, scenario.checks, layout)
     guard = StateGuard.of(repo, layout, scenario.hash_changed_only)
     envs = {t.name: {**base_env, **t.env} for t in tools}
     results = {t.name: Result(t.name, error=known_errors.get(t.name)) for t in tools}
     notes: list[str] = []
+    profile: SyscallProfile | None = None
 
     def cached_precheck(tool: Tool) -> bool:
         return scenario.precheck_cached and tool.name == "precheck"
@@ -1206,13 +1416,20 @@ def bench_scenario(
                     results[tool.name].error = error
                 else:
                     results[tool.name].samples_ms.append(elapsed_ms)
+
+        pre = next((t for t in tools if t.name == "precheck"), None)
+        if strace and pre is not None and not results[pre.name].error:
+            log(f"[{scenario.name}] precheck under strace -f -c (untimed)")
+            profile, error = strace_run(strace, pre, guard, envs[pre.name], "run under strace")
+            if error:
+                results[pre.name].error = error
     except StateBroken as err:
         for r in results.values():
             if not r.error:
                 r.error = f"scenario aborted: could not re-create the scenario state\n{err}"
     finally:
         source.release(repo)
-    return [results[t.name] for t in tools], notes
+    return [results[t.name] for t in tools], notes, profile
 
 
 def cache_probe(
@@ -1619,6 +1836,117 @@ def scenario_report(
     return "\n".join(parts)
 
 
+@dataclass
+class ScaleRun:
+    """One scale-N scenario's outcome, for the scale summary."""
+
+    n: int
+    results: list[Result]
+    profile: SyscallProfile | None = None  # with --syscalls
+
+
+def md_table(rows: list[list[str]]) -> str:
+    return "\n".join("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows)
+
+
+def scale_timing_table(scale_runs: list[ScaleRun]) -> str:
+    peers = [p for p in PEERS if any(r.tool == p for s in scale_runs for r in s.results)]
+    rows = [
+        ["checks (N)", "precheck median (ms)", *(f"{p} median (ms)" for p in peers),
+         "precheck ms per check (median / N)", *(f"{p} vs precheck" for p in peers)],
+    ]
+    rows.append(["---"] + ["---:"] * (len(rows[0]) - 1))
+    for s in scale_runs:
+        by_name = {r.tool: r for r in s.results}
+        pre = by_name.get("precheck")
+        pre_ok = pre is not None and not pre.error
+        medians, ratios = [], []
+        for p in peers:
+            r = by_name.get(p)
+            if r is None or r.error:
+                medians.append("failed" if r else "not run")
+                ratios.append("")
+                continue
+            medians.append(f"{r.median:.1f}")
+            ratios.append(f"{r.median / pre.median:.2f}×" if pre_ok else "n/a")
+        rows.append([
+            f"{s.n:,}",
+            f"{pre.median:.1f}" if pre_ok else "failed",
+            *medians,
+            f"{pre.median / s.n:.3f}" if pre_ok else "",
+            *ratios,
+        ])
+    return md_table(rows)
+
+
+def scale_ratio_line(scale_runs: list[ScaleRun]) -> str:
+    """precheck's SCALE_RATIO_HIGH / SCALE_RATIO_LOW median ratio against the requirement."""
+    medians = {
+        s.n: r.median for s in scale_runs for r in s.results
+        if r.tool == "precheck" and not r.error
+    }
+    what = (f"precheck's median with {SCALE_RATIO_HIGH:,} checks / its median with "
+            f"{SCALE_RATIO_LOW:,} checks")
+    requirement = (f"requirement: at most {SCALE_RATIO_MAX}× for "
+                   f"{SCALE_RATIO_HIGH // SCALE_RATIO_LOW}× the checks")
+    if SCALE_RATIO_LOW not in medians or SCALE_RATIO_HIGH not in medians:
+        return (f"{what}: n/a (needs scale-{SCALE_RATIO_LOW} and scale-{SCALE_RATIO_HIGH}, "
+                f"both run without failing; {requirement}).")
+    ratio = medians[SCALE_RATIO_HIGH] / medians[SCALE_RATIO_LOW]
+    verdict = "met" if ratio <= SCALE_RATIO_MAX else "NOT met"
+    return (f"{what}: {medians[SCALE_RATIO_HIGH]:.1f} / {medians[SCALE_RATIO_LOW]:.1f} ms = "
+            f"**{ratio:.2f}×** ({requirement}: {verdict}).")
+
+
+def syscall_table(scale_runs: list[ScaleRun]) -> str:
+    rows = [
+        ["checks (N)", "total syscalls", "total per check", *SYSCALLS_REPORTED],
+    ]
+    rows.append(["---"] + ["---:"] * (len(rows[0]) - 1))
+    for s in scale_runs:
+        p = s.profile
+        if p is None or p.problem:
+            why = p.problem if p else "not run (precheck failed earlier)"
+            rows.append([f"{s.n:,}", why] + [""] * (len(rows[0]) - 2))
+            continue
+        total = p.count("total")
+        rows.append([f"{s.n:,}", f"{total:,}", f"{total / s.n:,.1f}",
+                     *(f"{p.count(name):,}" for name in SYSCALLS_REPORTED)])
+    return md_table(rows)
+
+
+def scale_report(scale_runs: list[ScaleRun], syscalls: bool, strace: str | None) -> str:
+    """The scale summary: one row per N; with --syscalls, precheck's syscall counts."""
+    parts = [
+        "### scale: summary of the scale-N scenarios (N trivial checks)",
+        "",
+        "Each scale-N scenario: one staged file and N checks, each `true`, that get no files "
+        f"and always run; precheck (`jobs = {PRECHECK_JOBS}`) against prek "
+        f"(`PREK_CONCURRENT_HOOKS={PRECHECK_JOBS}`) and lefthook (`parallel: true`). "
+        "pre-commit is left out: it runs hooks one after another, so with hundreds of "
+        "hooks its time would dwarf the others' and measure its serial loop rather than "
+        "anything comparable. Medians from the scale-N sections above.",
+        "",
+        scale_timing_table(scale_runs),
+        "",
+        scale_ratio_line(scale_runs),
+    ]
+    if syscalls and strace is None:
+        parts += ["", "Syscall counts (--syscalls): skipped, strace was not found on PATH."]
+    elif syscalls:
+        parts += [
+            "",
+            f"Syscalls of precheck (--syscalls): after the timing, one more untimed run of "
+            f"`precheck run -q {PRECHECK_NO_CACHE}` in the same repository under "
+            f"`{strace} -f -c`. -f follows every process precheck starts, so the counts "
+            "include the N `/bin/sh -c true` children; `rename` counts "
+            + ", ".join(RENAME_SYSCALLS) + ".",
+            "",
+            syscall_table(scale_runs),
+        ]
+    return "\n".join(parts)
+
+
 def hook_report(runs: int, results: list[Result], notes: list[str]) -> str:
     by_name = {r.tool: r for r in results}
     base = by_name.get(BASELINE)
@@ -1748,6 +2076,11 @@ def parse_args() -> argparse.Namespace:
              + ", ".join(f"{g} = {' + '.join(m)}" for g, m in SCENARIO_GROUPS.items()) + ")",
     )
     parser.add_argument(
+        "--syscalls", action="store_true",
+        help="scale-* scenarios: after the timing, run precheck once more under "
+             "`strace -f -c` and report its syscall counts",
+    )
+    parser.add_argument(
         "--write", action="store_true",
         help=f"write the results into {BENCHMARKS_MD.name} in the repo root",
     )
@@ -1795,6 +2128,10 @@ def main() -> int:
     })
     sections, any_failed, precheck_failed = [], False, False
     shared: dict[str, SharedRepo] = {}
+    scale_runs: list[ScaleRun] = []
+    strace = shutil.which("strace") if args.syscalls else None
+    if args.syscalls and strace is None and any(s.scale for s in scenarios):
+        log("warning: --syscalls: strace not found on PATH; syscall counts skipped")
     try:
         known_errors = probe_tools(tools, scratch, base_env)
         for i, scenario in enumerate(scenarios):
@@ -1812,11 +2149,21 @@ def main() -> int:
                 source = shared[scenario.shared]
             errors = dict(known_errors)
             findings = None
+            taking_part = participants(scenario, tools)
             if scenario.content_probe:
-                findings = content_probe(scenario, layout, tools, scratch, source, base_env,
-                                         errors)
-            results, notes = bench_scenario(scenario, layout, tools, runs, source, base_env,
-                                            errors)
+                findings = content_probe(scenario, layout, taking_part, scratch, source,
+                                         base_env, errors)
+            notes = []
+            if scenario.marker_probe:
+                notes += marker_probe(scenario, layout, taking_part, scratch, source, base_env,
+                                      errors)
+            trace = strace if args.syscalls and scenario.scale else None
+            results, bench_notes, profile = bench_scenario(
+                scenario, layout, taking_part, runs, source, base_env, errors, trace
+            )
+            notes += bench_notes
+            if scenario.scale:
+                scale_runs.append(ScaleRun(len(scenario.checks), results, profile))
             section = scenario_report(scenario, runs, results, findings, bool(layout.unstaged),
                                       notes)
             del layout
@@ -1826,6 +2173,10 @@ def main() -> int:
             sections.append(section)
             any_failed |= any(r.error for r in results)
             precheck_failed |= any(r.error for r in results if r.tool == "precheck")
+        if scale_runs:
+            section = scale_report(scale_runs, args.syscalls, strace)
+            print(section, end="\n\n", flush=True)
+            sections.append(section)
         if run_hook:
             runs = args.runs or HOOK_DEFAULT_RUNS
             results, notes = bench_hook(tools, precheck, runs, scratch, base_env, known_errors)
