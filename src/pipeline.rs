@@ -133,7 +133,7 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         .map(|k| k.as_deref().and_then(|k| cache.get(k)))
         .collect();
     let past = history::read(repo.git_dir());
-    let (jobs, job_of) = jobs(
+    let (mut jobs, job_of) = jobs(
         config,
         &plan,
         repo,
@@ -142,6 +142,17 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         &cached,
         &past,
     );
+    // A check outliving a killed precheck must not write over files set
+    // aside: while there are some, checks die with precheck.
+    if snapshot.as_ref().is_some_and(|s| s.len() > 0) {
+        for inv in jobs
+            .iter_mut()
+            .filter_map(|j| j.batches.as_mut().ok())
+            .flatten()
+        {
+            inv.tied = true;
+        }
+    }
     let checks: Vec<(String, PathBuf)> = jobs
         .iter()
         .map(|j| (j.name.clone(), j.log.clone()))

@@ -3,6 +3,11 @@
 //! the expected memory of its running checks; admitting a check happens
 //! under an exclusive lock on the ledger (`File::lock`, flock(2)), so two runs never both take the
 //! last free memory. Files of dead runs are ignored and removed.
+//!
+//! A run's file is created once and then rewritten in place (one `pwrite`
+//! of a fixed-width number), always under the lock, so a reader (also under
+//! the lock) never sees half a number and a run of N checks creates no
+//! file per check.
 //! It only records and reads memory: what to admit with it is the
 //! scheduler's decision.
 
@@ -17,6 +22,7 @@ use crate::sys::proc;
 pub struct Ledger {
     dir: PathBuf,
     own: PathBuf,
+    file: File,
     lock: File,
     /// What our file says now, to skip needless writes.
     written: u64,
@@ -38,12 +44,35 @@ impl Ledger {
             .mode(0o600)
             .open(dir.join(".lock"))
             .context("cannot open the memory ledger")?;
-        Ok(Ledger {
-            own: dir.join(crate::sys::child::owner_token()),
+        let own = dir.join(crate::sys::child::owner_token());
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(&own)
+            .context("cannot open the memory ledger")?;
+        let mut ledger = Ledger {
+            own,
             dir,
+            file,
             lock,
-            written: 0,
-        })
+            written: u64::MAX,
+        };
+        ledger.write(0);
+        Ok(ledger)
+    }
+
+    /// Writes our number in place; the caller holds the lock.
+    fn write(&mut self, bytes: u64) {
+        use std::os::unix::fs::FileExt;
+        if bytes != self.written {
+            let _ = self
+                .file
+                .write_all_at(format!("{bytes:020}\n").as_bytes(), 0);
+            self.written = bytes;
+        }
     }
 
     /// Takes the ledger's lock (blocking: it is only ever held briefly).
@@ -54,11 +83,10 @@ impl Ledger {
         Held { ledger: self }
     }
 
-    /// Records what this run holds now (lowering needs no lock: it only frees memory).
+    /// Records what this run holds now.
     pub fn set_own(&mut self, bytes: u64) {
         if bytes != self.written {
-            let _ = crate::fsutil::write_atomic(&self.own, bytes.to_string().as_bytes(), false);
-            self.written = bytes;
+            self.hold().set_own(bytes);
         }
     }
 }
@@ -89,7 +117,7 @@ impl Held<'_> {
     }
 
     pub fn set_own(&mut self, bytes: u64) {
-        self.ledger.set_own(bytes);
+        self.ledger.write(bytes);
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Invocation {
     pub args: Vec<OsString>,
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
+    /// Dies with precheck (see `sys::child::tie`): set while files are set aside.
+    pub tied: bool,
 }
 
 /// Why a check cannot be started at all.
@@ -103,6 +105,7 @@ pub fn invocations(
             .collect(),
         dir: dir.clone(),
         env: env.clone(),
+        tied: false,
     };
     if !check.run.uses_files() || files.is_empty() {
         return Ok(vec![make(&[])]);
@@ -220,6 +223,7 @@ pub fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> O
 
 /// Starts one invocation: own process group, stdin closed, output to `log`.
 pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
+    let tied = inv.tied;
     let mut expr = duct::cmd(&inv.program, &inv.args)
         .dir(&inv.dir)
         .stdin_null()
@@ -228,10 +232,14 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         .stderr_to_stdout()
         .stdout_file(log.try_clone()?)
         .unchecked()
-        .before_spawn(|cmd| {
+        .before_spawn(move |cmd| {
             cmd.process_group(0);
-            // Killed with precheck, and found by its mark if it outlives it.
+            // Found by its mark if it outlives precheck; killed with it
+            // when tied.
             crate::sys::child::own(cmd);
+            if tied {
+                crate::sys::child::tie(cmd);
+            }
             Ok(())
         });
     // What precheck tells itself is not for the checks (a check may run precheck).

@@ -8,10 +8,13 @@
 //! ledger; which job starts, is skipped or is abandoned it must not decide
 //! itself: it asks `exec::scheduler` and does what the [`Step`]s say.
 //!
-//! - Every `TICK` the coordinator reads the process table once, measures each
-//!   running check's tree (all descendants, including those that called
-//!   `setsid` or lost their parent), enforces `timeout` and `memory_limit`,
-//!   escalates pending kills and checks for signals.
+//! - Every `TICK` the coordinator reads its own descendants once (precheck
+//!   is their subreaper while checks run, so a process that lost its parent
+//!   stays among them), measures each running check's tree (including
+//!   processes that called `setsid`), enforces `timeout` and
+//!   `memory_limit`, escalates pending kills, reaps adopted orphans that
+//!   exited and checks for signals. A check that ends within its first tick
+//!   costs no reading at all.
 //! - A kill is SIGTERM to the process group and to every known member of the
 //!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
 
@@ -25,7 +28,7 @@ use crate::exec::ledger::Ledger;
 use crate::exec::scheduler::{Job, Options, Outcome, Schedule, Status, Step};
 use crate::exec::worker::{self, Event};
 use crate::sys::proc::{self, ProcId, ProcTable};
-use crate::sys::signal;
+use crate::sys::{child, signal};
 
 /// How often process trees are measured and limits enforced.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -157,6 +160,15 @@ pub fn run(
     controls: Controls,
 ) -> anyhow::Result<RunResult> {
     let signal = controls.signal;
+    /// Orphans come back to precheck while this lives.
+    struct Adopting;
+    impl Drop for Adopting {
+        fn drop(&mut self) {
+            child::adopt_orphans(false);
+        }
+    }
+    child::adopt_orphans(true);
+    let _adopting = Adopting;
     let (tx, rx) = mpsc::channel();
     let mut c = Coordinator {
         jobs,
@@ -196,7 +208,7 @@ pub fn run(
                     killed = true;
                     c.stop_all(KillReason::User);
                 } else if let Some(job) = jobs.iter().position(|j| j.name == name) {
-                    c.kill(job, KillReason::User, &ProcTable::scan());
+                    c.kill(job, KillReason::User, &ProcTable::descendants());
                 }
             }
         }
@@ -331,7 +343,7 @@ impl Coordinator<'_> {
                     }
                     if let Some(reason) = r.kill {
                         // Stopped before its process existed: stop it now.
-                        self.kill(job, reason, &ProcTable::scan());
+                        self.kill(job, reason, &ProcTable::descendants());
                     }
                 }
             }
@@ -341,7 +353,7 @@ impl Coordinator<'_> {
                 if let Some(r) = &mut self.trees[job] {
                     // Asking the kernel first spares a /proc scan in the usual case.
                     if let Some(pgid) = r.pgid.take().filter(|&g| signal::group_exists(g)) {
-                        let left = ProcTable::scan().group(pgid);
+                        let left = ProcTable::descendants().group(pgid);
                         if !left.is_empty() {
                             signal::send(Some(pgid), &left, signal::SIGTERM);
                             self.doomed.push(Doomed {
@@ -406,7 +418,7 @@ impl Coordinator<'_> {
         if self.schedule.running() == 0 && self.doomed.is_empty() {
             return;
         }
-        let table = ProcTable::scan();
+        let table = ProcTable::descendants();
         let mut total = 0;
         let mut to_kill = Vec::new();
         for (i, tree) in self.trees.iter_mut().enumerate() {
@@ -436,6 +448,25 @@ impl Coordinator<'_> {
         self.peak = self.peak.max(total);
         for (i, reason) in to_kill {
             self.kill(i, reason, &table);
+        }
+        self.reap_adopted(&table);
+    }
+
+    /// Reaps exited orphans that precheck adopted from a check: those that
+    /// were in a check's process group without leading it, or were seen
+    /// below a check's first process. A check's first process always leads
+    /// its own group and is never seen below another, so its worker's wait
+    /// is never robbed.
+    fn reap_adopted(&self, table: &ProcTable) {
+        let trees = || self.trees.iter().flatten();
+        for z in table.zombies() {
+            let in_a_group = z.id.pid != z.pgrp
+                && (trees().any(|r| r.pgid == Some(z.pgrp))
+                    || self.doomed.iter().any(|d| d.pgid == Some(z.pgrp)));
+            let seen_below = trees().any(|r| r.known.contains(&z.id) && r.root != Some(z.id));
+            if in_a_group || seen_below {
+                child::reap(z.id.pid);
+            }
         }
     }
 
@@ -472,7 +503,8 @@ impl Coordinator<'_> {
             return;
         }
         let now = Instant::now();
-        let table = ProcTable::scan();
+        let table = ProcTable::descendants();
+        self.reap_adopted(&table);
         self.doomed.retain(|d| {
             let mut left = table.trees(d.procs.iter().copied());
             if let Some(g) = d.pgid {
@@ -491,7 +523,7 @@ impl Coordinator<'_> {
 
     fn stop_all(&mut self, reason: KillReason) {
         self.schedule.stop();
-        let table = ProcTable::scan();
+        let table = ProcTable::descendants();
         let running: Vec<usize> = (0..self.trees.len())
             .filter(|&i| self.trees[i].is_some())
             .collect();

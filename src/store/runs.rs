@@ -1,11 +1,19 @@
 //! Run records on disk: each run's directory under the git dir
-//! (`precheck/runs/ID/`) with `meta.json` (the run and its checks' states,
-//! rewritten as they change), one log per check, and `result.json` (the
-//! final report). Every write is atomic (write, then rename) so a reader
-//! never sees half a record. Old runs are pruned so that logs never grow
-//! without bound. A run whose process died without finishing is *crashed*.
+//! (`precheck/runs/ID/`) with `meta.json` (the run and its checks' states),
+//! `events` (the changes since), one log per check, and `result.json` (the
+//! final report). Old runs are pruned so that logs never grow without
+//! bound. A run whose process died without finishing is *crashed*.
+//!
+//! Writing a run's record costs O(N) over a run of N checks: `meta.json` is
+//! written whole twice (all checks waiting when the run starts, the final
+//! state when it ends), each atomically (write, then rename), and every
+//! change in between is one line appended to `events` (one `write`). A
+//! reader of a running run applies the events to `meta.json` in order; a
+//! torn last line (a crash mid-append) is ignored, so a crash leaves a
+//! readable record.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,6 +21,7 @@ use crate::fsutil::write_atomic;
 use crate::outcome::{CheckState, RunState, Status};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::exec::scheduler::Outcome;
 use crate::exec::supervisor::Observer;
@@ -222,28 +231,124 @@ impl Meta {
     }
 }
 
-/// Keeps `meta.json` up to date as the scheduler reports.
+/// One change to a running run's record: a line of its `events` file.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Event {
+    Started {
+        check: usize,
+        at_ms: u64,
+    },
+    Spawned {
+        check: usize,
+        pgid: i32,
+    },
+    Finished {
+        check: usize,
+        state: CheckState,
+        duration_ms: u64,
+    },
+}
+
+impl Meta {
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Started { check, at_ms } => {
+                if let Some(c) = self.checks.get_mut(check) {
+                    c.state = CheckState::RUNNING;
+                    c.started_ms = Some(at_ms);
+                }
+            }
+            Event::Spawned { check, pgid } => {
+                if let Some(c) = self.checks.get_mut(check) {
+                    c.pgid = Some(pgid);
+                }
+            }
+            Event::Finished {
+                check,
+                state,
+                duration_ms,
+            } => {
+                if let Some(c) = self.checks.get_mut(check) {
+                    c.state = state;
+                    c.duration_ms = Some(duration_ms);
+                    c.pgid = None;
+                }
+            }
+        }
+    }
+}
+
+/// Reads a run's record: `meta.json`, and for a running run the events
+/// appended since, in order (a torn or unreadable line is skipped).
+fn read_record(dir: &Path) -> Option<Meta> {
+    let bytes = fs::read(dir.join(META)).ok()?;
+    let mut meta: Meta = serde_json::from_slice(&bytes).ok()?;
+    if meta.state == RunState::Running {
+        if let Ok(events) = fs::read(dir.join(EVENTS)) {
+            for line in events.split(|&b| b == b'\n') {
+                if let Ok(event) = serde_json::from_slice::<Event>(line) {
+                    meta.apply(event);
+                }
+            }
+        }
+    }
+    Some(meta)
+}
+
+const META: &str = "meta.json";
+const EVENTS: &str = "events";
+
+/// Keeps a run's record up to date as the scheduler reports.
 pub struct Recorder {
-    path: PathBuf,
+    dir: PathBuf,
+    events: Option<File>,
     pub meta: Meta,
 }
 
 impl Recorder {
     pub fn new(run: &RunDir, trigger: &str, checks: &[(String, PathBuf)]) -> Result<Recorder> {
         let pid = std::process::id();
-        let mut r = Recorder {
-            path: run.path.join("meta.json"),
+        let r = Recorder {
+            dir: run.path.clone(),
+            events: None,
             meta: Meta::started(&run.id, trigger, pid, checks),
         };
         r.save()?;
-        Ok(r)
+        let events = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(run.path.join(EVENTS))
+            .with_context(|| format!("cannot create {}", run.path.join(EVENTS).display()))?;
+        Ok(Recorder {
+            events: Some(events),
+            ..r
+        })
     }
 
-    fn save(&mut self) -> Result<()> {
-        write_atomic(&self.path, &serde_json::to_vec_pretty(&self.meta)?, false)
+    fn save(&self) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&self.meta)?;
+        crate::fault::point(&format!("record meta {}", bytes.len()));
+        write_atomic(&self.dir.join(META), &bytes, false)
     }
 
-    /// The run ended: its state and exit status.
+    /// Applies a change and appends it to `events`: one `write`, so a
+    /// reader sees the whole line or none of it.
+    fn record(&mut self, event: Event) {
+        let Ok(mut line) = serde_json::to_vec(&event) else {
+            return;
+        };
+        line.push(b'\n');
+        crate::fault::point(&format!("record event {}", line.len()));
+        if let Some(f) = &mut self.events {
+            let _ = f.write_all(&line);
+        }
+        self.meta.apply(event);
+    }
+
+    /// The run ended: its state and exit status, written whole; the
+    /// events are folded in and their file goes.
     pub fn finish(&mut self, state: RunState, exit_code: i32) -> Result<()> {
         self.meta.state = state;
         self.meta.exit_code = Some(exit_code);
@@ -253,29 +358,36 @@ impl Recorder {
                 c.state = CheckState::Ended(Status::NotStarted);
             }
         }
-        self.save()
+        self.save()?;
+        // A reader ignores the events of a finished run, so a crash
+        // before this removal is harmless.
+        self.events = None;
+        let _ = fs::remove_file(self.dir.join(EVENTS));
+        Ok(())
     }
 }
 
 impl Observer for Recorder {
     fn started(&mut self, job: usize) {
-        let c = &mut self.meta.checks[job];
-        c.state = CheckState::RUNNING;
-        c.started_ms = Some(now_ms());
-        let _ = self.save();
+        self.record(Event::Started {
+            check: job,
+            at_ms: now_ms(),
+        });
     }
 
     fn spawned(&mut self, job: usize, pid: u32) {
-        self.meta.checks[job].pgid = Some(pid as i32);
-        let _ = self.save();
+        self.record(Event::Spawned {
+            check: job,
+            pgid: pid as i32,
+        });
     }
 
     fn finished(&mut self, job: usize, outcome: &Outcome) {
-        let c = &mut self.meta.checks[job];
-        c.state = CheckState::Ended(outcome.status);
-        c.duration_ms = Some(outcome.duration.as_millis() as u64);
-        c.pgid = None;
-        let _ = self.save();
+        self.record(Event::Finished {
+            check: job,
+            state: CheckState::Ended(outcome.status),
+            duration_ms: outcome.duration.as_millis() as u64,
+        });
     }
 
     fn warn(&mut self, _message: &str) {}
@@ -287,24 +399,21 @@ impl Observer for Recorder {
 pub fn list(git_dir: &Path) -> Vec<Meta> {
     run_dirs(git_dir)
         .into_iter()
-        .filter_map(|d| {
-            let bytes = fs::read(d.join("meta.json")).ok()?;
-            serde_json::from_slice(&bytes).ok()
-        })
+        .filter_map(|d| read_record(&d))
         .collect()
 }
 
 /// The run with this id, or the newest one.
 pub fn find(git_dir: &Path, id: Option<&str>) -> Result<Meta> {
-    let runs = list(git_dir);
     match id {
-        Some(id) => runs
-            .into_iter()
-            .find(|m| m.id == id)
+        Some(id) => (!id.contains('/'))
+            .then(|| read_record(&runs_root(git_dir).join(id)))
+            .flatten()
+            .filter(|m| m.id == id)
             .with_context(|| format!("no run `{id}`\nhint: `precheck tasks` lists the runs")),
-        None => runs
-            .into_iter()
-            .next()
+        None => run_dirs(git_dir)
+            .iter()
+            .find_map(|d| read_record(d))
             .context("no runs recorded yet\nhint: `precheck run` starts one"),
     }
 }

@@ -1,11 +1,24 @@
 //! Ownership of child processes: every process precheck starts (checks,
 //! their batches, git helpers) carries this precheck's owner mark in its
-//! environment and is killed by the kernel when precheck dies. What a
-//! precheck killed outright had started (grandchildren that outlived the
-//! parent-death signal included) is found later by that mark and stopped
-//! before anything it could still write to is touched.
+//! environment. What a precheck killed outright had started is found later
+//! by that mark and stopped before anything it could still write to is
+//! touched.
 //!
-//! It only prepares commands; it never starts or signals a process.
+//! A child can also be *tied* to precheck: the kernel kills it when
+//! precheck dies (the parent-death signal). Tying needs code in the child
+//! before exec, which makes std fork the whole process instead of using
+//! its cheap vfork-style spawn, so precheck ties only where a child
+//! outliving it could touch files it has set aside: its git helpers, and
+//! checks while the user's unstaged changes are set aside.
+//!
+//! While checks run, precheck is the subreaper of everything they start
+//! (`adopt_orphans`): a process whose parent exits is reparented to
+//! precheck rather than to init, so it stays in precheck's tree, is
+//! measured and is stopped with its check. Such adopted processes are
+//! reaped here once they exit.
+//!
+//! It only prepares commands and adopts orphans; it never starts or signals
+//! a process.
 
 use std::process::Command;
 
@@ -21,11 +34,15 @@ pub fn owner_token() -> &'static str {
     })
 }
 
-/// Marks `cmd` as ours: the owner token in its environment, and SIGKILL to
-/// it when precheck dies (it exits at once if precheck is already gone).
+/// Marks `cmd` as ours: the owner token in its environment.
 pub fn own(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
     cmd.env(OWNER_ENV, owner_token());
+}
+
+/// Ties `cmd` to precheck: SIGKILL to it when precheck dies (it exits at
+/// once if precheck is already gone).
+pub fn tie(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
     // SAFETY: prctl, getppid and _exit are async-signal-safe; this runs in
     // the child between fork and exec.
     unsafe {
@@ -37,5 +54,30 @@ pub fn own(cmd: &mut Command) {
             }
             Ok(())
         });
+    }
+}
+
+/// Makes this process the subreaper of its descendants (`on`), or stops.
+/// Failing (an old kernel) only means orphans go to init, as before.
+pub fn adopt_orphans(on: bool) {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a process flag.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_CHILD_SUBREAPER,
+            libc::c_ulong::from(on),
+            0,
+            0,
+            0,
+        );
+    }
+}
+
+/// Reaps one exited child adopted as an orphan (never a process some other
+/// part of precheck waits for: the caller makes sure of that).
+pub fn reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waitpid on one specific pid, without blocking.
+    unsafe {
+        libc::waitpid(pid, &mut status, libc::WNOHANG);
     }
 }

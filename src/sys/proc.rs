@@ -1,6 +1,14 @@
 //! Processes and memory: the only reader of `/proc` and of the cgroup
 //! files. It takes a snapshot of the process table (parent, resident memory and start time of
-//! every process), walks process trees in it, and reads the machine's limits.
+//! every process, or only of this process's descendants), walks process
+//! trees in it, and reads the machine's limits.
+//!
+//! Reading only the descendants costs per running process, not per process
+//! on the machine: the walk follows `/proc/PID/task/TID/children` down from
+//! this process. It sees every process a check started as long as precheck
+//! is their subreaper (`sys::child::adopt_orphans`): an orphan comes back to
+//! precheck instead of going to init. Kernels without the `children` file
+//! get the whole table instead.
 //!
 //! It never signals or starts a process: `sys::signal` and `exec::spawn`
 //! do, with what this module finds.
@@ -22,12 +30,23 @@ struct Proc {
     pgrp: i32,
     rss: u64,
     start: u64,
+    threads: u32,
 }
 
-/// One reading of every process on the machine.
+/// One reading of the process table (live processes only: zombies count
+/// as gone).
 pub struct ProcTable {
     procs: HashMap<i32, Proc>,
     children: HashMap<i32, Vec<i32>>,
+    /// This process's children that have exited and wait to be reaped.
+    zombies: Vec<Zombie>,
+}
+
+/// An exited child of this process, not yet reaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zombie {
+    pub id: ProcId,
+    pub pgrp: i32,
 }
 
 fn page_size() -> u64 {
@@ -49,6 +68,7 @@ fn parse_stat(text: &str, page: u64) -> Option<Proc> {
     let zombie = fields.first()? == &"Z";
     let ppid = fields.get(1)?.parse().ok()?;
     let pgrp = fields.get(2)?.parse().ok()?;
+    let threads = fields.get(17)?.parse().ok()?;
     let start = fields.get(19)?.parse().ok()?;
     let rss_pages: i64 = fields.get(21)?.parse().ok()?;
     Some(Proc {
@@ -57,6 +77,7 @@ fn parse_stat(text: &str, page: u64) -> Option<Proc> {
         pgrp,
         rss: rss_pages.max(0) as u64 * page,
         start,
+        threads,
     })
 }
 
@@ -99,21 +120,110 @@ pub fn with_env(key: &str, value: &str) -> Vec<ProcId> {
         .collect()
 }
 
+fn read_stat(pid: i32, page: u64) -> Option<Proc> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?, page)
+}
+
+/// The children of every thread of `pid` (`threads` of them; one thread's
+/// file is read directly, more are listed first).
+fn children_of(pid: i32, threads: u32, out: &mut Vec<i32>) -> Option<()> {
+    let mut read = |tid: i32| -> Option<()> {
+        let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/children")).ok()?;
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|c| c.parse::<i32>().ok()),
+        );
+        Some(())
+    };
+    if threads <= 1 {
+        return read(pid);
+    }
+    let tids: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    for tid in tids {
+        // A thread that ended meanwhile has no file: the others still count.
+        let _ = read(tid);
+    }
+    Some(())
+}
+
 impl ProcTable {
+    fn empty() -> ProcTable {
+        ProcTable {
+            procs: HashMap::new(),
+            children: HashMap::new(),
+            zombies: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, pid: i32, p: Proc) {
+        if p.zombie {
+            return;
+        }
+        self.children.entry(p.ppid).or_default().push(pid);
+        self.procs.insert(pid, p);
+    }
+
+    /// Every process on the machine.
     pub fn scan() -> ProcTable {
         let page = page_size();
-        let mut procs = HashMap::new();
-        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        let mut table = ProcTable::empty();
         for pid in pids() {
-            let Ok(text) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            if let Some(p) = parse_stat(&text, page) {
-                children.entry(p.ppid).or_default().push(pid);
-                procs.insert(pid, p);
+            if let Some(p) = read_stat(pid, page) {
+                table.add(pid, p);
             }
         }
-        ProcTable { procs, children }
+        table
+    }
+
+    /// This process's descendants (and the exited children waiting to be
+    /// reaped); the whole table where the kernel has no `children` file.
+    pub fn descendants() -> ProcTable {
+        let page = page_size();
+        let me = std::process::id() as i32;
+        let Some(own) = read_stat(me, page) else {
+            return ProcTable::scan();
+        };
+        let mut table = ProcTable::empty();
+        let mut kids = Vec::new();
+        if children_of(me, own.threads, &mut kids).is_none() {
+            return ProcTable::scan();
+        }
+        let mut stack: Vec<i32> = kids;
+        let mut seen = std::collections::HashSet::new();
+        while let Some(pid) = stack.pop() {
+            if !seen.insert(pid) {
+                continue;
+            }
+            let Some(p) = read_stat(pid, page) else {
+                continue;
+            };
+            if p.zombie {
+                if p.ppid == me {
+                    table.zombies.push(Zombie {
+                        id: ProcId {
+                            pid,
+                            start: p.start,
+                        },
+                        pgrp: p.pgrp,
+                    });
+                }
+                continue;
+            }
+            let mut kids = Vec::new();
+            let _ = children_of(pid, p.threads, &mut kids);
+            stack.extend(kids);
+            table.add(pid, p);
+        }
+        table
+    }
+
+    /// This process's exited children waiting to be reaped.
+    pub fn zombies(&self) -> &[Zombie] {
+        &self.zombies
     }
 
     /// Is this exact process (not a later one with its pid) alive?
@@ -233,6 +343,30 @@ mod tests {
         assert_eq!(p.ppid, 45);
         assert_eq!(p.start, 777);
         assert_eq!(p.rss, 10 * 4096);
+        assert_eq!(p.threads, 1);
+    }
+
+    #[test]
+    fn descendants_hold_a_child_and_its_child() {
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        // The grandchild appears once sh has forked it.
+        let mut found = Vec::new();
+        for _ in 0..500 {
+            let table = ProcTable::descendants();
+            found = table.trees(table.id(pid));
+            if found.len() >= 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.len() >= 2, "child and grandchild: {found:?}");
+        assert!(found.iter().any(|p| p.pid == pid));
     }
 
     #[test]

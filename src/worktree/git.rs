@@ -441,6 +441,7 @@ impl Repo {
         let mut cmd = Command::new("git");
         cmd.current_dir(&self.root);
         crate::sys::child::own(&mut cmd);
+        crate::sys::child::tie(&mut cmd);
         cmd
     }
 

@@ -772,3 +772,23 @@ fn a_full_disk_while_setting_aside_changes_nothing() {
     assert_eq!(fs::read(root.join("big.bin")).unwrap(), user);
     assert_eq!(fs::read(root.join("seen.txt")).unwrap(), b"base\nstaged\n");
 }
+
+#[test]
+fn a_check_dies_with_a_killed_precheck_while_files_are_set_aside() {
+    // While the user's unstaged changes are set aside, a check is tied to
+    // precheck (parent-death signal): killed outright, precheck takes its
+    // checks with it at once, before any other command runs, so none can
+    // write over the index versions standing in for the user's files.
+    let repo = partially_staged("[checks.long]\nrun = 'echo $$ > check.pid; exec sleep 100'\n");
+    let mut child = repo.command(&["run"]).spawn().unwrap();
+    common::wait_for("the check", || {
+        repo.file("check.pid").exists() && !repo.read("check.pid").trim().is_empty()
+    });
+    let check: i32 = repo.read("check.pid").trim().parse().unwrap();
+    assert!(common::alive(check));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    common::wait_for("the check to die with precheck", || !common::alive(check));
+    recover_with(&repo, &["list"], None);
+    assert_eq!(repo.read("file.txt"), "base\nstaged\nunstaged\n");
+}
