@@ -240,6 +240,54 @@ fn records_are_never_half_written_for_a_racing_reader() {
 }
 
 #[test]
+fn a_run_of_500_checks_writes_its_record_o_n_times() {
+    // Each write of the run record is a fault point (`record meta BYTES`,
+    // `record event BYTES`) in the debug build: counted here, so a record
+    // rewritten whole on every change (O(N) writes of O(N) bytes) fails.
+    const N: usize = 500;
+    let repo = TestRepo::new();
+    let mut toml = String::from("[settings]\njobs = 4\n");
+    for i in 0..N {
+        toml.push_str(&format!("[checks.c{i}]\nrun = 'true'\n"));
+    }
+    repo.checks(&toml);
+    let trace = repo.file("trace");
+    let mut cmd = repo.command(&["run", "--all", "--no-cache", "-q"]);
+    cmd.env("PRECHECK_FAULT_TRACE", &trace);
+    common::finish(&mut cmd, repo.path()).expect_code(0);
+    let points = std::fs::read_to_string(&trace).unwrap();
+    let (mut metas, mut events, mut bytes) = (0, 0, 0);
+    for line in points.lines() {
+        let Some(rest) = line.strip_prefix("record ") else {
+            continue;
+        };
+        let (kind, size) = rest.split_once(' ').unwrap();
+        bytes += size.parse::<usize>().unwrap();
+        match kind {
+            "meta" => metas += 1,
+            "event" => events += 1,
+            other => panic!("unknown record write {other}"),
+        }
+    }
+    // Whole: when the run starts and when it ends. One event each for a
+    // check starting, its process spawning and its end.
+    assert_eq!(metas, 2, "meta.json written whole {metas} times");
+    assert_eq!(events, 3 * N);
+    assert!(bytes < 1_000 * N, "{bytes} bytes written for {N} checks");
+    // And what was appended reads back: every check passed.
+    let id = repo.precheck(&["tasks", "--format", "json"]).json()["runs"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let log = repo
+        .precheck(&["log", "--run", &id, "--format", "json"])
+        .json();
+    let checks = log["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), N);
+    assert!(checks.iter().all(|c| c["state"] == "passed"), "{log}");
+}
+
+#[test]
 fn a_commit_waits_for_a_background_run_reading_the_tree() {
     let repo = TestRepo::new();
     repo.checks(
