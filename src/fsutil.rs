@@ -2,6 +2,14 @@
 //! readable by the owner only (0600 files, 0700 folders), since check
 //! output, logs and saved versions often hold tokens; written atomically
 //! where readers may look at any moment.
+//!
+//! Creating a file is the dearest thing precheck does on a hook's path:
+//! on some file systems (ext4 without a journal, for one) allocating an
+//! inode costs a quarter to most of a millisecond, fifty times a rename.
+//! So the files precheck rewrites under `.git/precheck/` are replaced
+//! without creating one ([`replace`]): the new bytes go into a spare inode
+//! kept from the version replaced before, and the two swap places in one
+//! atomic `renameat2(RENAME_EXCHANGE)`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -55,4 +63,112 @@ pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The spare of `path`: where [`replace`] keeps the inode of the version it
+/// replaced, for the next write (`.NAME.spare`, beside it).
+fn spare_of(path: &Path) -> std::path::PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".spare");
+    path.with_file_name(name)
+}
+
+/// Swaps two paths atomically; false where the file system cannot (or
+/// `to` does not exist).
+fn exchange(from: &Path, to: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(f), Ok(t)) = (
+        std::ffi::CString::new(from.as_os_str().as_bytes()),
+        std::ffi::CString::new(to.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: two valid NUL-terminated paths; renameat2 only renames.
+    unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        ) == 0
+    }
+}
+
+/// Writes one of precheck's own files so that readers see the old or the
+/// new contents, never half, as [`write_atomic`] does, but without creating
+/// a file once the path has been written before: the bytes go into the
+/// spare inode the last write left (claimed by a rename, so two writers
+/// never share it), which then swaps places with the current version; the
+/// old version becomes the spare. Only for files under `.git/precheck/`:
+/// the spare lies beside the file.
+pub fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    let spare = spare_of(path);
+    let mut claimed = spare.clone().into_os_string();
+    claimed.push(format!(".{}", std::process::id()));
+    let claimed = std::path::PathBuf::from(claimed);
+    let result = (|| -> std::io::Result<()> {
+        // Ours alone once renamed; a fresh file when there is no spare.
+        let _ = fs::rename(&spare, &claimed);
+        // Overwritten, then cut to length: truncating to zero first would
+        // free the old blocks and allocate new ones, which costs as much
+        // as creating a file on the same file systems.
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&claimed)?;
+        f.write_all(bytes)?;
+        f.set_len(bytes.len() as u64)?;
+        if durable {
+            f.sync_all()?;
+        }
+        drop(f);
+        if exchange(&claimed, path) {
+            // The old version's inode is the next write's spare.
+            let _ = fs::rename(&claimed, &spare);
+            Ok(())
+        } else {
+            fs::rename(&claimed, path)
+        }
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&claimed);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn replace_swaps_inodes_and_creates_no_file_after_the_first_two_writes() {
+        let dir = std::env::temp_dir().join(format!("precheck-replace-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        private_dir(&dir).unwrap();
+        let path = dir.join("record.json");
+        replace(&path, b"one", false).unwrap();
+        replace(&path, b"two", false).unwrap();
+        let inodes = |p: &Path| fs::metadata(p).unwrap().ino();
+        let mut seen = std::collections::BTreeSet::new();
+        seen.insert(inodes(&path));
+        seen.insert(inodes(&spare_of(&path)));
+        for text in ["three", "four", "five"] {
+            replace(&path, text.as_bytes(), true).unwrap();
+            assert_eq!(fs::read_to_string(&path).unwrap(), text);
+            // The same two inodes, swapping: nothing created.
+            assert!(seen.contains(&inodes(&path)));
+            assert!(seen.contains(&inodes(&spare_of(&path))));
+        }
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

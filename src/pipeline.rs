@@ -123,7 +123,7 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     let snapshot = Snapshot::take(repo, &unstaged, source)?;
     let run_dir = match std::env::var(env::RUN_ID) {
         Ok(id) => runs::RunDir::open(repo.git_dir(), &id)?,
-        Err(_) => runs::RunDir::create(repo.git_dir())?,
+        Err(_) => runs::RunDir::create(repo.git_dir(), Some(config.settings.keep_runs))?,
     };
     // Keys of the checks whose passes may be cached, and the passes found.
     let cache = Cache::open(repo.git_dir());

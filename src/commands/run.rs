@@ -259,7 +259,7 @@ fn push(
 /// Starts this same `precheck run` detached, in its own session, and
 /// returns at once: the run id on stdout, how to follow it on stderr.
 pub fn start_background(repo: &Repo) -> Result<Exit> {
-    let run = RunDir::create(repo.git_dir())?;
+    let run = RunDir::create(repo.git_dir(), None)?;
     let output = crate::fsutil::create_private(&run.path.join("output.log"))?;
     let exe = std::env::current_exe().context("cannot find precheck's own path")?;
     let args = std::env::args_os().skip(1).filter(|a| a != "--background");

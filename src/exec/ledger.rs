@@ -7,7 +7,8 @@
 //! A run's file is created once and then rewritten in place (one `pwrite`
 //! of a fixed-width number), always under the lock, so a reader (also under
 //! the lock) never sees half a number and a run of N checks creates no
-//! file per check.
+//! file per check. A run that ends renames its file to `spare` for the next
+//! run to take, so runs in steady state create none at all.
 //! It only records and reads memory: what to admit with it is the
 //! scheduler's decision.
 
@@ -45,9 +46,12 @@ impl Ledger {
             .open(dir.join(".lock"))
             .context("cannot open the memory ledger")?;
         let own = dir.join(crate::sys::child::owner_token());
+        // The file a finished run left for the next (no file created).
+        let _ = fs::rename(dir.join(SPARE), &own);
+        // Not truncated: every write covers the whole fixed-width number.
         let file = OpenOptions::new()
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .read(true)
             .write(true)
             .mode(0o600)
@@ -154,8 +158,16 @@ pub fn reap_dead(git_dir: &Path) -> usize {
     stopped
 }
 
+/// The name of the file a finished run leaves for the next one to take
+/// (neither counted nor reaped: it is no run's token).
+const SPARE: &str = "spare";
+
 impl Drop for Ledger {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.own);
+        // Zero first: whoever reads it before the rename sees nothing held.
+        self.hold().set_own(0);
+        if fs::rename(&self.own, self.dir.join(SPARE)).is_err() {
+            let _ = fs::remove_file(&self.own);
+        }
     }
 }

@@ -21,12 +21,12 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::exec::ledger::Ledger;
 use crate::exec::scheduler::{Job, Options, Outcome, Schedule, Status, Step};
-use crate::exec::worker::{self, Event};
+use crate::exec::worker::{self, Event, Task};
 use crate::sys::proc::{self, ProcId, ProcTable};
 use crate::sys::{child, signal};
 
@@ -146,6 +146,8 @@ struct Coordinator<'a> {
     doomed: Vec<Doomed>,
     peak: u64,
     tx: Sender<Event>,
+    /// Admitted jobs, for the workers to take; dropping it ends them.
+    queue: Option<Sender<Task>>,
     pool: Option<rayon::ThreadPool>,
     ledger: Option<&'a mut Ledger>,
     others: u64,
@@ -178,6 +180,7 @@ pub fn run(
         doomed: Vec::new(),
         peak: 0,
         tx,
+        queue: None,
         pool: None,
         ledger: controls.ledger,
         others: 0,
@@ -301,13 +304,20 @@ impl Coordinator<'_> {
     fn start(&mut self, job: usize, observer: &mut dyn Observer) -> anyhow::Result<()> {
         if self.pool.is_none() {
             // Built on the first start: a run with nothing to start spawns no thread.
-            self.pool = Some(
-                rayon::ThreadPoolBuilder::new()
-                    // No more workers than jobs that could ever run at once.
-                    .num_threads(self.opts.jobs.min(self.jobs.len()).max(1))
-                    .thread_name(|i| format!("precheck-worker-{i}"))
-                    .build()?,
-            );
+            // No more workers than jobs that could ever run at once.
+            let threads = self.opts.jobs.min(self.jobs.len()).max(1);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("precheck-worker-{i}"))
+                .build()?;
+            let (queue, taken) = mpsc::channel();
+            let taken = Arc::new(Mutex::new(taken));
+            for _ in 0..threads {
+                let (taken, tx) = (taken.clone(), self.tx.clone());
+                pool.spawn(move || worker::serve(taken, tx));
+            }
+            self.pool = Some(pool);
+            self.queue = Some(queue);
         }
         let stop = Arc::new(AtomicBool::new(false));
         self.trees[job] = Some(Box::new(Running {
@@ -321,11 +331,15 @@ impl Coordinator<'_> {
             kill: None,
         }));
         observer.started(job);
-        let batches = self.jobs[job].batches.as_ref().cloned().unwrap_or_default();
-        let log = self.jobs[job].log.clone();
-        let tx = self.tx.clone();
-        if let Some(pool) = &self.pool {
-            pool.spawn(move || worker::work(job, batches, log, stop, tx));
+        let task = Task {
+            job,
+            batches: self.jobs[job].batches.as_ref().cloned().unwrap_or_default(),
+            log: self.jobs[job].log.clone(),
+            stop,
+        };
+        if let Some(queue) = &self.queue {
+            // The workers live as long as the queue; they cannot be gone.
+            let _ = queue.send(task);
         }
         Ok(())
     }
@@ -347,31 +361,14 @@ impl Coordinator<'_> {
                     }
                 }
             }
-            Event::BatchEnded { job } => {
-                // The batch's own process ended: members left in its process
-                // group go too (daemons that left the group are not ours to end).
-                if let Some(r) = &mut self.trees[job] {
-                    // Asking the kernel first spares a /proc scan in the usual case.
-                    if let Some(pgid) = r.pgid.take().filter(|&g| signal::group_exists(g)) {
-                        let left = ProcTable::descendants().group(pgid);
-                        if !left.is_empty() {
-                            signal::send(Some(pgid), &left, signal::SIGTERM);
-                            self.doomed.push(Doomed {
-                                procs: left,
-                                pgid: Some(pgid),
-                                deadline: Instant::now() + KILL_GRACE,
-                            });
-                        }
-                    }
-                    r.root = None;
-                }
-            }
+            Event::BatchEnded { job } => self.batch_ended(job),
             Event::Finished {
                 job,
                 exit_code,
                 signal,
                 error,
             } => {
+                self.batch_ended(job);
                 let Some(r) = self.trees[job].take() else {
                     unreachable!("only running jobs finish");
                 };
@@ -410,6 +407,33 @@ impl Coordinator<'_> {
                 };
                 self.finish(job, outcome, observer);
             }
+        }
+    }
+
+    /// A batch's own process ended: members left in its process group go
+    /// too (daemons that left the group are not ours to end).
+    fn batch_ended(&mut self, job: usize) {
+        let Some(r) = &self.trees[job] else {
+            return;
+        };
+        // Asking the kernel first spares reading /proc in the usual case.
+        if let Some(pgid) = r.pgid.filter(|&g| signal::group_exists(g)) {
+            let table = ProcTable::descendants();
+            // While the group is still the job's: its exited orphans go.
+            self.reap_adopted(&table);
+            let left = table.group(pgid);
+            if !left.is_empty() {
+                signal::send(Some(pgid), &left, signal::SIGTERM);
+                self.doomed.push(Doomed {
+                    procs: left,
+                    pgid: Some(pgid),
+                    deadline: Instant::now() + KILL_GRACE,
+                });
+            }
+        }
+        if let Some(r) = &mut self.trees[job] {
+            r.pgid = None;
+            r.root = None;
         }
     }
 

@@ -1,14 +1,17 @@
-//! A worker: what one thread of the rayon pool does for one job. It starts
-//! the job's batches one after another through `exec::spawn`, waits for each
-//! and sends the coordinator what happened ([`Event`]).
+//! A worker: what one thread of the rayon pool does. It takes the jobs the
+//! coordinator admitted from a queue, one at a time ([`serve`]), starts each
+//! job's batches one after another through `exec::spawn`, waits for each
+//! and sends the coordinator what happened ([`Event`]). A worker waiting for
+//! its next job sleeps on the queue (it does not spin), and one job costs
+//! the coordinator two wake-ups: its process started, and it ended.
 //!
 //! It must not decide, measure, signal or print: output goes to the job's log
 //! file only, and stopping is the coordinator's to ask for (the `stop` flag).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use crate::exec::spawn::{self, Invocation};
 
@@ -18,9 +21,11 @@ pub enum Event {
         job: usize,
         pid: u32,
     },
+    /// A batch's process ended and the job goes on with its next batch.
     BatchEnded {
         job: usize,
     },
+    /// The job ended (its last process, if one started, has ended too).
     Finished {
         job: usize,
         exit_code: Option<i32>,
@@ -29,15 +34,36 @@ pub enum Event {
     },
 }
 
+/// One admitted job, as the coordinator hands it to a worker.
+pub struct Task {
+    pub job: usize,
+    pub batches: Vec<Invocation>,
+    pub log: PathBuf,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// A worker's life: runs the queued jobs one after another until the
+/// coordinator drops the queue's sender.
+pub fn serve(queue: Arc<Mutex<Receiver<Task>>>, tx: Sender<Event>) {
+    loop {
+        // Only the take is under the lock, not the job.
+        let next = queue.lock().map(|q| q.recv());
+        match next {
+            Ok(Ok(task)) => work(task, &tx),
+            _ => return,
+        }
+    }
+}
+
 /// A worker: runs the job's batches one after another, stopping at the first
 /// that fails or when told to stop. Output goes to the log file only.
-pub fn work(
-    job: usize,
-    batches: Vec<Invocation>,
-    log: PathBuf,
-    stop: Arc<AtomicBool>,
-    tx: Sender<Event>,
-) {
+fn work(task: Task, tx: &Sender<Event>) {
+    let Task {
+        job,
+        batches,
+        log,
+        stop,
+    } = task;
     let finished = |exit_code, signal, error| Event::Finished {
         job,
         exit_code,
@@ -53,7 +79,7 @@ pub fn work(
         }
     };
     let (mut exit_code, mut signal) = (Some(0), None);
-    for inv in &batches {
+    for (k, inv) in batches.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
@@ -69,14 +95,15 @@ pub fn work(
             let _ = tx.send(Event::Spawned { job, pid });
         }
         let result = handle.wait().map(|out| spawn::status_parts(out.status));
-        let _ = tx.send(Event::BatchEnded { job });
+        let last = k + 1 == batches.len();
         match result {
             Ok((code, sig)) => {
                 exit_code = code;
                 signal = sig;
-                if code != Some(0) {
+                if code != Some(0) || last {
                     break;
                 }
+                let _ = tx.send(Event::BatchEnded { job });
             }
             Err(e) => {
                 let _ = tx.send(finished(None, None, Some(format!("waiting failed: {e}"))));

@@ -102,7 +102,7 @@ pub fn record<'a>(
         .map(|(k, h)| (k, (&h.durations, &h.peaks)))
         .collect();
     if let Ok(bytes) = serde_json::to_vec(&doc) {
-        let _ = crate::fsutil::write_atomic(&path(git_dir), &bytes, false);
+        let _ = crate::fsutil::replace(&path(git_dir), &bytes, false);
     }
 }
 

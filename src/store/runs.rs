@@ -11,13 +11,17 @@
 //! reader of a running run applies the events to `meta.json` in order; a
 //! torn last line (a crash mid-append) is ignored, so a crash leaves a
 //! readable record.
+//!
+//! Runs in steady state create and delete no file: the oldest finished
+//! run's folder is renamed for a new run ([`RunDir::create`]) and its files
+//! are rewritten in place.
 
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::replace;
 use crate::outcome::{CheckState, RunState, Status};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -30,6 +34,8 @@ use crate::sys::proc;
 pub struct RunDir {
     pub id: String,
     pub path: PathBuf,
+    /// Lent by an old run (see [`RunDir::create`]).
+    recycled: bool,
 }
 
 fn runs_root(git_dir: &Path) -> PathBuf {
@@ -89,12 +95,19 @@ pub fn stamp_now() -> String {
 }
 
 impl RunDir {
-    /// A new, empty run directory with a unique, time-ordered id.
-    pub fn create(git_dir: &Path) -> Result<RunDir> {
+    /// A new run directory with a unique, time-ordered id. With `keep`
+    /// (the number of finished runs kept), once that many runs exist, the
+    /// oldest finished run, which pruning would delete after this run,
+    /// lends its folder instead: renamed to the new id and emptied of its
+    /// record, its files are rewritten in place, so a run in steady state
+    /// creates and deletes no file (see `fsutil::replace` for why that
+    /// matters).
+    pub fn create(git_dir: &Path, keep: Option<usize>) -> Result<RunDir> {
         let root = runs_root(git_dir);
         crate::fsutil::private_dir(&root)?;
         let stamp = utc_stamp(SystemTime::now());
         let pid = std::process::id();
+        let mut spare = keep.and_then(|k| recyclable(git_dir, k));
         for n in 0.. {
             let id = if n == 0 {
                 format!("{stamp}-{pid}")
@@ -102,13 +115,31 @@ impl RunDir {
                 format!("{stamp}-{pid}-{n}")
             };
             let path = root.join(&id);
+            if fs::symlink_metadata(&path).is_ok() {
+                continue;
+            }
+            if let Some(old) = spare.take() {
+                if fs::rename(&old, &path).is_ok() {
+                    let run = RunDir {
+                        id,
+                        path,
+                        recycled: true,
+                    };
+                    run.empty_record();
+                    return Ok(run);
+                }
+            }
             // Not recursive: an existing folder means the id is taken.
             match std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700)
                 .create(&path)
             {
                 Ok(()) => {
                     crate::fsutil::private_dir(&path.join("logs"))?;
-                    return Ok(RunDir { id, path });
+                    return Ok(RunDir {
+                        id,
+                        path,
+                        recycled: false,
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
@@ -117,6 +148,32 @@ impl RunDir {
             }
         }
         unreachable!()
+    }
+
+    /// A recycled folder: the old run's result becomes the spare of this
+    /// run's, its events are emptied before this run's record is written
+    /// (so they never apply to it), and whatever else it held goes; its
+    /// logs are dealt with once this run's checks are known
+    /// ([`Recorder::new`]).
+    fn empty_record(&self) {
+        let _ = fs::rename(
+            self.path.join(RESULT),
+            self.path.join(format!(".{RESULT}.spare")),
+        );
+        let keep = [META, EVENTS, "logs"];
+        for e in fs::read_dir(&self.path).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if keep.contains(&name.as_ref()) || name.ends_with(".spare") {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = fs::remove_dir_all(e.path());
+            } else {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+        let _ = crate::fsutil::private_dir(&self.path.join("logs"));
     }
 
     /// The directory of an existing run.
@@ -131,6 +188,7 @@ impl RunDir {
         Ok(RunDir {
             id: id.to_string(),
             path,
+            recycled: false,
         })
     }
 
@@ -140,7 +198,7 @@ impl RunDir {
 
     /// Writes `result.json` atomically (not synced: a record, not the user's work).
     pub fn write_result(&self, json: &str) -> Result<()> {
-        write_atomic(&self.path.join("result.json"), json.as_bytes(), false)
+        replace(&self.path.join(RESULT), json.as_bytes(), false)
     }
 }
 
@@ -231,7 +289,18 @@ impl Meta {
     }
 }
 
-/// One change to a running run's record: a line of its `events` file.
+/// A line of a run's `events` file: one change, and the run it belongs to.
+/// A recycled folder's file is overwritten from its start, never truncated
+/// (freeing blocks costs as much as creating a file on some file systems),
+/// so the old run's lines left past the new ones are told apart by `run`.
+#[derive(Serialize, Deserialize, Debug)]
+struct Line {
+    run: String,
+    #[serde(flatten)]
+    event: Event,
+}
+
+/// One change to a running run's record.
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum Event {
@@ -279,6 +348,26 @@ impl Meta {
     }
 }
 
+/// In a recycled folder: the old run's logs of checks this run does not
+/// have go, and this run's checks' logs are emptied (a check that never
+/// starts shows no old output).
+fn clear_old_logs(logs: &Path, checks: &[(String, PathBuf)]) {
+    let ours: std::collections::HashSet<&std::ffi::OsStr> = checks
+        .iter()
+        .filter_map(|(_, log)| log.file_name())
+        .collect();
+    for e in fs::read_dir(logs).into_iter().flatten().flatten() {
+        if !ours.contains(e.file_name().as_os_str()) {
+            let _ = fs::remove_file(e.path());
+        } else if e.metadata().is_ok_and(|m| m.len() > 0) {
+            let _ = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(e.path());
+        }
+    }
+}
+
 /// Reads a run's record: `meta.json`, and for a running run the events
 /// appended since, in order (a torn or unreadable line is skipped).
 fn read_record(dir: &Path) -> Option<Meta> {
@@ -287,8 +376,9 @@ fn read_record(dir: &Path) -> Option<Meta> {
     if meta.state == RunState::Running {
         if let Ok(events) = fs::read(dir.join(EVENTS)) {
             for line in events.split(|&b| b == b'\n') {
-                if let Ok(event) = serde_json::from_slice::<Event>(line) {
-                    meta.apply(event);
+                match serde_json::from_slice::<Line>(line) {
+                    Ok(line) if line.run == meta.id => meta.apply(line.event),
+                    _ => {}
                 }
             }
         }
@@ -298,6 +388,30 @@ fn read_record(dir: &Path) -> Option<Meta> {
 
 const META: &str = "meta.json";
 const EVENTS: &str = "events";
+const RESULT: &str = "result.json";
+
+/// The oldest finished run's folder, once `keep` runs exist: the one
+/// pruning would delete next (only the few oldest are looked at).
+fn recyclable(git_dir: &Path, keep: usize) -> Option<PathBuf> {
+    let dirs = run_dirs(git_dir);
+    if dirs.len() < keep {
+        return None;
+    }
+    /// What deciding needs of a record, read without its checks.
+    #[derive(Deserialize)]
+    struct Head {
+        state: RunState,
+        pid: u32,
+        pid_start: u64,
+    }
+    dirs.into_iter().rev().take(3).find(|d| {
+        let Ok(bytes) = fs::read(d.join(META)) else {
+            return false;
+        };
+        serde_json::from_slice::<Head>(&bytes)
+            .is_ok_and(|h| h.state != RunState::Running || !proc::alive(h.pid as i32, h.pid_start))
+    })
+}
 
 /// Keeps a run's record up to date as the scheduler reports.
 pub struct Recorder {
@@ -309,42 +423,49 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(run: &RunDir, trigger: &str, checks: &[(String, PathBuf)]) -> Result<Recorder> {
         let pid = std::process::id();
-        let r = Recorder {
-            dir: run.path.clone(),
-            events: None,
-            meta: Meta::started(&run.id, trigger, pid, checks),
-        };
-        r.save()?;
+        // Written from its start; what a recycled folder's old run left
+        // there names that run, so it never applies to this one.
         let events = fs::OpenOptions::new()
             .create(true)
-            .append(true)
+            .write(true)
+            .truncate(false)
             .mode(0o600)
             .open(run.path.join(EVENTS))
             .with_context(|| format!("cannot create {}", run.path.join(EVENTS).display()))?;
-        Ok(Recorder {
+        if run.recycled {
+            clear_old_logs(&run.path.join("logs"), checks);
+        }
+        let r = Recorder {
+            dir: run.path.clone(),
             events: Some(events),
-            ..r
-        })
+            meta: Meta::started(&run.id, trigger, pid, checks),
+        };
+        r.save()?;
+        Ok(r)
     }
 
     fn save(&self) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(&self.meta)?;
         crate::fault::point(&format!("record meta {}", bytes.len()));
-        write_atomic(&self.dir.join(META), &bytes, false)
+        replace(&self.dir.join(META), &bytes, false)
     }
 
     /// Applies a change and appends it to `events`: one `write`, so a
     /// reader sees the whole line or none of it.
     fn record(&mut self, event: Event) {
-        let Ok(mut line) = serde_json::to_vec(&event) else {
+        let line = Line {
+            run: self.meta.id.clone(),
+            event,
+        };
+        let Ok(mut bytes) = serde_json::to_vec(&line) else {
             return;
         };
-        line.push(b'\n');
-        crate::fault::point(&format!("record event {}", line.len()));
+        bytes.push(b'\n');
+        crate::fault::point(&format!("record event {}", bytes.len()));
         if let Some(f) = &mut self.events {
-            let _ = f.write_all(&line);
+            let _ = f.write_all(&bytes);
         }
-        self.meta.apply(event);
+        self.meta.apply(line.event);
     }
 
     /// The run ended: its state and exit status, written whole; the
@@ -359,10 +480,9 @@ impl Recorder {
             }
         }
         self.save()?;
-        // A reader ignores the events of a finished run, so a crash
-        // before this removal is harmless.
+        // A reader ignores the events of a finished run; the file stays
+        // as it is, for the run that recycles this folder.
         self.events = None;
-        let _ = fs::remove_file(self.dir.join(EVENTS));
         Ok(())
     }
 }
@@ -441,7 +561,7 @@ pub fn request_kill(git_dir: &Path, meta: &Meta, names: &[String]) -> Result<()>
         text.push_str(n);
         text.push('\n');
     }
-    write_atomic(&path, text.as_bytes(), false)?;
+    replace(&path, text.as_bytes(), false)?;
     // The run's process, whose identity was just checked.
     if meta.alive() {
         crate::sys::signal::notify_kill_request(meta.pid as i32);

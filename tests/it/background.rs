@@ -287,6 +287,81 @@ fn a_run_of_500_checks_writes_its_record_o_n_times() {
     assert!(checks.iter().all(|c| c["state"] == "passed"), "{log}");
 }
 
+/// Every file under `.git/precheck/` (but the cache), by inode.
+fn inodes(repo: &TestRepo) -> std::collections::BTreeMap<u64, std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(dir: &std::path::Path, out: &mut std::collections::BTreeMap<u64, std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                if e.file_name() != "cache" {
+                    walk(&e.path(), out);
+                }
+            } else {
+                out.insert(meta.ino(), e.path());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(&repo.file(".git/precheck"), &mut out);
+    out
+}
+
+#[test]
+fn runs_in_steady_state_create_no_file_and_show_nothing_of_the_run_they_replace() {
+    // Once `keep_runs` runs exist, a run takes over the oldest one's folder
+    // and rewrites its files in place: the set of inodes stays the same.
+    let repo = TestRepo::new();
+    let toml = "[settings]\nkeep_runs = 2\n\
+                [checks.a]\nrun = 'echo a-output'\n\
+                [checks.b]\nrun = 'echo b-output-from-an-old-run; echo more'\n";
+    repo.checks(toml);
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--all", "--no-cache", "-q"];
+        all.extend_from_slice(args);
+        repo.precheck(&all).expect_code(0);
+        let doc = repo.precheck(&["tasks", "--format", "json"]).json();
+        doc["runs"][0]["id"].as_str().unwrap().to_string()
+    };
+    for _ in 0..3 {
+        run(&[]);
+    }
+    let before = inodes(&repo);
+    let last = run(&[]);
+    let after = inodes(&repo);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "files created or deleted by one more run:\nbefore {before:#?}\nafter {after:#?}"
+    );
+    // Only `a` now, in a folder recycled from a run where `b` printed.
+    let only_a = run(&["a"]);
+    assert_ne!(only_a, last);
+    let tasks = repo.precheck(&["tasks", "--format", "json"]).json();
+    let ids: Vec<&str> = tasks["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [only_a.as_str(), last.as_str()], "{tasks}");
+    let log = repo
+        .precheck(&["log", "--run", &only_a, "--format", "json"])
+        .json();
+    let checks = log["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{log}");
+    assert_eq!(checks[0]["name"], "a");
+    let text = repo.precheck(&["log", "a", "--run", &only_a]);
+    assert!(text.stdout.contains("a-output"), "{}", text.context);
+    let dir = repo.file(format!(".git/precheck/runs/{only_a}"));
+    assert!(!dir.join("logs/b.log").exists());
+    let result = std::fs::read_to_string(dir.join("result.json")).unwrap();
+    assert!(
+        result.contains(&only_a) && !result.contains("\"b\""),
+        "{result}"
+    );
+}
+
 #[test]
 fn a_commit_waits_for_a_background_run_reading_the_tree() {
     let repo = TestRepo::new();

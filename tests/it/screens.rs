@@ -691,7 +691,7 @@ fn doctor_all_good() {
         ok    hook pre-commit: installed, calls this precheck
         ok    no unstaged changes left over from a crash
         info  cache: 2 files, [SIZE] in [REPO]/.git/precheck/cache
-        info  run records: 4 files, [SIZE] in [REPO]/.git/precheck/runs
+        info  run records: 6 files, [SIZE] in [REPO]/.git/precheck/runs
 
         all good
         ----- stderr
