@@ -55,8 +55,14 @@ in each tool's own config:
 * scale-10, scale-50, scale-200, scale-800, scale-1000 -- one staged file and
                 N trivial checks (N = 10 ... 1000), each `true`, with no files,
                 always run: how the runner's own cost grows with the number of
-                checks. Only precheck, prek and lefthook take part (the
-                Scenario's `peers`): pre-commit is left out because it runs
+                checks. precheck's checks are `run = ["true"]`: an array
+                `run` starts the program without a shell, as prek starts its
+                `entry`; lefthook always goes through `sh -c`. The tool
+                `precheck-sh` is precheck again with `run = "true"` (through
+                `/bin/sh -c`, as lefthook), from checks-sh.toml
+                (`precheck --config checks-sh.toml run`), so both forms are
+                shown. Only precheck, precheck-sh, prek and lefthook take part
+                (the Scenario's `peers`): pre-commit is left out because it runs
                 hooks one after another, so with hundreds of hooks its time
                 would dwarf the others' (and the benchmark's run time) while
                 measuring only its serial loop. Before the timing, each tool
@@ -71,7 +77,7 @@ in each tool's own config:
                 the summary then gives, per N, the total syscall count and the
                 calls of rename (rename, renameat, renameat2 together), openat,
                 read, sched_yield and futex, from strace's summary table (-f:
-                the N `/bin/sh -c true` children are counted too). Without
+                the N `true` children are counted too). Without
                 strace on PATH this is skipped with a note.
                 (`--scenario scale` selects all five.)
 * hook       -- what a real `git commit` pays for each tool's installed
@@ -100,7 +106,10 @@ proves the tool passes exactly the expected files, and shows whether the check
 saw the staged (index) version or the work-tree version, i.e. whether the tool
 set the unstaged changes aside.
 
-Then, per scenario, each tool is run once (warm-up; it also lets pre-commit and
+Then, per scenario, each tool is run once (warm-up; in overhead, scale-N and
+hook, 21 times: precheck keeps its last 20 runs' records and from the 21st run
+on rewrites the oldest one's files instead of creating new ones, the steady
+state of a repository in use; it also lets pre-commit and
 prek do their one-time setup) and must exit 0 -- and, where there is a lower
 bound, take at least that long. A tool that fails any of this is reported as
 failed, with its output, and left out of the timing. Finally every tool is run
@@ -251,8 +260,15 @@ HOOK_DEFAULT_RUNS = 20
 # scale-N: N trivial checks; precheck against prek and lefthook only (see the
 # docstring for why pre-commit is left out).
 SCALE_SIZES = (10, 50, 200, 800, 1000)
-SCALE_PEERS = ("prek", "lefthook")
+SCALE_PEERS = ("precheck-sh", "prek", "lefthook")
+# precheck-sh: precheck again, with every check a string `run` (through sh).
+PRECHECK_SH_CONFIG = "checks-sh.toml"
 SCALE_DEFAULT_RUNS = 5
+# Untimed runs before the timing in the overhead, scale-N and hook scenarios:
+# precheck keeps its last 20 runs' records (keep_runs) and from the 21st run on
+# rewrites the oldest one's files in place instead of creating files, which is
+# what a repository in use sees; every tool gets the same warm-up.
+STEADY_WARMUPS = 21
 # The scaling requirement: precheck's median with SCALE_RATIO_HIGH checks may be
 # at most SCALE_RATIO_MAX times its median with SCALE_RATIO_LOW checks.
 SCALE_RATIO_LOW, SCALE_RATIO_HIGH, SCALE_RATIO_MAX = 200, 800, 4.5
@@ -285,6 +301,9 @@ class Check:
     entry: str
     glob: str | None = None
     regex: str | None = None
+    # precheck runs it without a shell (an array `run`), as prek runs its
+    # `entry`; the `precheck-sh` tool runs the same check through `/bin/sh -c`.
+    direct: bool = False
 
 
 TXT_FILES = {"glob": "*.txt", "regex": r"\.txt$"}
@@ -414,6 +433,8 @@ class Scenario:
     # Marker probe: before the timing, each tool runs the scenario's checks, each
     # replaced by a `touch` of its own marker file; every marker must exist.
     marker_probe: bool = False
+    # Untimed runs per tool before the timing (see STEADY_WARMUPS).
+    warmups: int = 1
     # One of the scale-N scenarios: in the scale summary, and with --syscalls
     # precheck runs once more under strace after the timing.
     scale: bool = False
@@ -427,8 +448,8 @@ def scale_scenario(n: int) -> Scenario:
         f"{n:,} checks that do nothing, get no files and always run. pre-commit is left out "
         "(it runs hooks one after another, so with many hooks its time would dwarf the "
         "others'); see the scale summary.",
-        (Check("true"),) * n, SCALE_DEFAULT_RUNS,
-        peers=SCALE_PEERS, marker_probe=True, scale=True,
+        (Check("true", direct=True),) * n, SCALE_DEFAULT_RUNS,
+        peers=SCALE_PEERS, marker_probe=True, scale=True, warmups=STEADY_WARMUPS,
     )
 
 
@@ -436,7 +457,7 @@ SCENARIOS = (
     Scenario(
         "overhead", "one trivial check (`true`)",
         "the fixed cost of the runner itself: one staged file, one check that does nothing.",
-        (Check("true"),), 20,
+        (Check("true"),), 20, warmups=STEADY_WARMUPS,
     ),
     Scenario(
         "parallel", "four checks, each `sleep 1`",
@@ -589,6 +610,8 @@ PRECHECK_NO_CACHE = "--no-cache"
 def build_tools(precheck: Path) -> list[Tool]:
     return [
         Tool("precheck", [str(precheck), "run", "-q", PRECHECK_NO_CACHE]),
+        Tool("precheck-sh",
+             [str(precheck), "--config", PRECHECK_SH_CONFIG, "run", "-q", PRECHECK_NO_CACHE]),
         Tool("pre-commit", [str(VENV_BIN / "pre-commit"), "run"]),
         Tool(
             "prek",
@@ -673,11 +696,16 @@ def quoted(text: str) -> str:
     return json.dumps(text)
 
 
-def precheck_config(checks: tuple[Check, ...]) -> str:
+def precheck_config(checks: tuple[Check, ...], shell: bool = False) -> str:
+    """checks.toml; with `shell`, every check as a string `run` (through sh)."""
     lines = ["[settings]", f"jobs = {PRECHECK_JOBS}"]
     for i, check in enumerate(checks, 1):
-        run = check.entry if check.glob is None else f"{check.entry} {{files}}"
-        lines += ["", f"[checks.c{i}]", f"run = {quoted(run)}"]
+        if check.direct and not shell:
+            argv = shlex.split(check.entry) + ([] if check.glob is None else ["{files}"])
+            run = "[" + ", ".join(map(quoted, argv)) + "]"
+        else:
+            run = quoted(check.entry if check.glob is None else f"{check.entry} {{files}}")
+        lines += ["", f"[checks.c{i}]", f"run = {run}"]
         if check.glob is not None:
             lines.append(f"glob = {quoted(check.glob)}")
     return "\n".join(lines) + "\n"
@@ -770,6 +798,7 @@ def init_repo(scratch: Path, name: str) -> Path:
 def config_files(checks: tuple[Check, ...]) -> dict[str, bytes]:
     return {
         "checks.toml": precheck_config(checks).encode(),
+        PRECHECK_SH_CONFIG: precheck_config(checks, shell=True).encode(),
         ".pre-commit-config.yaml": pre_commit_config(checks).encode(),
         "prek.toml": prek_config(checks).encode(),
         "lefthook.yml": lefthook_config(checks).encode(),
@@ -1211,7 +1240,7 @@ def marker_probe(
     markers.mkdir()
     n = len(scenario.checks)
     checks = tuple(
-        Check(f"touch {shlex.quote(str(markers / f'm{i}'))}", c.glob, c.regex)
+        Check(f"touch {shlex.quote(str(markers / f'm{i}'))}", c.glob, c.regex, c.direct)
         for i, c in enumerate(scenario.checks, 1)
     )
     repo = source.get(f"{scenario.name}-markers", checks, layout)
@@ -1396,6 +1425,16 @@ def bench_scenario(
                     notes.append(note)
             elif not error:
                 error = timing_error(tool, "warm-up run", elapsed_ms, code, output)
+            # Steady state: more untimed runs, each checked like the first.
+            for extra in range(1, scenario.warmups):
+                if error:
+                    break
+                elapsed_ms, code, output, error = run_checked(
+                    tool, guard, envs[tool.name], f"warm-up run {extra + 1}"
+                )
+                if not error:
+                    error = timing_error(tool, f"warm-up run {extra + 1}", elapsed_ms, code,
+                                         output)
             if error:
                 results[tool.name].error = error
             else:
@@ -1676,8 +1715,12 @@ def bench_hook(
         for variant in variants:
             if results[variant.name].error:
                 continue
-            log(f"[{HOOK_SCENARIO}] warm-up {variant.name}")
-            _, error = commit_once(variant, "warm-up commit")
+            log(f"[{HOOK_SCENARIO}] warm-up {variant.name} ({STEADY_WARMUPS} commits)")
+            error = None
+            for k in range(STEADY_WARMUPS):
+                _, error = commit_once(variant, f"warm-up commit {k + 1}")
+                if error:
+                    break
             if error:
                 results[variant.name].error = error
             else:
@@ -1801,7 +1844,10 @@ def scenario_report(
         "",
         f"What it measures: {scenario.measures}",
         "",
-        f"{runs} timed run{'s' if runs != 1 else ''} per tool, after one warm-up run; after "
+        f"{runs} timed run{'s' if runs != 1 else ''} per tool, after "
+        + ("one warm-up run" if scenario.warmups == 1 else
+           f"{scenario.warmups} untimed warm-up runs (steady state: see the docstring)")
+        + "; after "
         f"every run the work tree and index were compared {compared} "
         f"precheck ran as {precheck_invocation(scenario)}.",
         "",
@@ -1850,7 +1896,7 @@ def md_table(rows: list[list[str]]) -> str:
 
 
 def scale_timing_table(scale_runs: list[ScaleRun]) -> str:
-    peers = [p for p in PEERS if any(r.tool == p for s in scale_runs for r in s.results)]
+    peers = [p for p in ("precheck-sh", *PEERS) if any(r.tool == p for s in scale_runs for r in s.results)]
     rows = [
         ["checks (N)", "precheck median (ms)", *(f"{p} median (ms)" for p in peers),
          "precheck ms per check (median / N)", *(f"{p} vs precheck" for p in peers)],
@@ -1939,7 +1985,7 @@ def scale_report(scale_runs: list[ScaleRun], syscalls: bool, strace: str | None)
             f"Syscalls of precheck (--syscalls): after the timing, one more untimed run of "
             f"`precheck run -q {PRECHECK_NO_CACHE}` in the same repository under "
             f"`{strace} -f -c`. -f follows every process precheck starts, so the counts "
-            "include the N `/bin/sh -c true` children; `rename` counts "
+            "include the N `true` children; `rename` counts "
             + ", ".join(RENAME_SYSCALLS) + ".",
             "",
             syscall_table(scale_runs),
@@ -1987,8 +2033,8 @@ def hook_report(runs: int, results: list[Result], notes: list[str]) -> str:
         "`git commit -q -m msg` is timed. Overhead is a variant's median minus the median "
         "of `git commit --no-verify` in the no-hook repo.",
         "",
-        f"{runs} timed commit{'s' if runs != 1 else ''} per variant, after one warm-up "
-        "commit, round-robin. After every commit (untimed) the script checked that a new "
+        f"{runs} timed commit{'s' if runs != 1 else ''} per variant, after {STEADY_WARMUPS} "
+        "untimed warm-up commits (steady state), round-robin. After every commit (untimed) the script checked that a new "
         "commit with the staged tree was created on top of the old HEAD, that "
         "`git status --ignored` shows nothing and the stash is empty. Before the timing, a "
         "probe in separate repos (hook installed the same way, the check touching a marker "
