@@ -2225,7 +2225,10 @@ def main() -> int:
             sections.append(section)
         if run_hook:
             runs = args.runs or HOOK_DEFAULT_RUNS
-            results, notes = bench_hook(tools, precheck, runs, scratch, base_env, known_errors)
+            # One precheck variant: the hook's check is the installed config's.
+            hook_tools = [t for t in tools if t.name == "precheck" or t.name in PEERS]
+            results, notes = bench_hook(hook_tools, precheck, runs, scratch, base_env,
+                                        known_errors)
             section = hook_report(runs, results, notes)
             print(section, end="\n\n", flush=True)
             sections.append(section)
