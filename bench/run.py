@@ -227,7 +227,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -1148,15 +1148,9 @@ def content_probe(
     findings = {}
     try:
         guard = StateGuard.of(repo, layout, scenario.hash_changed_only)
-        for tool in tools:
-            if tool.name in errors:
-                continue
-            log(f"[{scenario.name}] content probe {tool.name}")
-            for old in outdir.iterdir():
-                old.unlink()
-            _, code, output, error = run_checked(
-                tool, guard, {**base_env, **tool.env}, "content probe run"
-            )
+        for tool, code, output, error in probe_runs(
+            tools, errors, scenario.name, "content probe", outdir, guard, base_env
+        ):
             seen: list[tuple[str, str]] = []
             stash: set[str] = set()
             invocations = 0
@@ -1224,6 +1218,23 @@ def content_probe(
     return findings
 
 
+def probe_runs(
+    tools: list[Tool], errors: dict[str, str], scenario: str, what: str, outdir: Path,
+    guard: StateGuard, base_env: dict[str, str],
+) -> Iterator[tuple[Tool, int, str, str | None]]:
+    """Each tool not failed yet, run once in a probe repo with `outdir` (where
+    the probe's checks write) emptied first: (tool, exit code, output, error)."""
+    for tool in tools:
+        if tool.name in errors:
+            continue
+        log(f"[{scenario}] {what} {tool.name}")
+        for old in outdir.iterdir():
+            old.unlink()
+        _, code, output, error = run_checked(tool, guard, {**base_env, **tool.env},
+                                             f"{what} run")
+        yield tool, code, output, error
+
+
 def marker_probe(
     scenario: Scenario,
     layout: Layout,
@@ -1247,15 +1258,9 @@ def marker_probe(
     seen: dict[str, int] = {}
     try:
         guard = StateGuard.of(repo, layout, scenario.hash_changed_only)
-        for tool in tools:
-            if tool.name in errors:
-                continue
-            log(f"[{scenario.name}] marker probe {tool.name}")
-            for old in markers.iterdir():
-                old.unlink()
-            _, code, output, error = run_checked(
-                tool, guard, {**base_env, **tool.env}, "marker probe run"
-            )
+        for tool, code, output, error in probe_runs(
+            tools, errors, scenario.name, "marker probe", markers, guard, base_env
+        ):
             missing = [f"m{i}" for i in range(1, n + 1) if not (markers / f"m{i}").exists()]
             seen[tool.name] = n - len(missing)
             if error:

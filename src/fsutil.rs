@@ -74,25 +74,32 @@ fn spare_of(path: &Path) -> std::path::PathBuf {
     path.with_file_name(name)
 }
 
-/// Swaps two paths atomically; false where the file system cannot (or
-/// `to` does not exist).
-fn exchange(from: &Path, to: &Path) -> bool {
+/// Removes a file written by [`replace`] and the spare kept beside it.
+pub fn remove_replaced(path: &Path) {
+    let _ = fs::remove_file(path);
+    let _ = fs::remove_file(spare_of(path));
+}
+
+/// `renameat2(2)` with `flags` (`libc::RENAME_NOREPLACE`,
+/// `libc::RENAME_EXCHANGE`): the one call for renames std cannot express.
+pub fn rename2(from: &Path, to: &Path, flags: u32) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
-    let (Ok(f), Ok(t)) = (
-        std::ffi::CString::new(from.as_os_str().as_bytes()),
-        std::ffi::CString::new(to.as_os_str().as_bytes()),
-    ) else {
-        return false;
-    };
+    let f = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let t = std::ffi::CString::new(to.as_os_str().as_bytes())?;
     // SAFETY: two valid NUL-terminated paths; renameat2 only renames.
-    unsafe {
+    let rc = unsafe {
         libc::renameat2(
             libc::AT_FDCWD,
             f.as_ptr(),
             libc::AT_FDCWD,
             t.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        ) == 0
+            flags,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -126,7 +133,9 @@ pub fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
             f.sync_all()?;
         }
         drop(f);
-        if exchange(&claimed, path) {
+        // Fails where `path` does not exist yet, or where the file system
+        // cannot swap: then a plain rename, as `write_atomic` does.
+        if rename2(&claimed, path, libc::RENAME_EXCHANGE).is_ok() {
             // The old version's inode is the next write's spare.
             let _ = fs::rename(&claimed, &spare);
             Ok(())

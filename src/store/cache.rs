@@ -201,15 +201,11 @@ impl Cache {
     /// Drops the oldest entries beyond the bound.
     pub fn prune(&self) {
         // Counting names is cheap; reading each entry's time only when over.
-        let count = |rd: fs::ReadDir| rd.count();
-        if fs::read_dir(&self.dir).map_or(0, count) <= MAX_ENTRIES {
+        if self.entries().count() <= MAX_ENTRIES {
             return;
         }
-        let Ok(rd) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = rd
-            .flatten()
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = self
+            .entries()
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
         if entries.len() <= MAX_ENTRIES {
@@ -218,13 +214,23 @@ impl Cache {
         entries.sort();
         let excess = entries.len() - MAX_ENTRIES;
         for (_, p) in entries.into_iter().take(excess) {
-            let _ = fs::remove_file(p);
+            crate::fsutil::remove_replaced(&p);
         }
+    }
+
+    /// The entries on disk (not the spare inodes `fsutil::replace` keeps
+    /// beside them, whose names start with a dot).
+    fn entries(&self) -> impl Iterator<Item = fs::DirEntry> {
+        fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
     }
 
     /// Removes every entry; returns how many there were.
     pub fn clear(&self) -> usize {
-        let n = fs::read_dir(&self.dir).map(|rd| rd.count()).unwrap_or(0);
+        let n = self.entries().count();
         let _ = fs::remove_dir_all(&self.dir);
         n
     }

@@ -119,12 +119,14 @@ impl RunDir {
                 continue;
             }
             if let Some(old) = spare.take() {
+                crate::fault::point("recycle rename");
                 if fs::rename(&old, &path).is_ok() {
                     let run = RunDir {
                         id,
                         path,
                         recycled: true,
                     };
+                    crate::fault::point("recycle empty");
                     run.empty_record();
                     return Ok(run);
                 }
@@ -151,10 +153,12 @@ impl RunDir {
     }
 
     /// A recycled folder: the old run's result becomes the spare of this
-    /// run's, its events are emptied before this run's record is written
-    /// (so they never apply to it), and whatever else it held goes; its
-    /// logs are dealt with once this run's checks are known
-    /// ([`Recorder::new`]).
+    /// run's, and whatever else it held but its record, events and logs
+    /// goes. Its events are overwritten by this run's, whose lines name
+    /// this run; its logs are dealt with once this run's checks are known
+    /// ([`Recorder::new`]). Until this run's record is written, the folder
+    /// holds the old run's record, which names the old id, so no reader
+    /// takes it for this run.
     fn empty_record(&self) {
         let _ = fs::rename(
             self.path.join(RESULT),
@@ -369,10 +373,15 @@ fn clear_old_logs(logs: &Path, checks: &[(String, PathBuf)]) {
 }
 
 /// Reads a run's record: `meta.json`, and for a running run the events
-/// appended since, in order (a torn or unreadable line is skipped).
+/// appended since, in order (a torn or unreadable line is skipped). A
+/// folder whose record names another run is being taken over by a new run
+/// (or was, when precheck died): it is no run's record.
 fn read_record(dir: &Path) -> Option<Meta> {
     let bytes = fs::read(dir.join(META)).ok()?;
     let mut meta: Meta = serde_json::from_slice(&bytes).ok()?;
+    if dir.file_name() != Some(std::ffi::OsStr::new(&meta.id)) {
+        return None;
+    }
     if meta.state == RunState::Running {
         if let Ok(events) = fs::read(dir.join(EVENTS)) {
             for line in events.split(|&b| b == b'\n') {
@@ -391,7 +400,10 @@ const EVENTS: &str = "events";
 const RESULT: &str = "result.json";
 
 /// The oldest finished run's folder, once `keep` runs exist: the one
-/// pruning would delete next (only the few oldest are looked at).
+/// pruning would delete next (only the few oldest are looked at). A folder
+/// whose record names another run is being taken over by a new run right
+/// now, and is left alone; unless nothing touched it for a minute: then
+/// the run taking it over died, and the folder is free again.
 fn recyclable(git_dir: &Path, keep: usize) -> Option<PathBuf> {
     let dirs = run_dirs(git_dir);
     if dirs.len() < keep {
@@ -400,18 +412,36 @@ fn recyclable(git_dir: &Path, keep: usize) -> Option<PathBuf> {
     /// What deciding needs of a record, read without its checks.
     #[derive(Deserialize)]
     struct Head {
+        id: String,
         state: RunState,
         pid: u32,
         pid_start: u64,
     }
+    let abandoned = |d: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(d).is_ok_and(|m| {
+            let touched = m.ctime().max(m.mtime());
+            let now = now_ms() as i64 / 1000;
+            now - touched > TAKE_OVER_SECS
+        })
+    };
     dirs.into_iter().rev().take(3).find(|d| {
         let Ok(bytes) = fs::read(d.join(META)) else {
             return false;
         };
-        serde_json::from_slice::<Head>(&bytes)
-            .is_ok_and(|h| h.state != RunState::Running || !proc::alive(h.pid as i32, h.pid_start))
+        let Ok(h) = serde_json::from_slice::<Head>(&bytes) else {
+            return false;
+        };
+        if d.file_name() != Some(std::ffi::OsStr::new(&h.id)) {
+            return abandoned(d);
+        }
+        h.state != RunState::Running || !proc::alive(h.pid as i32, h.pid_start)
     })
 }
+
+/// A take-over takes milliseconds; a folder left half taken over for this
+/// long was left by a run that died.
+const TAKE_OVER_SECS: i64 = 60;
 
 /// Keeps a run's record up to date as the scheduler reports.
 pub struct Recorder {
@@ -433,6 +463,7 @@ impl Recorder {
             .open(run.path.join(EVENTS))
             .with_context(|| format!("cannot create {}", run.path.join(EVENTS).display()))?;
         if run.recycled {
+            crate::fault::point("recycle logs");
             clear_old_logs(&run.path.join("logs"), checks);
         }
         let r = Recorder {
@@ -468,8 +499,8 @@ impl Recorder {
         self.meta.apply(line.event);
     }
 
-    /// The run ended: its state and exit status, written whole; the
-    /// events are folded in and their file goes.
+    /// The run ended: its state and exit status, written whole (the
+    /// events folded in; readers ignore the events of a finished run).
     pub fn finish(&mut self, state: RunState, exit_code: i32) -> Result<()> {
         self.meta.state = state;
         self.meta.exit_code = Some(exit_code);
@@ -529,7 +560,6 @@ pub fn find(git_dir: &Path, id: Option<&str>) -> Result<Meta> {
         Some(id) => (!id.contains('/'))
             .then(|| read_record(&runs_root(git_dir).join(id)))
             .flatten()
-            .filter(|m| m.id == id)
             .with_context(|| format!("no run `{id}`\nhint: `precheck tasks` lists the runs")),
         None => run_dirs(git_dir)
             .iter()
@@ -584,11 +614,25 @@ pub fn take_kill_requests(run: &RunDir) -> Vec<String> {
 pub fn clean(git_dir: &Path) -> usize {
     let mut n = 0;
     for m in list(git_dir) {
-        if m.finished() && fs::remove_dir_all(runs_root(git_dir).join(&m.id)).is_ok() {
+        if m.finished() && remove_run(git_dir, &m.id) {
             n += 1;
         }
     }
     n
+}
+
+/// Removes a finished run's folder; false if it was gone or taken. It is
+/// renamed to a private name first: a new run may be taking the same
+/// folder over at this moment (`RunDir::create`), and exactly one of the
+/// two renames wins. Deleting in place could empty the folder after the
+/// new run had made it its own.
+fn remove_run(git_dir: &Path, id: &str) -> bool {
+    let root = runs_root(git_dir);
+    let doomed = root.join(format!(".removing-{}-{id}", std::process::id()));
+    if fs::rename(root.join(id), &doomed).is_err() {
+        return false;
+    }
+    fs::remove_dir_all(&doomed).is_ok()
 }
 
 /// Run directories, newest first.
@@ -597,6 +641,8 @@ fn run_dirs(git_dir: &Path) -> Vec<PathBuf> {
         .map(|rd| {
             rd.flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                // Not a folder being removed (see `remove_run`).
+                .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
                 .map(|e| e.path())
                 .collect()
         })
@@ -614,7 +660,7 @@ pub fn prune(git_dir: &Path, keep: usize) {
     }
     let finished = list(git_dir).into_iter().filter(Meta::finished);
     for m in finished.skip(keep) {
-        let _ = fs::remove_dir_all(runs_root(git_dir).join(&m.id));
+        remove_run(git_dir, &m.id);
     }
 }
 

@@ -175,23 +175,9 @@ fn move_path(from: &Path, to: &Path) -> Result<()> {
 /// Moves `from` to `to` only if nothing is at `to` (the kernel checks, so a
 /// file created there at any moment is never replaced).
 fn move_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    let f = CString::new(from.as_os_str().as_bytes())?;
-    let t = CString::new(to.as_os_str().as_bytes())?;
-    // SAFETY: two valid NUL-terminated paths; renameat2 only renames.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            f.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
+    let Err(err) = crate::fsutil::rename2(from, to, libc::RENAME_NOREPLACE) else {
         return Ok(());
-    }
-    let err = std::io::Error::last_os_error();
+    };
     match err.raw_os_error() {
         // The file system cannot do it: a hard link refuses an existing
         // target just the same.

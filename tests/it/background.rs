@@ -363,6 +363,147 @@ fn runs_in_steady_state_create_no_file_and_show_nothing_of_the_run_they_replace(
 }
 
 #[test]
+fn a_crash_at_every_step_of_a_recycled_run_leaves_readable_records() {
+    // Killed at each step of taking over an old run's folder and writing
+    // its record: every run `tasks` lists can be opened, none shows another
+    // run's checks or output, and the next run is whole.
+    let repo = TestRepo::new();
+    repo.checks(
+        "[settings]\nkeep_runs = 2\n\
+         [checks.a]\nrun = 'echo a-output'\n\
+         [checks.b]\nrun = 'echo b-output'\n",
+    );
+    let run = |envs: &[(&str, String)]| {
+        let mut cmd = repo.command(&["run", "--all", "--no-cache", "-q"]);
+        cmd.envs(envs.iter().map(|(k, v)| (k, v)));
+        common::finish(&mut cmd, repo.path())
+    };
+    for _ in 0..3 {
+        run(&[]).expect_code(0);
+    }
+    let trace = repo.file("trace");
+    let trace_env = ("PRECHECK_FAULT_TRACE", trace.display().to_string());
+    run(std::slice::from_ref(&trace_env)).expect_code(0);
+    let points: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for name in [
+        "recycle rename",
+        "recycle empty",
+        "recycle logs",
+        "record meta 0",
+    ] {
+        let prefix = name.trim_end_matches(" 0");
+        assert!(
+            points.iter().any(|p| p.starts_with(prefix)),
+            "no `{name}` in {points:?}"
+        );
+    }
+    // A folder left half taken over is not taken again for a while, so a
+    // later run may take another path: each kill is checked against the
+    // points that run reached, and every step must have been hit once.
+    let mut hit = std::collections::BTreeSet::new();
+    for k in 1..=points.len() {
+        std::fs::remove_file(&trace).ok();
+        let killed = run(&[trace_env.clone(), ("PRECHECK_FAULT_KILL_AT", k.to_string())]);
+        let reached: Vec<String> = std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect();
+        let at = if reached.len() >= k {
+            assert_ne!(
+                killed.code,
+                0,
+                "not killed at point {k} ({})",
+                reached[k - 1]
+            );
+            let name = reached[k - 1].trim_end_matches(char::is_numeric).trim_end();
+            hit.insert(name.to_string());
+            reached[k - 1].clone()
+        } else {
+            killed.expect_code(0);
+            format!("nothing (the run reached {} points)", reached.len())
+        };
+        let next = run(&[]);
+        next.expect_code(0);
+        let tasks = repo.precheck(&["tasks", "--format", "json"]).json();
+        let runs = tasks["runs"].as_array().unwrap();
+        let mut ids: Vec<&str> = runs.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(runs[0]["state"], "passed", "after a kill at {at}: {tasks}");
+        for id in &ids {
+            let log = repo.precheck(&["log", "--run", id, "--format", "json"]);
+            log.expect_code(0);
+            for c in log.json()["checks"].as_array().unwrap() {
+                let name = c["name"].as_str().unwrap();
+                assert!(name == "a" || name == "b", "{}", log.context);
+                if c["state"] == "passed" {
+                    let text = repo.precheck(&["log", name, "--run", id]);
+                    assert!(
+                        text.stdout.contains(&format!("{name}-output")),
+                        "after a kill at {at}: {}",
+                        text.context
+                    );
+                }
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), runs.len(), "{tasks}");
+    }
+    for step in [
+        "recycle rename",
+        "recycle empty",
+        "recycle logs",
+        "record meta",
+        "record event",
+    ] {
+        assert!(hit.contains(step), "never killed at `{step}`: {hit:?}");
+    }
+}
+
+#[test]
+fn concurrent_runs_never_take_over_the_same_folder() {
+    // Runs started together in steady state all look at the same oldest
+    // folder; one gets it, the others make their own, and every record is
+    // whole.
+    let repo = TestRepo::new();
+    repo.checks("[settings]\nkeep_runs = 3\n[checks.a]\nrun = 'echo a-output'\n");
+    for _ in 0..3 {
+        repo.precheck(&["run", "--all", "--no-cache", "-q"])
+            .expect_code(0);
+    }
+    for _ in 0..5 {
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                repo.command(&["run", "--all", "--no-cache", "-q"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+        let tasks = repo.precheck(&["tasks", "--format", "json"]).json();
+        for r in tasks["runs"].as_array().unwrap() {
+            assert_eq!(r["state"], "passed", "{tasks}");
+            let id = r["id"].as_str().unwrap();
+            let text = repo.precheck(&["log", "a", "--run", id]);
+            assert_eq!(
+                text.stdout.matches("a-output").count(),
+                1,
+                "{}",
+                text.context
+            );
+        }
+    }
+}
+
+#[test]
 fn a_commit_waits_for_a_background_run_reading_the_tree() {
     let repo = TestRepo::new();
     repo.checks(
