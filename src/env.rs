@@ -33,3 +33,6 @@ pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Where programs are looked up (checks' own `env` may set it).
 pub const PATH: &str = "PATH";
+/// The working directory as the shell keeps it: precheck sets it for a
+/// check it starts without sh, as sh would export it.
+pub const PWD: &str = "PWD";

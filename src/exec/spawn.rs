@@ -20,6 +20,9 @@ use crate::config::{Check, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
 #[derive(Debug, Clone)]
 pub struct Invocation {
     pub program: OsString,
+    /// The name the program sees as its argv[0] (a plain string `run`'s
+    /// first word, as sh would pass it); None: the program's path.
+    pub arg0: Option<OsString>,
     pub args: Vec<OsString>,
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
@@ -41,6 +44,98 @@ fn shell_script(run: &str) -> String {
         .replace(MSG_PLACEHOLDER, &format!("\"${MSG_ENV}\""))
 }
 
+/// Shell words that make a command more than a program and its arguments:
+/// sh's reserved words and its built-ins (which either have no program of
+/// their name, or one that behaves differently), except `true` and `false`.
+const SHELL_WORDS: &[&str] = &[
+    "!", ".", ":", "[", "[[", "alias", "bg", "break", "case", "cd", "chdir", "command", "continue",
+    "do", "done", "echo", "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg",
+    "fi", "for", "function", "getopts", "hash", "if", "in", "jobs", "kill", "let", "local",
+    "printf", "pwd", "read", "readonly", "return", "select", "set", "shift", "source", "test",
+    "then", "time", "times", "trap", "type", "typeset", "ulimit", "umask", "unalias", "unset",
+    "until", "wait", "while",
+];
+
+/// A string `run` that sh would only split into words, as those words: no
+/// quoting, expansion, redirection, operator, comment, assignment or
+/// built-in, words separated by blanks, `{files}` and `{msg}` only as whole
+/// words. Anything else (None) goes through sh.
+fn plain_command(script: &str) -> Option<Vec<String>> {
+    let words: Vec<String> = script
+        .split([' ', '\t'])
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    let first = words.first()?;
+    let plain = |w: &String| {
+        w == FILES_PLACEHOLDER
+            || w == MSG_PLACEHOLDER
+            || w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./+,:=@%".contains(c))
+    };
+    let is_placeholder = first == FILES_PLACEHOLDER || first == MSG_PLACEHOLDER;
+    (words.iter().all(plain)
+        && !is_placeholder
+        && !first.contains('=')
+        && !SHELL_WORDS.contains(&first.as_str()))
+    .then_some(words)
+}
+
+/// The program a plain command starts, if precheck can start it exactly as
+/// sh would: found on PATH (or by its path), executable, and a binary or a
+/// script with `#!` started by a name that is not relative (sh runs any
+/// other file as a shell script itself). None:
+/// leave it to sh, with its own messages and exit codes (127, 126).
+fn direct_program(name: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
+    use std::io::Read;
+    let path = resolve_program(name, dir, env)?;
+    let mut head = [0u8; 4];
+    let mut file = File::open(&path).ok()?;
+    file.read_exact(&mut head).ok()?;
+    // The kernel gives a script the path it was started by as $0: sh's is
+    // the name as written, which for a relative name precheck cannot pass
+    // (it starts programs by a path from its own directory).
+    let script = head.starts_with(b"#!");
+    let same_name = !name.contains('/') || name.starts_with('/');
+    (head == *b"\x7fELF" || (script && same_name)).then_some(path)
+}
+
+/// The PWD sh would export when started in `dir`: the inherited PWD if it
+/// names the same directory, else the physical path.
+/// Worked out once per directory (most checks share the root).
+fn shell_pwd(dir: &Path) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static KNOWN: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    if let Some(pwd) = known.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
+        return pwd.clone();
+    }
+    let pwd = physical_or_inherited_pwd(dir);
+    known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(dir.to_path_buf(), pwd.clone());
+    pwd
+}
+
+fn physical_or_inherited_pwd(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let same = |a: &Path| {
+        let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(dir)) else {
+            return false;
+        };
+        (x.dev(), x.ino()) == (y.dev(), y.ino())
+    };
+    match std::env::var_os(crate::env::PWD).and_then(|p| p.into_string().ok()) {
+        Some(pwd) if pwd.starts_with('/') && same(Path::new(&pwd)) => pwd,
+        _ => std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .to_string_lossy()
+            .into_owned(),
+    }
+}
+
 /// The command lines for `check` over `files` (relative to its dir); `msg`
 /// is the commit message file for `{msg}`.
 pub fn invocations(
@@ -59,44 +154,68 @@ pub fn invocations(
             dir.display()
         )));
     }
-    let (program, before, after): (OsString, Vec<OsString>, Vec<OsString>) = match &check.run {
-        Run::Shell(script) => (
-            // By path: no search of PATH for every check.
-            "/bin/sh".into(),
-            vec!["-c".into(), shell_script(script).into(), "precheck".into()],
-            Vec::new(),
-        ),
-        Run::Exec(argv) => {
-            let at = argv.iter().position(|a| a == FILES_PLACEHOLDER);
-            let (head, tail) = match at {
-                Some(i) => (&argv[..i], &argv[i + 1..]),
-                None => (&argv[..], &argv[0..0]),
-            };
-            let program = resolve_program(&head[0], &dir, &check.env).ok_or_else(|| {
-                Preflight(format!(
-                    "program `{}` not found\nhint: install it, or fix `run` in checks.toml (PATH and `dir` are searched)",
-                    head[0]
-                ))
-            })?;
-            let arg = |a: &String| -> OsString {
-                match msg {
-                    Some(m) if a == MSG_PLACEHOLDER => m.as_os_str().to_os_string(),
-                    _ => OsString::from(a),
-                }
-            };
-            (
-                program.into_os_string(),
-                head[1..].iter().map(arg).collect(),
-                tail.iter().map(arg).collect(),
-            )
+    let arg = |a: &String| -> OsString {
+        match msg {
+            Some(m) if a == MSG_PLACEHOLDER => m.as_os_str().to_os_string(),
+            _ => OsString::from(a),
         }
     };
+    // argv around `{files}`: the words before it and after it.
+    let split = |argv: &[String]| -> (Vec<OsString>, Vec<OsString>) {
+        match argv.iter().position(|a| a == FILES_PLACEHOLDER) {
+            Some(i) => (
+                argv[1..i].iter().map(arg).collect(),
+                argv[i + 1..].iter().map(arg).collect(),
+            ),
+            None => (argv[1..].iter().map(arg).collect(), Vec::new()),
+        }
+    };
+    let plain = match &check.run {
+        Run::Shell(script) => plain_command(script)
+            .and_then(|argv| Some((direct_program(&argv[0], &dir, &check.env)?, argv))),
+        Run::Exec(_) => None,
+    };
+    let (program, arg0, before, after): (OsString, Option<OsString>, Vec<OsString>, Vec<OsString>) =
+        match (&check.run, plain) {
+            // A plain command: started as sh would start it, without sh.
+            (_, Some((program, argv))) => {
+                let (before, after) = split(&argv);
+                (
+                    program.into_os_string(),
+                    Some(argv[0].clone().into()),
+                    before,
+                    after,
+                )
+            }
+            (Run::Shell(script), None) => (
+                // By path: no search of PATH for every check.
+                "/bin/sh".into(),
+                None,
+                vec!["-c".into(), shell_script(script).into(), "precheck".into()],
+                Vec::new(),
+            ),
+            (Run::Exec(argv), None) => {
+                let program = resolve_program(&argv[0], &dir, &check.env).ok_or_else(|| {
+                    Preflight(format!(
+                        "program `{}` not found\nhint: install it, or fix `run` in checks.toml (PATH and `dir` are searched)",
+                        argv[0]
+                    ))
+                })?;
+                let (before, after) = split(argv);
+                (program.into_os_string(), None, before, after)
+            }
+        };
     let mut env = check.env.clone();
     if let Some(m) = msg {
         env.push((MSG_ENV.to_string(), m.to_string_lossy().into_owned()));
     }
+    if arg0.is_some() && !env.iter().any(|(k, _)| k == crate::env::PWD) {
+        // sh exports PWD (its working directory) to what it runs.
+        env.push((crate::env::PWD.to_string(), shell_pwd(&dir)));
+    }
     let make = |batch: &[PathBuf]| Invocation {
         program: program.clone(),
+        arg0: arg0.clone(),
         args: before
             .iter()
             .cloned()
@@ -224,6 +343,7 @@ pub fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> O
 /// Starts one invocation: own process group, stdin closed, output to `log`.
 pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
     let tied = inv.tied;
+    let arg0 = inv.arg0.clone();
     let mut expr = duct::cmd(&inv.program, &inv.args)
         .dir(&inv.dir)
         .stdin_null()
@@ -234,6 +354,9 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         .unchecked()
         .before_spawn(move |cmd| {
             cmd.process_group(0);
+            if let Some(name) = &arg0 {
+                cmd.arg0(name);
+            }
             // Found by its mark if it outlives precheck; killed with it
             // when tied.
             crate::sys::child::own(cmd);
@@ -286,6 +409,53 @@ mod tests {
         for p in &parts {
             let cost: usize = p.iter().map(|f| arg_cost(f.as_os_str().len())).sum();
             assert!(cost <= 500 || p.len() == 1);
+        }
+    }
+
+    #[test]
+    fn only_a_program_and_its_words_go_without_sh() {
+        let words = |s: &str| plain_command(s).map(|w| w.join("|"));
+        assert_eq!(words("true").as_deref(), Some("true"));
+        assert_eq!(
+            words("  cargo clippy --all-targets -- -D warnings").as_deref(),
+            Some("cargo|clippy|--all-targets|--|-D|warnings")
+        );
+        assert_eq!(
+            words("ruff check --line-length=100 {files}").as_deref(),
+            Some("ruff|check|--line-length=100|{files}")
+        );
+        assert_eq!(words("./lint.sh {msg}").as_deref(), Some("./lint.sh|{msg}"));
+        for shell in [
+            "",
+            "FOO=1 make",
+            "cd web",
+            "echo -e x",
+            "exit 1",
+            "true; false",
+            "make && make test",
+            "ls *.rs",
+            "echo $HOME",
+            "cat ~/x",
+            "grep 'a b' f",
+            "grep \"a\" f",
+            "a\\ b",
+            "sleep 1 &",
+            "x > out",
+            "x < in",
+            "x | y",
+            "x # comment",
+            "x\ny",
+            "x --files={files}",
+            "{files}",
+            "(x)",
+            "x `y`",
+            "x [ab]",
+            "x ?",
+            "x {a,b}",
+            "if",
+            "! x",
+        ] {
+            assert_eq!(words(shell), None, "{shell:?} must go through sh");
         }
     }
 

@@ -270,3 +270,107 @@ fn a_check_over_the_cap_is_announced_once() {
         cached.context
     );
 }
+
+/// A string `run` that is only a program and its words is started without sh
+/// (one process fewer per check); what the program sees must not change:
+/// argv[0], its arguments, its environment (sh exports PWD), and sh's own
+/// handling of files that are not executable or have no `#!` line. Each
+/// command runs twice, once plain and once made shell text by a `;`.
+#[test]
+fn a_plain_string_run_starts_its_program_as_sh_would() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = TestRepo::new();
+    let out = repo.path().join(".git/out");
+    std::fs::create_dir(&out).unwrap();
+    let show = "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" \"PWD=$PWD\" > \"$OUT/$NAME\"\n";
+    repo.write("sub/bin/show.sh", show)
+        .write("sub/show.sh", show)
+        .write(
+            "sub/bare",
+            "printf '%s\\n' \"$0\" \"$@\" \"PWD=$PWD\" > \"$OUT/$NAME\"\n",
+        )
+        .write("sub/notexec.sh", show)
+        .write("sub/a -b.txt", "x\n")
+        .write("other/keep", "");
+    for exe in ["sub/bin/show.sh", "sub/show.sh", "sub/bare"] {
+        std::fs::set_permissions(repo.file(exe), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let bin = repo.file("sub/bin");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut toml = String::new();
+    for (name, run) in [
+        ("path", "show.sh a=b --x {files} end"),
+        ("env", "env"),
+        ("rel", "./show.sh {files}"),
+        ("bare", "./bare {files}"),
+        ("notexec", "./notexec.sh"),
+    ] {
+        for (form, tail) in [("plain", ""), ("sh", ";")] {
+            toml.push_str(&format!(
+                "[checks.{name}-{form}]\nrun = \"{run}{tail}\"\ndir = \"sub\"\nglob = \"sub/*.txt\"\n\
+                 env = {{ OUT = \"{}\", NAME = \"{name}\", PATH = \"{path}\" }}\n",
+                out.display()
+            ));
+        }
+    }
+    repo.checks(&toml);
+    repo.stage(&["."]).commit("scripts");
+    let outputs = |form: &str| -> Vec<String> {
+        let mut cmd = repo.command(&["run", "--all", "--format", "json", "--no-cache", "--"]);
+        cmd.args(["path", "env", "rel", "bare", "notexec"].map(|n| format!("{n}-{form}")));
+        // Started from another directory, with that directory as PWD.
+        cmd.current_dir(repo.file("other"))
+            .env("PWD", repo.file("other"));
+        let run = crate::common::finish(&mut cmd, repo.path());
+        run.expect_code(1);
+        for name in ["path", "env", "rel", "bare"] {
+            assert_eq!(
+                run.check(&format!("{name}-{form}"))["status"],
+                "passed",
+                "{}",
+                run.context
+            );
+        }
+        assert_eq!(
+            run.check(&format!("notexec-{form}"))["exit_code"],
+            126,
+            "{}",
+            run.context
+        );
+        let env_log = run.check(&format!("env-{form}"))["log"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut seen: Vec<String> = ["path", "rel", "bare"]
+            .iter()
+            .map(|n| std::fs::read_to_string(out.join(n)).unwrap())
+            .collect();
+        let mut env: Vec<String> = std::fs::read_to_string(env_log)
+            .unwrap()
+            .lines()
+            // Its run's mark differs, as it should.
+            .filter(|l| !l.starts_with("PRECHECK_OWNER="))
+            .map(String::from)
+            .collect();
+        env.sort();
+        seen.push(env.join("\n"));
+        seen
+    };
+    let plain = outputs("plain");
+    let sh = outputs("sh");
+    assert_eq!(plain, sh, "the plain form saw something else");
+    let sub = std::fs::canonicalize(repo.file("sub")).unwrap();
+    assert_eq!(
+        plain[0],
+        format!(
+            "{}/show.sh\na=b\n--x\na -b.txt\nend\nPWD={}\n",
+            bin.display(),
+            sub.display()
+        )
+    );
+    assert!(
+        plain[3].contains(&format!("PWD={}\n", sub.display())),
+        "{}",
+        plain[3]
+    );
+}
