@@ -62,6 +62,10 @@ pub enum Command {
         after_help = "Examples:\n  precheck hook pre-commit\n  precheck hook commit-msg .git/COMMIT_EDITMSG"
     )]
     Hook(HookArgs),
+
+    /// Run by an installed hook shim (its `#!` line): the shim's path and git's arguments
+    #[command(hide = true)]
+    Shim(ShimArgs),
     /// Running and recent runs, newest first
     #[command(
         visible_alias = "ps",
@@ -212,6 +216,10 @@ pub struct InstallArgs {
     /// Rewrite precheck's shims even when up to date; keep a foreign hook as HOOK.legacy.N when HOOK.legacy exists
     #[arg(long)]
     pub force: bool,
+
+    /// Write shell-script shims, which look for precheck on PATH when it is no longer where it was installed from (one process more per hook)
+    #[arg(long)]
+    pub shell: bool,
 }
 
 #[derive(Args, Debug)]
@@ -226,6 +234,16 @@ pub struct HookArgs {
     /// The hook's name: pre-commit, commit-msg, pre-push, …
     #[arg(value_parser = hook_name(), hide_possible_values = true)]
     pub name: String,
+
+    /// The arguments git gives the hook
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShimArgs {
+    /// The shim git started
+    pub path: std::path::PathBuf,
 
     /// The arguments git gives the hook
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -127,9 +127,9 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
         let shim = hooks_dir.join(hook);
         match fs::read_to_string(&shim) {
             Ok(text) if text.contains("precheck-shim-version:") => {
-                let points_here = me
-                    .as_ref()
-                    .is_some_and(|me| text.contains(&format!("'{}'", me.display())));
+                let points_here = me.as_ref().is_some_and(|me| {
+                    super::install::shim_binary(&text).is_some_and(|b| Path::new(&b) == me)
+                });
                 if points_here {
                     f.ok(&format!("hook {hook}: installed, calls this precheck"));
                 } else {

@@ -19,16 +19,39 @@ use crate::worktree::git::Repo;
 use crate::worktree::snapshot;
 
 const TEMPLATE: &str = include_str!("../../hooks/shim.sh");
+/// The shim git starts precheck through directly (`#!PRECHECK shim`): one
+/// process (`/bin/sh`) fewer per hook.
+const EXEC_TEMPLATE: &str = include_str!("../../hooks/shim-exec");
 /// Marks a file as precheck's shim.
 const MARKER: &str = "# precheck-shim-version:";
+/// The exec shim's line naming the config given at install.
+const CONFIG_LINE: &str = "# precheck-config: ";
+/// The longest `#!` line every Linux reads whole (kernels before 5.1 cut
+/// it at 127 bytes).
+const SHEBANG_MAX: usize = 127;
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The shim for `hook`, calling the precheck at `exe` with `config` (a
-/// path relative to the work tree's root, or absolute) when one is given.
-pub fn shim(hook: &str, exe: &Path, config: Option<&Path>) -> String {
+/// path relative to the work tree's root, or absolute) when one is given:
+/// the exec form when `exe` fits in a `#!` line and `shell` is not asked
+/// for, else a shell script.
+pub fn shim(hook: &str, exe: &Path, config: Option<&Path>, shell: bool) -> String {
+    let config_text = config.map(|c| c.to_str());
+    if let (false, Some(exe), Some(config)) = (shell, exe.to_str(), config_text.unwrap_or(Some("")))
+    {
+        let line = format!("#!{exe} shim");
+        let fits = exe.starts_with('/')
+            && line.len() < SHEBANG_MAX
+            && !exe.contains(|c: char| c.is_whitespace() || c.is_control());
+        if fits && !config.contains(|c: char| c.is_control()) {
+            return EXEC_TEMPLATE
+                .replace("__PRECHECK__", exe)
+                .replace("__CONFIG__", config);
+        }
+    }
     TEMPLATE
         .replace("__HOOK__", &shell_quote(hook))
         .replace("__PRECHECK__", &shell_quote(&exe.to_string_lossy()))
@@ -36,6 +59,56 @@ pub fn shim(hook: &str, exe: &Path, config: Option<&Path>) -> String {
             "__CONFIG__",
             &shell_quote(&config.map(|c| c.to_string_lossy()).unwrap_or_default()),
         )
+}
+
+/// The precheck binary a shim's text calls, in either form.
+pub fn shim_binary(text: &str) -> Option<String> {
+    if let Some(exe) = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("#!"))
+        .and_then(|l| l.strip_suffix(" shim"))
+    {
+        return Some(exe.to_string());
+    }
+    let quoted = text.lines().find_map(|l| l.strip_prefix("precheck="))?;
+    Some(
+        quoted
+            .strip_prefix('\'')?
+            .strip_suffix('\'')?
+            .replace("'\\''", "'"),
+    )
+}
+
+/// What an exec shim at `path` stands for: the hook (its file name) and the
+/// config given at install. Called by `precheck shim`, which git starts
+/// through the shim's `#!` line.
+pub fn read_exec_shim(path: &Path) -> Result<(String, Option<PathBuf>)> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the hook shim {}", path.display()))?;
+    if !text.contains(MARKER) {
+        bail!(
+            "{} is not a precheck hook shim\nhint: `precheck shim` is what installed hooks run; run `precheck hook NAME` instead",
+            path.display()
+        );
+    }
+    let hook = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| config::GIT_HOOKS.contains(n))
+        .with_context(|| {
+            format!(
+                "{} is not named after a git hook\nhint: run `precheck install` to write the shims again",
+                path.display()
+            )
+        })?;
+    let config = text
+        .lines()
+        .find_map(|l| l.strip_prefix(CONFIG_LINE.trim_end()))
+        .map(str::trim_start)
+        .filter(|c| !c.is_empty())
+        .map(PathBuf::from);
+    Ok((hook.to_string(), config))
 }
 
 fn is_ours(path: &Path) -> bool {
@@ -118,7 +191,7 @@ pub fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<Exit> 
     if hooks.iter().any(|h| h == "pre-commit") && !hooks.iter().any(|h| h == "pre-merge-commit") {
         hooks.push("pre-merge-commit".to_string());
     }
-    for line in write_shims(&repo, &hooks, args.force, config.as_deref())? {
+    for line in write_shims(&repo, &hooks, args.force, args.shell, config.as_deref())? {
         crate::report::outln!("{line}");
     }
     Ok(Exit::Passed)
@@ -137,6 +210,7 @@ pub fn write_shims(
     repo: &Repo,
     hooks: &[String],
     force: bool,
+    shell: bool,
     config: Option<&Path>,
 ) -> Result<Vec<String>> {
     let dir = repo.hooks_dir()?;
@@ -154,7 +228,7 @@ pub fn write_shims(
     let exe = fs::canonicalize(&exe).unwrap_or(exe);
     for hook in hooks {
         let path = dir.join(hook);
-        let text = shim(hook, &exe, config);
+        let text = shim(hook, &exe, config, shell);
         let legacy = legacy_path(&dir, hook);
         if path.exists() && is_ours(&path) {
             if !force && fs::read_to_string(&path).is_ok_and(|t| t == text) {
@@ -280,4 +354,28 @@ pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Res
     drop(input);
     let status = child.wait()?;
     Ok(Some(status.code().unwrap_or(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shims_binary_is_read_back_from_either_form() {
+        let exe = Path::new("/opt/pre check/it's/precheck");
+        for shell in [false, true] {
+            let text = shim("pre-commit", exe, Some(Path::new("ci/checks.toml")), shell);
+            // A path with a space cannot be a `#!` line.
+            assert!(text.starts_with("#!/bin/sh\n"));
+            assert_eq!(shim_binary(&text).as_deref(), exe.to_str());
+        }
+        let exe = Path::new("/usr/local/bin/precheck");
+        let exec = shim("commit-msg", exe, None, false);
+        assert!(exec.starts_with("#!/usr/local/bin/precheck shim\n"));
+        assert_eq!(shim_binary(&exec).as_deref(), exe.to_str());
+        let shell = shim("commit-msg", exe, None, true);
+        assert_eq!(shim_binary(&shell).as_deref(), exe.to_str());
+        let long = PathBuf::from(format!("/{}/precheck", "d".repeat(120)));
+        assert!(shim("pre-commit", &long, None, false).starts_with("#!/bin/sh\n"));
+    }
 }

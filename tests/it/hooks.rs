@@ -159,18 +159,34 @@ fn an_existing_hook_is_kept_chained_and_put_back() {
     assert!(!repo.file(".git/hooks/pre-commit.legacy").exists());
 }
 
-#[test]
-fn a_missing_precheck_fails_the_hook_and_says_what_to_do() {
-    let repo = TestRepo::new();
-    repo.checks("[checks.ok]\nrun = 'true'\n");
-    let spare = tempfile::tempdir().unwrap();
-    let copy = spare.path().join("precheck");
+/// Installs the hooks with a copy of precheck at `dir/name`, with `extra`
+/// arguments to `install`; returns the copy's path.
+fn install_with_copy(repo: &TestRepo, dir: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
+    let copy = dir.join("precheck");
+    std::fs::create_dir_all(dir).unwrap();
     std::fs::copy(common::BIN, &copy).unwrap();
-    let mut cmd = std::process::Command::new(&copy);
-    cmd.arg("install").current_dir(repo.path());
-    common::clean_env(&mut cmd, repo.home());
-    common::finish(&mut cmd, repo.path()).expect_code(0);
-    std::fs::remove_file(&copy).unwrap();
+    // Until no test thread's fork still holds the copy open for writing.
+    for _ in 0..100 {
+        let mut cmd = std::process::Command::new(&copy);
+        cmd.arg("install").args(extra).current_dir(repo.path());
+        common::clean_env(&mut cmd, repo.home());
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("{e}"),
+            Ok(out) => {
+                assert!(out.status.success(), "{out:?}");
+                return copy;
+            }
+        }
+    }
+    panic!("{} stayed busy", copy.display())
+}
+
+/// A commit whose hook's precheck was removed, with no precheck on PATH.
+fn commit_without_precheck(repo: &TestRepo, copy: &std::path::Path) -> common::Run {
+    std::fs::remove_file(copy).unwrap();
     repo.write("a", "1").stage(&["a"]);
     let mut commit = repo.git_command(&["commit", "-qm", "x"]);
     commit.env("PATH", "/usr/bin:/bin");
@@ -180,12 +196,106 @@ fn a_missing_precheck_fails_the_hook_and_says_what_to_do() {
         "a missing tool never silently skips the checks\n{}",
         run.context
     );
+    assert_eq!(
+        repo.git(&["rev-list", "--count", "HEAD"]).stdout,
+        b"1\n",
+        "{}",
+        run.context
+    );
+    run
+}
+
+#[test]
+fn a_missing_precheck_fails_the_hook_and_says_what_to_do() {
+    // The exec shim: git cannot start it and says which hook; the hook's
+    // own text says what to do.
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n")
+        .stage(&["checks.toml"])
+        .commit("config");
+    let spare = tempfile::tempdir().unwrap();
+    let copy = install_with_copy(&repo, spare.path(), &[]);
+    let shim = repo.read(".git/hooks/pre-commit");
+    assert!(
+        shim.starts_with(&format!("#!{} shim\n", copy.display())),
+        "{shim}"
+    );
+    assert!(shim.contains("--no-verify"), "{shim}");
+    let run = commit_without_precheck(&repo, &copy);
+    assert!(
+        run.stderr.contains(".git/hooks/pre-commit"),
+        "{}",
+        run.context
+    );
+    // The shell shim (`install --shell`) says it itself.
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n")
+        .stage(&["checks.toml"])
+        .commit("config");
+    let copy = install_with_copy(&repo, spare.path(), &["--shell"]);
+    assert!(repo
+        .read(".git/hooks/pre-commit")
+        .starts_with("#!/bin/sh\n"));
+    let run = commit_without_precheck(&repo, &copy);
     assert!(
         run.stderr.contains("precheck is neither at"),
         "{}",
         run.context
     );
     assert!(run.stderr.contains("--no-verify"), "{}", run.context);
+}
+
+/// Both shim forms run the same checks with the same arguments: the config
+/// given at install, the commit message file for commit-msg, and a failing
+/// check blocks the commit. A precheck whose path cannot be a `#!` line (a
+/// space in it) gets the shell form.
+#[test]
+fn both_shim_forms_run_the_hooks_checks_with_gits_arguments() {
+    let spare = tempfile::tempdir().unwrap();
+    for (dir, extra, exec_form) in [
+        ("plain", &[][..], true),
+        ("shell", &["--shell"][..], false),
+        ("with space", &[][..], false),
+    ] {
+        let repo = TestRepo::new();
+        let out = repo.home().join("msg-seen");
+        repo.write(
+            "ci/hooks.toml",
+            format!(
+                "[checks.msg]\nrun = 'cp {{msg}} {}; grep -q good {{msg}}'\nhooks = ['commit-msg']\n\
+                 [checks.pre]\nrun = 'test ! -e block'\n",
+                out.display()
+            ),
+        )
+        .stage(&["ci/hooks.toml"])
+        .commit("config");
+        let args: Vec<&str> = ["--config", "ci/hooks.toml"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        install_with_copy(&repo, &spare.path().join(dir), &args);
+        let shim = repo.read(".git/hooks/commit-msg");
+        assert_eq!(shim.starts_with("#!/bin/sh\n"), !exec_form, "{dir}: {shim}");
+        repo.write("a", "1").stage(&["a"]);
+        let bad = repo.git_try(&["commit", "-qm", "bad message"]);
+        assert_ne!(bad.code, 0, "{dir}: {}", bad.context);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "bad message\n",
+            "{dir}"
+        );
+        repo.git_try(&["commit", "-qm", "good message"])
+            .expect_code(0);
+        repo.write("block", "").write("b", "1").stage(&["b"]);
+        let blocked = repo.git_try(&["commit", "-qm", "good again"]);
+        assert_ne!(blocked.code, 0, "{dir}: {}", blocked.context);
+        assert_eq!(
+            repo.git(&["rev-list", "--count", "HEAD"]).stdout,
+            b"2\n",
+            "{dir}"
+        );
+    }
 }
 
 #[test]
