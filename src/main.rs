@@ -36,13 +36,39 @@ use std::io::Write;
 
 use clap::Parser;
 
+/// What git starts through an installed shim, `precheck shim PATH ARGS…`
+/// (the shim's `#!` line): a fixed shape, read without building clap's
+/// whole command tree (a fifth of a millisecond of every hook). Anything
+/// else, or a shape clap would read differently, goes to clap.
+fn shim_command() -> Option<cli::Cli> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "shim" {
+        return None;
+    }
+    let path = args
+        .next()
+        .filter(|p| !p.as_encoded_bytes().starts_with(b"-"))?;
+    let args = args
+        .map(|a| a.into_string().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(cli::Cli {
+        config: None,
+        quiet: false,
+        verbose: false,
+        command: cli::Command::Shim(cli::ShimArgs {
+            path: path.into(),
+            args,
+        }),
+    })
+}
+
 fn main() -> std::process::ExitCode {
     // NO_COLOR wins over CLICOLOR_FORCE (console already honours both alone).
     if std::env::var_os(env::NO_COLOR).is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }
-    let cli = cli::Cli::parse();
+    let cli = shim_command().unwrap_or_else(cli::Cli::parse);
     let exit = match commands::dispatch(cli) {
         Ok(exit) => exit,
         Err(err) => {

@@ -223,7 +223,9 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     };
     recorder.finish(state, summary.exit.code())?;
     drop(ledger);
-    runs::prune(repo.git_dir(), config.settings.keep_runs);
+    if run_dir.may_exceed(config.settings.keep_runs) {
+        runs::prune(repo.git_dir(), config.settings.keep_runs);
+    }
     Ok(summary.exit)
 }
 

@@ -36,6 +36,8 @@ pub struct RunDir {
     pub path: PathBuf,
     /// Lent by an old run (see [`RunDir::create`]).
     recycled: bool,
+    /// Run folders there were when this one was made (None: not counted).
+    counted: Option<usize>,
 }
 
 fn runs_root(git_dir: &Path) -> PathBuf {
@@ -107,7 +109,9 @@ impl RunDir {
         crate::fsutil::private_dir(&root)?;
         let stamp = utc_stamp(SystemTime::now());
         let pid = std::process::id();
-        let mut spare = keep.and_then(|k| recyclable(git_dir, k));
+        let dirs = keep.map(|_| run_dirs(git_dir));
+        let counted = dirs.as_ref().map(Vec::len);
+        let mut spare = keep.zip(dirs).and_then(|(k, d)| recyclable(d, k));
         for n in 0.. {
             let id = if n == 0 {
                 format!("{stamp}-{pid}")
@@ -125,6 +129,7 @@ impl RunDir {
                         id,
                         path,
                         recycled: true,
+                        counted,
                     };
                     crate::fault::point("recycle empty");
                     run.empty_record();
@@ -141,6 +146,7 @@ impl RunDir {
                         id,
                         path,
                         recycled: false,
+                        counted,
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -193,7 +199,19 @@ impl RunDir {
             id: id.to_string(),
             path,
             recycled: false,
+            counted: None,
         })
+    }
+
+    /// Whether runs may now be over `keep`: not when this run took over a
+    /// folder and there were no more than `keep` (the count is unchanged;
+    /// a run started meanwhile prunes after itself).
+    pub fn may_exceed(&self, keep: usize) -> bool {
+        match self.counted {
+            Some(n) if self.recycled => n > keep,
+            Some(n) => n + 1 > keep,
+            None => true,
+        }
     }
 
     pub fn log_path(&self, check: &str) -> PathBuf {
@@ -404,8 +422,7 @@ const RESULT: &str = "result.json";
 /// whose record names another run is being taken over by a new run right
 /// now, and is left alone; unless nothing touched it for a minute: then
 /// the run taking it over died, and the folder is free again.
-fn recyclable(git_dir: &Path, keep: usize) -> Option<PathBuf> {
-    let dirs = run_dirs(git_dir);
+fn recyclable(dirs: Vec<PathBuf>, keep: usize) -> Option<PathBuf> {
     if dirs.len() < keep {
         return None;
     }

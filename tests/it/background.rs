@@ -204,6 +204,18 @@ fn clean_and_keep_runs_prune_records() {
     }
     let runs = repo.precheck(&["tasks", "--format", "json"]).json();
     assert_eq!(runs["runs"].as_array().unwrap().len(), 2, "{runs}");
+    // More kept, then fewer: a run that takes over a folder still prunes
+    // down to a lowered bound.
+    repo.checks("[settings]\nkeep_runs = 4\n[checks.ok]\nrun = 'true'\n");
+    for _ in 0..5 {
+        repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    }
+    let runs = repo.precheck(&["tasks", "--format", "json"]).json();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 4, "{runs}");
+    repo.checks("[settings]\nkeep_runs = 2\n[checks.ok]\nrun = 'true'\n");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    let runs = repo.precheck(&["tasks", "--format", "json"]).json();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2, "{runs}");
     let clean = repo.precheck(&["clean"]);
     assert!(
         clean.stdout.contains("removed 2 finished runs"),
