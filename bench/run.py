@@ -58,10 +58,12 @@ in each tool's own config:
                 checks. precheck's checks are `run = ["true"]`: an array
                 `run` starts the program without a shell, as prek starts its
                 `entry`; lefthook always goes through `sh -c`. The tool
-                `precheck-sh` is precheck again with `run = "true"` (through
-                `/bin/sh -c`, as lefthook), from checks-sh.toml
-                (`precheck --config checks-sh.toml run`), so both forms are
-                shown. Only precheck, precheck-sh, prek and lefthook take part
+                `precheck-sh` is precheck again with `run = "true"`, the
+                string form users write (which precheck gives to `/bin/sh -c`
+                unless, as here, it is only a program and its words: then it
+                starts the program as sh would, without sh), from
+                checks-sh.toml (`precheck --config checks-sh.toml run`), so
+                both forms are shown. Only precheck, precheck-sh, prek and lefthook take part
                 (the Scenario's `peers`): pre-commit is left out because it runs
                 hooks one after another, so with hundreds of hooks its time
                 would dwarf the others' (and the benchmark's run time) while
@@ -261,7 +263,7 @@ HOOK_DEFAULT_RUNS = 20
 # docstring for why pre-commit is left out).
 SCALE_SIZES = (10, 50, 200, 800, 1000)
 SCALE_PEERS = ("precheck-sh", "prek", "lefthook")
-# precheck-sh: precheck again, with every check a string `run` (through sh).
+# precheck-sh: precheck again, with every check a string `run`.
 PRECHECK_SH_CONFIG = "checks-sh.toml"
 SCALE_DEFAULT_RUNS = 5
 # Untimed runs before the timing in the overhead, scale-N and hook scenarios:
@@ -302,7 +304,7 @@ class Check:
     glob: str | None = None
     regex: str | None = None
     # precheck runs it without a shell (an array `run`), as prek runs its
-    # `entry`; the `precheck-sh` tool runs the same check through `/bin/sh -c`.
+    # `entry`; the `precheck-sh` tool runs the same check as a string `run`.
     direct: bool = False
 
 
@@ -697,7 +699,7 @@ def quoted(text: str) -> str:
 
 
 def precheck_config(checks: tuple[Check, ...], shell: bool = False) -> str:
-    """checks.toml; with `shell`, every check as a string `run` (through sh)."""
+    """checks.toml; with `shell`, every check as a string `run`."""
     lines = ["[settings]", f"jobs = {PRECHECK_JOBS}"]
     for i, check in enumerate(checks, 1):
         if check.direct and not shell:
@@ -2050,7 +2052,8 @@ def hook_report(runs: int, results: list[Result], notes: list[str]) -> str:
         "",
         "Notes:",
         "",
-        "- precheck's shim (a `sh` script) execs `precheck hook pre-commit`, with the result "
+        "- precheck's shim starts with `#!/path/to/precheck shim`, so git starts precheck "
+        "directly (no shell in between), with the result "
         "cache on as installed; every commit stages new content, so the check is not "
         "cached (the probe's second commit ran the check again).",
         "- pre-commit's hook (a `bash` script) execs bench/.venv's Python with "
