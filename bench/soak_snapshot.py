@@ -56,7 +56,8 @@ Against another binary, keeping failing repositories for inspection::
 
 One line is printed per iteration and a final summary
 `soak: N iterations, L lost edits, S stray files, M missed`; the exit status
-is 1 when L or S is above 0 or a process was left running, else 0.
+is 1 when L or S is above 0, a process was left running, or every kill
+missed precheck (then nothing was tested), else 0.
 Temporary repositories go under `tempfile.mkdtemp()` and are removed unless
 `--keep` keeps failing ones. Run it on a real disk (the default /tmp here):
 crash windows are wider there than on tmpfs (`TMPDIR=/dev/shm`), which is
@@ -301,13 +302,19 @@ def descends_from(pid: int, ancestor: int) -> bool:
 
 
 def find_precheck(git_pid: int, binary: set[bytes]) -> int | None:
-    """The live `precheck hook pre-commit` process under the git we started."""
+    """The live precheck running the pre-commit hook under the git we started:
+    `precheck shim .../pre-commit` (the exec shim's `#!` line) or `precheck
+    hook pre-commit` (the shell shim)."""
     for pid in pids():
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if not argv or argv[0] not in binary or b"hook" not in argv or b"pre-commit" not in argv:
+        if not argv or argv[0] not in binary:
+            continue
+        by_shim = len(argv) > 2 and argv[1] == b"shim" and argv[2].endswith(b"/pre-commit")
+        by_name = b"hook" in argv and b"pre-commit" in argv
+        if not (by_shim or by_name):
             continue
         st = proc_stat(pid)
         if st is None or st[0] in ("Z", "X"):
@@ -611,7 +618,12 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         print(f"soak: {args.iterations} iterations, {lost} lost edits, {stray} stray files, "
               f"{missed} missed", flush=True)
-        return 1 if lost or stray or leftover else 0
+        # Every kill missing precheck means nothing was tested (the process
+        # was not recognised, or the delays are off): a failure too.
+        all_missed = args.iterations > 0 and missed == args.iterations
+        if all_missed:
+            print("soak: every kill missed precheck; nothing was tested", flush=True)
+        return 1 if lost or stray or leftover or all_missed else 0
     finally:
         if kept_any:
             for entry in ("template", "calibrate"):
