@@ -19,7 +19,8 @@ pub const OWNER: &str = "PRECHECK_OWNER";
 /// Holds the commit message file for `{msg}`.
 pub const MSG_FILE: &str = "PRECHECK_MSG_FILE";
 
-/// Set by a hook shim: the folder it lives in (where `HOOK.legacy` is).
+/// Set by the shell hook shim: the folder it lives in (where `HOOK.legacy`
+/// is). The exec shim's folder comes as its path instead.
 pub const HOOKS_DIR: &str = "PRECHECK_HOOKS_DIR";
 
 /// Others' variables precheck reads, named here too.

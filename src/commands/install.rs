@@ -39,14 +39,15 @@ fn shell_quote(s: &str) -> String {
 /// the exec form when `exe` fits in a `#!` line and `shell` is not asked
 /// for, else a shell script.
 pub fn shim(hook: &str, exe: &Path, config: Option<&Path>, shell: bool) -> String {
-    let config_text = config.map(|c| c.to_str());
-    if let (false, Some(exe), Some(config)) = (shell, exe.to_str(), config_text.unwrap_or(Some("")))
-    {
-        let line = format!("#!{exe} shim");
+    // The exec form needs both paths as text, on one `#!` line and one
+    // comment line.
+    let config_text = config.map_or(Some(""), Path::to_str);
+    if let (false, Some(exe), Some(config)) = (shell, exe.to_str(), config_text) {
         let fits = exe.starts_with('/')
-            && line.len() < SHEBANG_MAX
-            && !exe.contains(|c: char| c.is_whitespace() || c.is_control());
-        if fits && !config.contains(|c: char| c.is_control()) {
+            && format!("#!{exe} shim").len() < SHEBANG_MAX
+            && !exe.contains(|c: char| c.is_whitespace() || c.is_control())
+            && !config.contains(|c: char| c.is_control());
+        if fits {
             return EXEC_TEMPLATE
                 .replace("__PRECHECK__", exe)
                 .replace("__CONFIG__", config);
@@ -317,14 +318,23 @@ pub fn remove_shims(repo: &Repo, hooks: &[String]) -> Result<Vec<String>> {
 }
 
 /// Runs `HOOK.legacy` if there is one, with the hook's arguments and stdin;
-/// returns its exit status.
-pub fn run_legacy(repo: &Repo, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
-    // The shim says where it lives; asking git costs a process. The
+/// returns its exit status. `shim_dir` is where an exec shim git started
+/// lives (that folder is the one git reads hooks from).
+pub fn run_legacy(
+    repo: &Repo,
+    shim_dir: Option<&Path>,
+    hook: &str,
+    args: &[String],
+    stdin: &[u8],
+) -> Result<Option<i32>> {
+    // A shell shim says where it lives; asking git costs a process. The
     // variable may also be inherited from a hook of another repository
     // (a check that commits elsewhere): it counts only when it is ours.
-    let from_shim = std::env::var_os(crate::env::HOOKS_DIR)
-        .map(PathBuf::from)
-        .filter(|d| is_ours(&d.join(hook)) && repo.is_default_hooks_dir(d));
+    let from_shim = shim_dir.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os(crate::env::HOOKS_DIR)
+            .map(PathBuf::from)
+            .filter(|d| is_ours(&d.join(hook)) && repo.is_default_hooks_dir(d))
+    });
     let dir = match from_shim {
         Some(d) => d,
         None => repo.hooks_dir()?,

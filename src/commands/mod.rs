@@ -37,19 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Install(args) => install::install(cli.config, args),
         Command::Uninstall(args) => install::uninstall(args),
         Command::Hook(args) => run::hook(cli.config, args, out),
-        Command::Shim(args) => {
-            let (name, config) = install::read_exec_shim(&args.path)?;
-            // Where the shim lives, as the shell shim exports it (see
-            // `install::run_legacy`); no thread runs yet.
-            if let Some(dir) = args.path.parent() {
-                std::env::set_var(crate::env::HOOKS_DIR, dir);
-            }
-            let args = crate::cli::HookArgs {
-                name,
-                args: args.args,
-            };
-            run::hook(config.or(cli.config), args, out)
-        }
+        Command::Shim(args) => run::shim(cli.config, args, out),
         Command::Tasks(args) => tasks::tasks(&snapshot::open_repo()?, args),
         Command::Log(args) => tasks::log(&snapshot::open_repo()?, args),
         Command::Wait(args) => tasks::wait(&snapshot::open_repo()?, args),

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{HookArgs, RunArgs};
+use crate::cli::{HookArgs, RunArgs, ShimArgs};
 use crate::commands::{
     change_of, display_path, install, load_config, selection, warn_unknown_skips,
 };
@@ -57,6 +57,28 @@ pub fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Resul
 }
 
 pub fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Result<Exit> {
+    checks_of_hook(config_path, args, None, out)
+}
+
+/// What git starts through an exec shim (its `#!` line): the hook named by
+/// the shim's file name, with the config given at install, its legacy hook
+/// looked for beside the shim (the folder git ran it from).
+pub fn shim(config_path: Option<PathBuf>, args: ShimArgs, out: Verbosity) -> Result<Exit> {
+    let (name, config) = install::read_exec_shim(&args.path)?;
+    let hooks_dir = args.path.parent().map(Path::to_path_buf);
+    let hook = HookArgs {
+        name,
+        args: args.args,
+    };
+    checks_of_hook(config.or(config_path), hook, hooks_dir, out)
+}
+
+fn checks_of_hook(
+    config_path: Option<PathBuf>,
+    args: HookArgs,
+    hooks_dir: Option<PathBuf>,
+    out: Verbosity,
+) -> Result<Exit> {
     let repo = snapshot::open_repo()?;
     let mut stdin = Vec::new();
     if args.name == "pre-push" {
@@ -64,7 +86,9 @@ pub fn hook(config_path: Option<PathBuf>, args: HookArgs, out: Verbosity) -> Res
             .read_to_end(&mut stdin)
             .context("cannot read the pushed refs from stdin")?;
     }
-    if let Some(code) = install::run_legacy(&repo, &args.name, &args.args, &stdin)? {
+    if let Some(code) =
+        install::run_legacy(&repo, hooks_dir.as_deref(), &args.name, &args.args, &stdin)?
+    {
         if code != 0 {
             crate::report::errln!(
                 "precheck: the {}.legacy hook failed (exit {code}); precheck's checks did not run",

@@ -7,12 +7,15 @@
 //! file. It must not wait, measure or signal: the worker waits, and the
 //! supervisor measures and signals (through `sys::signal`).
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
+use std::hash::Hash;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
+use std::sync::{Mutex, OnceLock};
 
 use crate::config::{Check, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
 
@@ -87,6 +90,12 @@ fn plain_command(script: &str) -> Option<Vec<String>> {
 /// other file as a shell script itself). None:
 /// leave it to sh, with its own messages and exit codes (127, 126).
 fn direct_program(name: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
+    static KNOWN: Memo<(String, PathBuf, Option<OsString>), Option<PathBuf>> = OnceLock::new();
+    let key = (name.to_string(), dir.to_path_buf(), search_path(env));
+    remembered(&KNOWN, key, || startable(name, dir, env))
+}
+
+fn startable(name: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
     use std::io::Read;
     let path = resolve_program(name, dir, env)?;
     let mut head = [0u8; 4];
@@ -102,21 +111,26 @@ fn direct_program(name: &str, dir: &Path, env: &[(String, String)]) -> Option<Pa
 
 /// The PWD sh would export when started in `dir`: the inherited PWD if it
 /// names the same directory, else the physical path.
-/// Worked out once per directory (most checks share the root).
 fn shell_pwd(dir: &Path) -> String {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static KNOWN: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
-    let known = KNOWN.get_or_init(Default::default);
-    if let Some(pwd) = known.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
-        return pwd.clone();
+    static KNOWN: Memo<PathBuf, String> = OnceLock::new();
+    remembered(&KNOWN, dir.to_path_buf(), || physical_or_inherited_pwd(dir))
+}
+
+/// Answers about the file system worked out once per process: most checks
+/// share their directory and program, and a run has hundreds of checks.
+type Memo<K, V> = OnceLock<Mutex<HashMap<K, V>>>;
+
+fn remembered<K: Eq + Hash, V: Clone>(memo: &Memo<K, V>, key: K, work: impl FnOnce() -> V) -> V {
+    let known = memo.get_or_init(Default::default);
+    if let Some(v) = known.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return v.clone();
     }
-    let pwd = physical_or_inherited_pwd(dir);
+    let v = work();
     known
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(dir.to_path_buf(), pwd.clone());
-    pwd
+        .insert(key, v.clone());
+    v
 }
 
 fn physical_or_inherited_pwd(dir: &Path) -> String {
@@ -331,13 +345,21 @@ fn batches(files: &[PathBuf], budget: usize) -> Vec<&[PathBuf]> {
 
 /// Finds a program as `which` would, with the check's own PATH if it sets one;
 /// a name with a slash is relative to the working directory.
+/// Looked up once per program, directory and PATH (the cache key and the
+/// start of a check both ask).
 pub fn resolve_program(program: &str, dir: &Path, env: &[(String, String)]) -> Option<PathBuf> {
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
+    static KNOWN: Memo<(String, PathBuf, Option<OsString>), Option<PathBuf>> = OnceLock::new();
+    let path = search_path(env);
+    let key = (program.to_string(), dir.to_path_buf(), path.clone());
+    remembered(&KNOWN, key, || which::which_in(program, path, dir).ok())
+}
+
+/// The PATH a check's programs are looked up on: its own `env`'s, else ours.
+fn search_path(env: &[(String, String)]) -> Option<OsString> {
+    env.iter()
+        .find(|(k, _)| k == crate::env::PATH)
         .map(|(_, v)| OsString::from(v))
-        .or_else(|| std::env::var_os(crate::env::PATH));
-    which::which_in(program, path, dir).ok()
+        .or_else(|| std::env::var_os(crate::env::PATH))
 }
 
 /// Starts one invocation: own process group, stdin closed, output to `log`.

@@ -391,3 +391,39 @@ fn another_repositorys_hooks_dir_is_not_ours() {
     assert_eq!(run.code, 7, "{}", run.context);
     assert!(mark.exists(), "{}", run.context);
 }
+
+/// `precheck shim` is what the exec shim's `#!` line runs; given anything
+/// but a shim named after a hook, it says so and fails (exit 2).
+#[test]
+fn shim_refuses_what_is_not_an_installed_shim() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = 'true'\n").install();
+    let run = repo.precheck(&["shim", "checks.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("checks.toml is not a precheck hook shim"),
+        "{}",
+        run.context
+    );
+    assert!(run.stderr.contains("precheck hook NAME"), "{}", run.context);
+    std::fs::copy(
+        repo.file(".git/hooks/pre-commit"),
+        repo.file(".git/hooks/pre-comit"),
+    )
+    .unwrap();
+    let run = repo.precheck(&["shim", ".git/hooks/pre-comit"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("is not named after a git hook"),
+        "{}",
+        run.context
+    );
+    let run = repo.precheck(&["shim", "no/such/pre-commit"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("cannot read the hook shim"),
+        "{}",
+        run.context
+    );
+}
