@@ -74,12 +74,6 @@ fn spare_of(path: &Path) -> std::path::PathBuf {
     path.with_file_name(name)
 }
 
-/// Removes a file written by [`replace`] and the spare kept beside it.
-pub fn remove_replaced(path: &Path) {
-    let _ = fs::remove_file(path);
-    let _ = fs::remove_file(spare_of(path));
-}
-
 /// `renameat2(2)` with `flags` (`libc::RENAME_NOREPLACE`,
 /// `libc::RENAME_EXCHANGE`): the one call for renames std cannot express.
 pub fn rename2(from: &Path, to: &Path, flags: u32) -> std::io::Result<()> {

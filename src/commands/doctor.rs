@@ -162,10 +162,18 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
     } else {
         f.ok("no unstaged changes left over from a crash");
     }
-    for (what, dir) in [("cache", "cache"), ("run records", "runs")] {
+    let passes = crate::store::cache::Cache::open(repo.git_dir()).count();
+    for (what, dir, count) in [
+        ("cache", "cache", Some(passes)),
+        ("run records", "runs", None),
+    ] {
         let (files, bytes) = dir_size(&state.join(dir));
+        let counted = match count {
+            Some(n) => format!("{n} pass{}", if n == 1 { "" } else { "es" }),
+            None => format!("{files} files"),
+        };
         f.info(&format!(
-            "{what}: {files} files, {} in {}",
+            "{what}: {counted}, {} in {}",
             crate::units::format_size(bytes),
             state.join(dir).display()
         ));

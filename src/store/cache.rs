@@ -13,17 +13,19 @@
 //!   listed in [`VOLATILE`]), and the identity of the program it starts;
 //! - precheck's version.
 //!
-//! Only passes are stored, one
-//! small file per key under `.git/precheck/cache/`; the oldest are dropped
-//! beyond [`MAX_ENTRIES`] (checked on about one store in 32). An entry that cannot be read or parsed is a miss,
-//! never a pass.
+//! Only passes are stored, in one file of fixed slots,
+//! `.git/precheck/cache/slots`: a key picks a set of [`WAYS`] slots, and a
+//! new pass takes the set's empty slot or its oldest pass, so the cache is
+//! bounded ([`SETS`] × [`WAYS`] passes) without listing or pruning
+//! anything, and storing a pass writes into blocks allocated when the file
+//! was made. Each slot carries a checksum and its whole key: a slot torn by
+//! a crash or by two runs writing at once, damaged, or holding another
+//! key's pass is a miss, never a pass.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use crate::config::{Check, Config};
 use crate::exec::scheduler::Job;
@@ -34,17 +36,28 @@ use crate::store::runs;
 use crate::worktree::fixes::Modified;
 use crate::worktree::git::Input;
 
-/// Most entries kept; beyond it the oldest are dropped.
-pub const MAX_ENTRIES: usize = 2000;
+/// Sets of slots in the slots file; a key's first four hex digits pick one.
+pub const SETS: usize = 2048;
+/// Slots per set: a new pass replaces the set's oldest.
+pub const WAYS: usize = 4;
+/// Bytes per slot: checksum, format, name length, key, three numbers, name.
+const SLOT: usize = 128;
+const SLOTS_FILE: &str = "slots";
+const FILE_LEN: u64 = (SETS * WAYS * SLOT) as u64;
+/// The slot layout's version.
+const FORMAT: u8 = 2;
+const NAME_AT: usize = 54;
 
 pub struct Cache {
     dir: PathBuf,
 }
 
 /// A cached pass.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub version: u32,
+    /// The check's name, cut to the slot's room (it is not part of the
+    /// lookup: the key covers the check's whole entry).
     pub check: String,
     /// Must equal the key it is stored under.
     pub key: String,
@@ -170,6 +183,74 @@ pub fn key(
     crate::worktree::git::blob_id(&buf).map(|oid| oid.to_string())
 }
 
+/// A key's 20 bytes, from its 40 hex digits.
+fn key_bytes(key: &str) -> Option<[u8; 20]> {
+    let mut out = [0u8; 20];
+    if key.len() != 40 {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(key.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn set_of(id: &[u8; 20]) -> usize {
+    usize::from(u16::from_be_bytes([id[0], id[1]])) % SETS
+}
+
+/// The [`WAYS`] slots of `set`; None when the file is shorter.
+fn read_set(file: &fs::File, set: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; WAYS * SLOT];
+    file.read_exact_at(&mut buf, (set * WAYS * SLOT) as u64)
+        .ok()?;
+    Some(buf)
+}
+
+/// FNV-1a over a slot's body: catches a torn or damaged slot.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn encode(e: &Entry) -> [u8; SLOT] {
+    let mut s = [0u8; SLOT];
+    let mut cut = e.check.len().min(SLOT - NAME_AT);
+    while !e.check.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let name = &e.check[..cut];
+    s[8] = FORMAT;
+    s[9] = name.len() as u8;
+    s[10..30].copy_from_slice(&key_bytes(&e.key).unwrap_or_default());
+    s[30..38].copy_from_slice(&e.created_ms.to_le_bytes());
+    s[38..46].copy_from_slice(&e.duration_ms.to_le_bytes());
+    s[46..54].copy_from_slice(&e.peak_memory_bytes.to_le_bytes());
+    s[NAME_AT..NAME_AT + name.len()].copy_from_slice(name.as_bytes());
+    let sum = checksum(&s[8..]);
+    s[..8].copy_from_slice(&sum.to_le_bytes());
+    s
+}
+
+/// The pass in a slot; None for an empty, torn or damaged one.
+fn decode(s: &[u8]) -> Option<Entry> {
+    let number = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    if s.len() != SLOT || number(0) != checksum(&s[8..]) || s[8] != FORMAT {
+        return None;
+    }
+    let name = s.get(NAME_AT..NAME_AT + usize::from(s[9]))?;
+    Some(Entry {
+        version: u32::from(FORMAT),
+        check: String::from_utf8_lossy(name).into_owned(),
+        key: s[10..30].iter().map(|b| format!("{b:02x}")).collect(),
+        created_ms: number(30),
+        duration_ms: number(38),
+        peak_memory_bytes: number(46),
+    })
+}
+
 impl Cache {
     pub fn open(git_dir: &Path) -> Cache {
         Cache {
@@ -177,60 +258,102 @@ impl Cache {
         }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
+    fn path(&self) -> PathBuf {
+        self.dir.join(SLOTS_FILE)
     }
 
     /// The cached pass for `key`; anything unreadable is a miss.
     pub fn get(&self, key: &str) -> Option<Entry> {
-        let bytes = fs::read(self.path(key)).ok()?;
-        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        (entry.key == key && entry.version == 1).then_some(entry)
+        let id = key_bytes(key)?;
+        let file = fs::File::open(self.path()).ok()?;
+        let set = read_set(&file, set_of(&id))?;
+        set.chunks_exact(SLOT)
+            .filter_map(decode)
+            .find(|e| e.key == key)
     }
 
-    /// Stores a pass, written atomically, and keeps the cache bounded.
+    /// Stores a pass in its key's set, over the same key's older pass, an
+    /// empty or damaged slot, or else the set's oldest pass.
     pub fn put(&self, entry: &Entry) {
-        if crate::fsutil::private_dir(&self.dir).is_err() {
+        let Some(id) = key_bytes(&entry.key) else {
             return;
-        }
-        if let Ok(bytes) = serde_json::to_vec(entry) {
-            let _ = crate::fsutil::replace(&self.path(&entry.key), &bytes, false);
-        }
+        };
+        let Some(file) = self.writable() else {
+            return;
+        };
+        let set = set_of(&id);
+        let Some(slots) = read_set(&file, set) else {
+            return;
+        };
+        let age = |slot: &[u8]| match decode(slot) {
+            Some(e) if e.key == entry.key => (0, 0),
+            None => (0, 1),
+            Some(e) => (1, e.created_ms),
+        };
+        let way = slots
+            .chunks_exact(SLOT)
+            .enumerate()
+            .min_by_key(|(_, slot)| age(slot))
+            .map_or(0, |(w, _)| w);
+        let offset = (set * WAYS + way) * SLOT;
+        use std::os::unix::fs::FileExt;
+        let _ = file.write_all_at(&encode(entry), offset as u64);
     }
 
-    /// Drops the oldest entries beyond the bound.
-    pub fn prune(&self) {
-        // Counting names is cheap; reading each entry's time only when over.
-        if self.entries().count() <= MAX_ENTRIES {
-            return;
+    /// The slots file open for writing, made (whole, zeroed, under a
+    /// temporary name renamed into place) the first time, or again when it
+    /// is not whole: its blocks are allocated once, so that storing a pass
+    /// afterwards never creates a file or allocates a block, which on some
+    /// file systems costs half a millisecond. Entries of the
+    /// one-file-per-pass layout that came before it are removed then.
+    fn writable(&self) -> Option<fs::File> {
+        let path = self.path();
+        let open = || fs::OpenOptions::new().read(true).write(true).open(&path);
+        let whole = |f: &fs::File| f.metadata().is_ok_and(|m| m.len() == FILE_LEN);
+        let existing = match open() {
+            Ok(f) if whole(&f) => return Some(f),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        crate::fsutil::private_dir(&self.dir).ok()?;
+        for e in fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            let name = name.as_encoded_bytes();
+            if name.ends_with(b".json") || name.ends_with(b".spare") {
+                let _ = fs::remove_file(e.path());
+            }
         }
-        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = self
-            .entries()
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        if entries.len() <= MAX_ENTRIES {
-            return;
-        }
-        entries.sort();
-        let excess = entries.len() - MAX_ENTRIES;
-        for (_, p) in entries.into_iter().take(excess) {
-            crate::fsutil::remove_replaced(&p);
-        }
+        let tmp = self
+            .dir
+            .join(format!(".{SLOTS_FILE}.{}", std::process::id()));
+        let made = (|| -> std::io::Result<()> {
+            let mut f = crate::fsutil::create_private(&tmp)?;
+            std::io::Write::write_all(&mut f, &vec![0u8; FILE_LEN as usize])?;
+            if existing {
+                // Cut short or grown: replaced whole.
+                return fs::rename(&tmp, &path);
+            }
+            // Another run may have made it meanwhile: theirs stays.
+            match crate::fsutil::rename2(&tmp, &path, libc::RENAME_NOREPLACE) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+                _ => Ok(()),
+            }
+        })();
+        let _ = fs::remove_file(&tmp);
+        made.ok()?;
+        open().ok().filter(whole)
     }
 
-    /// The entries on disk (not the spare inodes `fsutil::replace` keeps
-    /// beside them, whose names start with a dot).
-    fn entries(&self) -> impl Iterator<Item = fs::DirEntry> {
-        fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+    /// The passes stored (not counting empty or damaged slots).
+    pub fn count(&self) -> usize {
+        fs::read(self.path()).map_or(0, |bytes| {
+            bytes.chunks_exact(SLOT).filter_map(decode).count()
+        })
     }
 
     /// Removes every entry; returns how many there were.
     pub fn clear(&self) -> usize {
-        let n = self.entries().count();
+        let n = self.count();
         let _ = fs::remove_dir_all(&self.dir);
         n
     }
@@ -245,7 +368,6 @@ impl Cache {
         result: &RunResult,
         modified: &[Modified],
     ) {
-        let mut prune_due = false;
         for (i, check) in config.checks.iter().enumerate() {
             let (Some(key), Some(j)) = (&keys[i], job_of[i]) else {
                 continue;
@@ -263,22 +385,70 @@ impl Cache {
                 continue;
             }
             self.put(&Entry {
-                version: 1,
+                version: u32::from(FORMAT),
                 check: check.name.clone(),
                 key: key.clone(),
                 created_ms: runs::now_ms(),
                 duration_ms: outcome.duration.as_millis() as u64,
                 peak_memory_bytes: outcome.peak,
             });
-            // The bound is looked at on about one store in 32 (chosen by the
-            // key's last byte): listing a folder of thousands of entries on
-            // every commit would cost more than the cache saves, and the
-            // cache runs at most a few dozen entries over meanwhile.
-            prune_due |=
-                u8::from_str_radix(&key[key.len().saturating_sub(2)..], 16).is_ok_and(|b| b < 8);
         }
-        if prune_due {
-            self.prune();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, check: &str, created_ms: u64) -> Entry {
+        Entry {
+            version: u32::from(FORMAT),
+            check: check.into(),
+            key: key.into(),
+            created_ms,
+            duration_ms: 7,
+            peak_memory_bytes: 1 << 30,
         }
+    }
+
+    #[test]
+    fn a_slot_reads_back_what_was_stored_and_a_long_name_is_cut_whole() {
+        let e = entry(&"ab".repeat(20), "lint", 5);
+        assert_eq!(decode(&encode(&e)), Some(e));
+        let long = entry(&"01".repeat(20), &"é".repeat(100), 5);
+        let back = decode(&encode(&long)).unwrap();
+        assert!(back.check.len() <= SLOT - NAME_AT && back.check.chars().all(|c| c == 'é'));
+        assert_eq!(decode(&[0u8; SLOT]), None, "an empty slot holds nothing");
+        assert_eq!(key_bytes("xyz"), None);
+    }
+
+    #[test]
+    fn a_full_set_gives_its_oldest_slot_to_a_new_pass() {
+        let dir = std::env::temp_dir().join(format!("precheck-cache-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let cache = Cache::open(&dir);
+        // Five keys of one set (same first four hex digits), four ways.
+        let key = |i: u8| format!("beef{}{i:02x}", "0".repeat(34));
+        for i in 0..4 {
+            cache.put(&entry(&key(i), "c", 100 + u64::from(i)));
+        }
+        // The same key again takes its own slot, not another.
+        cache.put(&entry(&key(0), "c", 200));
+        assert!((0..4).all(|i| cache.get(&key(i)).is_some()));
+        cache.put(&entry(&key(4), "c", 300));
+        assert!(cache.get(&key(1)).is_none(), "the oldest went");
+        for i in [0, 2, 3, 4] {
+            assert!(cache.get(&key(i)).is_some(), "key {i}");
+        }
+        assert_eq!(cache.get(&key(0)).unwrap().created_ms, 200);
+        assert_eq!(cache.count(), 4);
+        assert_eq!(
+            fs::metadata(dir.join("precheck/cache/slots"))
+                .unwrap()
+                .len(),
+            FILE_LEN
+        );
+        assert_eq!(cache.clear(), 4);
+        let _ = fs::remove_dir_all(&dir);
     }
 }

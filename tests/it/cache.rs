@@ -125,24 +125,68 @@ fn a_failure_is_never_cached() {
     assert_eq!(ran(&repo), ["bad", "bad"]);
 }
 
+/// The slots of the cache file that hold a pass (their checksum, in the
+/// first 8 bytes, is not zero: an empty slot is all zeros).
+fn filled_slots(repo: &TestRepo) -> Vec<usize> {
+    let bytes = std::fs::read(repo.file(".git/precheck/cache/slots")).unwrap();
+    bytes
+        .chunks_exact(128)
+        .enumerate()
+        .filter(|(_, s)| s.iter().any(|&b| b != 0))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 #[test]
 fn a_corrupted_entry_is_a_miss() {
     let repo = TestRepo::new();
     suite(&repo, "");
     repo.precheck(&["run", "--all", "-q"]).expect_code(0);
     ran(&repo);
-    let dir = repo.file(".git/precheck/cache");
-    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-    assert_eq!(entries.len(), 3);
-    // One truncated, one garbage, one naming another key.
-    let text = std::fs::read_to_string(entries[0].path()).unwrap();
-    std::fs::write(entries[0].path(), &text[..text.len() / 2]).unwrap();
-    std::fs::write(entries[1].path(), b"\x00\xffnot json").unwrap();
-    let other = std::fs::read_to_string(entries[2].path()).unwrap();
-    let forged = other.replacen("\"key\":\"", "\"key\":\"0", 1);
-    std::fs::write(entries[2].path(), forged).unwrap();
+    let path = repo.file(".git/precheck/cache/slots");
+    let slots = filled_slots(&repo);
+    assert_eq!(slots.len(), 3, "one pass per check");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // One with a flipped bit in its key, one torn (its second half another
+    // write's zeros), and the third's pass copied over the first's slot:
+    // whole and checksummed, but another key's.
+    let at = |i: usize| slots[i] * 128;
+    // Whose pass a slot holds: the name's length at byte 9, the name at 54.
+    let name = |bytes: &[u8], i: usize| {
+        let len = usize::from(bytes[at(i) + 9]);
+        String::from_utf8(bytes[at(i) + 54..at(i) + 54 + len].to_vec()).unwrap()
+    };
+    let mut damaged = vec![name(&bytes, 0), name(&bytes, 1)];
+    damaged.sort();
+    bytes[at(0) + 12] ^= 1;
+    bytes[at(1) + 32..at(1) + 128].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), damaged, "damaged slots are misses");
+    // Afresh, then the first pass copied over the other two.
+    std::fs::remove_file(&path).unwrap();
     repo.precheck(&["run", "--all", "-q"]).expect_code(0);
     assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+    let slots = filled_slots(&repo);
+    assert_eq!(slots.len(), 3);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let first = bytes[at(0)..at(0) + 128].to_vec();
+    bytes[at(1)..at(1) + 128].copy_from_slice(&first);
+    bytes[at(2)..at(2) + 128].copy_from_slice(&first);
+    std::fs::write(&path, &bytes).unwrap();
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(
+        ran(&repo).len(),
+        2,
+        "a whole pass in another key's slot is a miss for that key"
+    );
+    // A file cut short: every pass is a miss, nothing fails, and the file
+    // is made whole again for the next run.
+    std::fs::write(&path, &bytes[..64]).unwrap();
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), ["all", "rs", "txt"]);
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    assert_eq!(ran(&repo), Vec::<String>::new());
 }
 
 #[test]

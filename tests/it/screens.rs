@@ -690,7 +690,7 @@ fn doctor_all_good() {
         ok    config: [REPO]/checks.toml (3 checks)
         ok    hook pre-commit: installed, calls this precheck
         ok    no unstaged changes left over from a crash
-        info  cache: 2 files, [SIZE] in [REPO]/.git/precheck/cache
+        info  cache: 2 passes, 1MiB in [REPO]/.git/precheck/cache
         info  run records: 6 files, [SIZE] in [REPO]/.git/precheck/runs
 
         all good
@@ -724,7 +724,7 @@ fn doctor_with_problems() {
         FAIL  hook pre-commit: not installed in [REPO]/.git/hooks; run `precheck install`
         FAIL  hook commit-msg: not installed in [REPO]/.git/hooks; run `precheck install`
         ok    no unstaged changes left over from a crash
-        info  cache: 0 files, [SIZE] in [REPO]/.git/precheck/cache
+        info  cache: 0 passes, 0B in [REPO]/.git/precheck/cache
         info  run records: 0 files, [SIZE] in [REPO]/.git/precheck/runs
 
         3 problems found
