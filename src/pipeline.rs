@@ -92,8 +92,17 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     if req.out.verbose {
         report::reasons(config, &plan, &req.sel);
     }
+    // One check to run needs one worker: the CPU count (std reads the
+    // cgroup's CPU quota for it) is not looked up on a one-check hook.
+    let running = plan.decisions.iter().filter(|d| d.runs()).count();
     let opts = scheduler::Options {
-        jobs: req.jobs.unwrap_or_else(|| default_jobs(config)),
+        jobs: req.jobs.unwrap_or_else(|| {
+            if running <= 1 {
+                1
+            } else {
+                default_jobs(config)
+            }
+        }),
         cap: memory_cap(config, req.memory.as_deref())?,
         fail_fast: req.fail_fast || config.settings.fail_fast,
     };

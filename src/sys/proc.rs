@@ -81,6 +81,17 @@ fn parse_stat(text: &str, page: u64) -> Option<Proc> {
     })
 }
 
+/// A small file of /proc or /sys, read in one `read` of a page and one
+/// that finds its end: these files report no size, so std's reading (a
+/// `statx` for the size, then reads of 32, 32, 64, 128… bytes) takes four
+/// times the system calls, on the hook's path too.
+fn read_text(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    fs::File::open(path)?.read_to_end(&mut buf)?;
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// Every pid in /proc.
 fn pids() -> impl Iterator<Item = i32> {
     fs::read_dir("/proc")
@@ -93,7 +104,7 @@ fn pids() -> impl Iterator<Item = i32> {
 /// The identity of one live process (not a zombie), read without scanning
 /// the whole table.
 pub fn proc_id(pid: i32) -> Option<ProcId> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text = read_text(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&text, 1).filter(|p| !p.zombie).map(|p| ProcId {
         pid,
         start: p.start,
@@ -121,14 +132,14 @@ pub fn with_env(key: &str, value: &str) -> Vec<ProcId> {
 }
 
 fn read_stat(pid: i32, page: u64) -> Option<Proc> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?, page)
+    parse_stat(&read_text(format!("/proc/{pid}/stat")).ok()?, page)
 }
 
 /// The children of every thread of `pid` (`threads` of them; one thread's
 /// file is read directly, more are listed first).
 fn children_of(pid: i32, threads: u32, out: &mut Vec<i32>) -> Option<()> {
     let mut read = |tid: i32| -> Option<()> {
-        let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/children")).ok()?;
+        let text = read_text(format!("/proc/{pid}/task/{tid}/children")).ok()?;
         out.extend(
             text.split_whitespace()
                 .filter_map(|c| c.parse::<i32>().ok()),
@@ -283,7 +294,7 @@ impl ProcTable {
 }
 
 fn meminfo(key: &str) -> Option<u64> {
-    let text = fs::read_to_string("/proc/meminfo").ok()?;
+    let text = read_text("/proc/meminfo").ok()?;
     text.lines().find_map(|l| {
         let rest = l.strip_prefix(key)?.strip_prefix(':')?;
         let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
@@ -293,8 +304,8 @@ fn meminfo(key: &str) -> Option<u64> {
 
 /// The cgroup (v2, else v1) memory limit and usage of this process, if any.
 fn cgroup_memory() -> Option<(u64, u64)> {
-    let read = |p: &str| -> Option<u64> { fs::read_to_string(p).ok()?.trim().parse().ok() };
-    if let Ok(text) = fs::read_to_string("/proc/self/cgroup") {
+    let read = |p: &str| -> Option<u64> { read_text(p).ok()?.trim().parse().ok() };
+    if let Ok(text) = read_text("/proc/self/cgroup") {
         for line in text.lines() {
             if let Some(path) = line.strip_prefix("0::") {
                 let base = format!("/sys/fs/cgroup{}", path.trim_end_matches('/'));
