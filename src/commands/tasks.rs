@@ -348,19 +348,17 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
     match meta.state() {
         RunState::Running => {}
         RunState::Crashed => {
-            // Nobody is left to stop its checks: stop what remains of them here.
-            for c in meta
-                .checks
-                .iter()
-                .filter(|c| c.state == CheckState::RUNNING)
-            {
-                if let Some(g) = c.pgid.filter(|g| crate::sys::signal::group_exists(*g)) {
-                    crate::sys::signal::send(Some(g), &[], crate::sys::signal::SIGKILL);
-                }
-            }
+            // Nobody is left to stop its checks: stop what remains of them
+            // here, found by the owner token they carry, never by the process
+            // group recorded (another group may have that number since).
+            let left =
+                crate::sys::proc::with_env(crate::sys::child::OWNER_ENV, &meta.owner_token());
+            crate::sys::signal::send(None, &left, crate::sys::signal::SIGKILL);
             crate::report::outln!(
-                "run {} had crashed; stopped what was left of its checks",
-                meta.id
+                "run {} had crashed; stopped what was left of its checks ({} process{})",
+                meta.id,
+                left.len(),
+                if left.len() == 1 { "" } else { "es" }
             );
             return Ok(Exit::Passed);
         }

@@ -131,11 +131,10 @@ impl Drop for Held<'_> {
     }
 }
 
-/// Whether the run a ledger file is named after (`PID-STARTTIME`) is still
-/// running; None for a name that is not such a token (the lock file).
+/// Whether the run a ledger file is named after (its owner token) is
+/// still running; None for a name that is not a token (the lock file).
 fn owner_alive(name: &std::ffi::OsStr) -> Option<bool> {
-    let (pid, start) = name.to_str()?.split_once('-')?;
-    Some(proc::alive(pid.parse().ok()?, start.parse().ok()?))
+    crate::sys::child::token_alive(name.to_str()?)
 }
 
 /// After a crash: stops whatever a run that died without cleaning up had

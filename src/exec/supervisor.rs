@@ -199,13 +199,16 @@ pub fn run(
     let mut killed = false;
     // The first reading waits a tick: a check that ends sooner costs no /proc scan.
     let mut next_tick = Instant::now() + TICK;
+    // Kill requests are also looked for every tick: a `precheck kill` in
+    // another pid namespace cannot signal this process.
+    let mut poll_kills = false;
     loop {
         let got = signal.load(Ordering::SeqCst);
         if got != 0 && interrupted_by.is_none() {
             interrupted_by = Some(got as i32);
             c.stop_all(KillReason::Stopped);
         }
-        if controls.kill_asked.swap(false, Ordering::SeqCst) {
+        if controls.kill_asked.swap(false, Ordering::SeqCst) || std::mem::take(&mut poll_kills) {
             for name in (controls.kill_requests)() {
                 if name == "*" {
                     killed = true;
@@ -237,6 +240,7 @@ pub fn run(
             c.escalate();
             observer.tick(&c.live());
             next_tick = now + TICK;
+            poll_kills = true;
         }
         match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
             Ok(event) => c.handle(event, observer),

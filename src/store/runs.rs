@@ -239,6 +239,10 @@ pub struct Meta {
     pub finished_ms: Option<u64>,
     pub pid: u32,
     pub pid_start: u64,
+    /// The pid namespace of `pid` (absent in records from before it was
+    /// recorded): a run of another namespace is never judged crashed here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_ns: Option<u64>,
     pub exit_code: Option<i32>,
     pub checks: Vec<MetaCheck>,
 }
@@ -268,6 +272,7 @@ impl Meta {
             finished_ms: None,
             pid,
             pid_start: proc::proc_id(pid as i32).map_or(0, |p| p.start),
+            pid_ns: Some(proc::pid_ns()),
             exit_code: None,
             checks: checks
                 .iter()
@@ -293,7 +298,19 @@ impl Meta {
     }
 
     pub fn alive(&self) -> bool {
-        proc::alive(self.pid as i32, self.pid_start)
+        proc::alive_in(self.pid as i32, self.pid_start, self.pid_ns)
+    }
+
+    /// Started in this process's pid namespace (or recorded before
+    /// namespaces were): its pid names its process here, to signal.
+    pub fn in_our_namespace(&self) -> bool {
+        self.pid_ns
+            .is_none_or(|ns| ns == 0 || proc::pid_ns() == 0 || ns == proc::pid_ns())
+    }
+
+    /// The owner token its processes carry (see `sys::child`).
+    pub fn owner_token(&self) -> String {
+        crate::sys::child::token(self.pid as i32, self.pid_start, self.pid_ns)
     }
 
     pub fn finished(&self) -> bool {
@@ -433,6 +450,8 @@ fn recyclable(dirs: Vec<PathBuf>, keep: usize) -> Option<PathBuf> {
         state: RunState,
         pid: u32,
         pid_start: u64,
+        #[serde(default)]
+        pid_ns: Option<u64>,
     }
     let abandoned = |d: &Path| {
         use std::os::unix::fs::MetadataExt;
@@ -452,7 +471,7 @@ fn recyclable(dirs: Vec<PathBuf>, keep: usize) -> Option<PathBuf> {
         if d.file_name() != Some(std::ffi::OsStr::new(&h.id)) {
             return abandoned(d);
         }
-        h.state != RunState::Running || !proc::alive(h.pid as i32, h.pid_start)
+        h.state != RunState::Running || !proc::alive_in(h.pid as i32, h.pid_start, h.pid_ns)
     })
 }
 
@@ -609,8 +628,10 @@ pub fn request_kill(git_dir: &Path, meta: &Meta, names: &[String]) -> Result<()>
         text.push('\n');
     }
     replace(&path, text.as_bytes(), false)?;
-    // The run's process, whose identity was just checked.
-    if meta.alive() {
+    // The run's process, whose identity was just checked (a pid of another
+    // namespace names another process here: that run reads the request
+    // when it next looks, about every tick).
+    if meta.in_our_namespace() && meta.alive() {
         crate::sys::signal::notify_kill_request(meta.pid as i32);
     }
     Ok(())

@@ -24,14 +24,43 @@ use std::process::Command;
 
 pub use crate::env::OWNER as OWNER_ENV;
 
-/// This process's owner token (`PID-STARTTIME`), read once.
+/// This process's owner token (`PID-STARTTIME-PIDNS`), read once: who
+/// started a process, in terms no other process can share (the pid
+/// namespace too, since a pid means another process in another one).
 pub fn owner_token() -> &'static str {
     static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TOKEN.get_or_init(|| {
         let pid = std::process::id() as i32;
         let start = crate::sys::proc::proc_id(pid).map_or(0, |p| p.start);
-        format!("{pid}-{start}")
+        token(pid, start, Some(crate::sys::proc::pid_ns()))
     })
+}
+
+/// The owner token of the run process `pid`, started at `start` in pid
+/// namespace `ns` (None: a record from before namespaces were recorded,
+/// whose token had two parts).
+pub fn token(pid: i32, start: u64, ns: Option<u64>) -> String {
+    match ns {
+        Some(ns) => format!("{pid}-{start}-{ns}"),
+        None => format!("{pid}-{start}"),
+    }
+}
+
+/// Whether the process an owner token names is still running, as far as
+/// this process can tell (see `proc::alive_in`); None for a name that is
+/// not a token.
+pub fn token_alive(token: &str) -> Option<bool> {
+    let mut parts = token.split('-');
+    let pid = parts.next()?.parse().ok()?;
+    let start = parts.next()?.parse().ok()?;
+    let ns = match parts.next() {
+        Some(ns) => Some(ns.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(crate::sys::proc::alive_in(pid, start, ns))
 }
 
 /// Marks `cmd` as ours: the owner token in its environment.

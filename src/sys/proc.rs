@@ -116,6 +116,29 @@ pub fn alive(pid: i32, start: u64) -> bool {
     proc_id(pid).is_some_and(|p| p.start == start)
 }
 
+/// This process's pid namespace (the inode of `/proc/self/ns/pid`), read
+/// once; 0 where the kernel does not say.
+pub fn pid_ns() -> u64 {
+    static NS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *NS.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata("/proc/self/ns/pid").map_or(0, |m| m.ino())
+    })
+}
+
+/// Is the process `pid` started at `start`, in pid namespace `ns`, still
+/// running, as far as this process can tell? A pid of another namespace
+/// names another process here (a dev container's precheck and the host's,
+/// on one repository), so such a process is never judged dead by us: only
+/// its own side can. `ns` None (a record from before namespaces were
+/// recorded) is read as ours.
+pub fn alive_in(pid: i32, start: u64, ns: Option<u64>) -> bool {
+    match ns {
+        Some(ns) if ns != 0 && pid_ns() != 0 && ns != pid_ns() => true,
+        _ => alive(pid, start),
+    }
+}
+
 /// Live processes whose environment holds `key=value`: how precheck finds
 /// what a run that died had started, whatever became of their parents.
 pub fn with_env(key: &str, value: &str) -> Vec<ProcId> {

@@ -13,6 +13,7 @@ mod coverage;
 mod files;
 mod gate;
 mod hooks;
+mod identity;
 mod import;
 mod layers;
 mod live_view;
