@@ -173,7 +173,8 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         req.out.quiet,
         jobs.iter().map(|j| j.name.clone()).collect(),
     );
-    let mut ledger = Ledger::open(repo.git_dir()).ok();
+    // One ledger for every work tree of the repository: they share the machine.
+    let mut ledger = Ledger::open(repo.common_dir()).ok();
     let kill_requests = || runs::take_kill_requests(&run_dir);
     let controls = supervisor::Controls {
         signal: &signals.stop,

@@ -1,5 +1,6 @@
-//! The memory ledger: runs in the same repository share the memory cap.
-//! Each live run keeps one small file under `.git/precheck/ledger/` holding
+//! The memory ledger: runs in the same repository (in any of its work
+//! trees) share the memory cap. Each live run keeps one small file under
+//! the common git dir's `precheck/ledger/` holding
 //! the expected memory of its running checks; admitting a check happens
 //! under an exclusive lock on the ledger (`File::lock`, flock(2)), so two runs never both take the
 //! last free memory. Files of dead runs are ignored and removed.
@@ -107,10 +108,16 @@ impl Held<'_> {
             if path == self.ledger.own {
                 continue;
             }
-            if owner_alive(&e.file_name()) != Some(true) {
-                // A dead run's file is left for `reap_dead`, which also stops
-                // what that run started.
-                continue;
+            match owner_alive(&e.file_name()) {
+                Some(true) => {}
+                Some(false) => {
+                    // A run that died: what it left running still uses
+                    // memory nobody counts, so it is stopped now, not when
+                    // some later command starts.
+                    reap(&path, &e.file_name());
+                    continue;
+                }
+                None => continue,
             }
             total += fs::read_to_string(&path)
                 .ok()
@@ -139,22 +146,29 @@ fn owner_alive(name: &std::ffi::OsStr) -> Option<bool> {
 
 /// After a crash: stops whatever a run that died without cleaning up had
 /// started (found by the owner token in their environment), and drops its
-/// ledger file. Cheap when no run died: one directory read.
+/// ledger file. Cheap when no run died: one directory read. `git_dir` is
+/// the common one, as for [`Ledger::open`].
 pub fn reap_dead(git_dir: &Path) -> usize {
     let dir = git_dir.join("precheck").join("ledger");
     let mut stopped = 0;
     for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let name = e.file_name();
-        let Some(token) = name.to_str() else { continue };
-        if owner_alive(&name) != Some(false) {
-            continue;
+        if owner_alive(&e.file_name()) == Some(false) {
+            stopped += reap(&e.path(), &e.file_name());
         }
-        let orphans = proc::with_env(crate::sys::child::OWNER_ENV, token);
-        crate::sys::signal::send(None, &orphans, crate::sys::signal::SIGKILL);
-        stopped += orphans.len();
-        let _ = fs::remove_file(e.path());
     }
     stopped
+}
+
+/// Stops what the dead run named `token` left running (found by the token
+/// in their environment) and drops its ledger file; how many were stopped.
+fn reap(path: &Path, token: &std::ffi::OsStr) -> usize {
+    let Some(token) = token.to_str() else {
+        return 0;
+    };
+    let orphans = proc::with_env(crate::sys::child::OWNER_ENV, token);
+    crate::sys::signal::send(None, &orphans, crate::sys::signal::SIGKILL);
+    let _ = fs::remove_file(path);
+    orphans.len()
 }
 
 /// The name of the file a finished run leaves for the next one to take

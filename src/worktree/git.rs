@@ -99,6 +99,12 @@ impl Repo {
         self.repo.path()
     }
 
+    /// The git dir all work trees of the repository share (`.git`): where
+    /// what they must share lives, like the memory ledger.
+    pub fn common_dir(&self) -> &Path {
+        self.repo.commondir()
+    }
+
     fn index(&self) -> Result<git2::Index> {
         let mut index = self.repo.index().context("cannot read the git index")?;
         // Reloads only when the file changed on disk (checkout-index, git add).

@@ -1213,7 +1213,7 @@ pub fn open_repo() -> Result<Repo> {
 /// there is one and no live precheck holds the work tree. Cheap when there is
 /// nothing to do (a directory read and a stat).
 fn recover_if_needed(repo: &Repo) -> Result<()> {
-    let reaped = crate::exec::ledger::reap_dead(repo.git_dir());
+    let reaped = crate::exec::ledger::reap_dead(repo.common_dir());
     if reaped > 0 {
         crate::report::errln!(
             "precheck: stopped {reaped} process{} left running by a precheck that died",

@@ -552,3 +552,76 @@ fn a_commit_waits_for_a_background_run_reading_the_tree() {
     assert_eq!(repo.read("seen.txt"), "staged\n");
     assert_eq!(repo.read("f.txt"), "staged\nunstaged\n");
 }
+
+/// Two work trees of one repository each admitted their checks as if
+/// alone (the ledger lived in each work tree's own git dir): under one
+/// 1 GiB cap, a 600 MiB check in each must never overlap.
+#[test]
+fn work_trees_of_one_repository_share_one_memory_cap() {
+    let repo = TestRepo::new();
+    let log = repo.file("times.log");
+    // Named after the work tree it runs in, logged in one place.
+    let body = format!(
+        "echo \"$(basename \"$PWD\") start $(date +%s%N)\" >> {log}; sleep 0.6; \
+         echo \"$(basename \"$PWD\") end $(date +%s%N)\" >> {log}",
+        log = log.display()
+    );
+    repo.checks(&format!(
+        "[settings]\nmemory = \"1GiB\"\n[checks.heavy]\nrun = '{body}'\nmemory = \"600MiB\"\n"
+    ));
+    repo.write(".gitignore", "times.log\n");
+    repo.stage(&["."]).commit("base");
+    let other = repo.home().join("wt");
+    repo.git(&["worktree", "add", "-q", "--detach", other.to_str().unwrap()]);
+    let mut in_other = repo.command(&["run", "--all"]);
+    in_other.current_dir(&other);
+    let mut in_main = repo.command(&["run", "--all"]);
+    let a = in_other.spawn().unwrap();
+    let b = in_main.spawn().unwrap();
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let t = intervals(&repo);
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert_eq!(
+        max_overlap(&t),
+        1,
+        "one 600 MiB check at a time under 1 GiB: {t:?}"
+    );
+}
+
+/// A run killed outright leaves what its checks started running, using
+/// memory that no ledger file counts any more. A run that is running (no
+/// command started since, to reap it on its way in) stops them when it
+/// next admits a check.
+#[test]
+fn a_running_run_stops_what_a_dead_run_left() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.dies]\nrun = 'setsid sleep 100 & echo $! > orphan.pid; exec sleep 100'\nhooks = ['manual']\n\
+         [checks.first]\nrun = 'touch first.started; while [ ! -e go ]; do sleep 0.05; done'\nhooks = ['manual']\n\
+         [checks.then]\nrun = 'true'\nneeds = ['first']\nhooks = ['manual']\n",
+    );
+    repo.write(".gitignore", "*.pid\n*.started\ngo\n");
+    let living = start(&repo, &["first", "then", "--all"]);
+    wait_for("the living run's first check", || {
+        repo.file("first.started").exists()
+    });
+    let dying = start(&repo, &["dies", "--all"]);
+    wait_for("the orphan", || {
+        repo.file("orphan.pid").exists() && !repo.read("orphan.pid").trim().is_empty()
+    });
+    let orphan: i32 = repo.read("orphan.pid").trim().parse().unwrap();
+    let pid = task(&repo, &dying)["pid"].as_i64().unwrap() as i32;
+    // SAFETY: killing the background run this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    wait_for("the dying run to be gone", || !alive(pid));
+    assert!(alive(orphan), "left running by the dead run");
+    // No precheck command from here on: only the living run can reap it.
+    repo.write("go", "");
+    wait_for("the living run to stop the orphan", || !alive(orphan));
+    repo.precheck(&["wait", "--run", &living]).expect_code(0);
+}
