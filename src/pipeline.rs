@@ -110,7 +110,16 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     let fixers = fixes::running(config, &plan, &files);
     // Readers of the work tree share it; a run that changes it (fixers, or
     // files to set aside, read under the lock) holds it alone.
-    let (_lock, unstaged) = if plan.decisions.iter().any(Decision::runs) {
+    let enclosing = enclosing_run();
+    if let Some(owner) = &enclosing {
+        // The enclosing run holds the work tree (alone, when it set changes
+        // aside) until this check of it ends: waiting for it would never end.
+        crate::report::errln!(
+            "precheck: running inside a check of the precheck run of process {} (PRECHECK_OWNER): on the work tree as that run left it, setting nothing aside",
+            owner.split('-').next().unwrap_or(owner)
+        );
+    }
+    let (_lock, unstaged) = if enclosing.is_none() && plan.decisions.iter().any(Decision::runs) {
         let held = TreeLock::for_run(
             repo.git_dir(),
             !fixers.is_empty(),
@@ -237,6 +246,16 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         runs::prune(repo.git_dir(), config.settings.keep_runs);
     }
     Ok(summary.exit)
+}
+
+/// The owner token of the live precheck run this process runs inside (a
+/// check, or a hook a check's `git commit` started, that runs precheck):
+/// the token every check inherits names a live process other than us.
+fn enclosing_run() -> Option<String> {
+    let token = std::env::var(env::OWNER).ok()?;
+    (token != crate::sys::child::owner_token()
+        && crate::sys::child::token_alive(&token) == Some(true))
+    .then_some(token)
 }
 
 /// What a run sets aside, read under the work-tree lock: the work tree's

@@ -625,3 +625,28 @@ fn a_running_run_stops_what_a_dead_run_left() {
     wait_for("the living run to stop the orphan", || !alive(orphan));
     repo.precheck(&["wait", "--run", &living]).expect_code(0);
 }
+
+/// A check that runs precheck itself (a wrapper script) waited forever for
+/// the work-tree lock its own run held while unstaged changes were set
+/// aside. The inner precheck sees it runs inside a live run, runs on the
+/// tree as that run left it (the staged content) and says so.
+#[test]
+fn a_check_that_runs_precheck_does_not_wait_for_its_own_run() {
+    let repo = TestRepo::new();
+    repo.checks(&format!(
+        "[checks.outer]\nrun = '{bin} run inner --all --no-cache'\ntimeout = \"30s\"\n\
+         [checks.inner]\nrun = 'cat f.txt > seen.txt'\nhooks = ['manual']\n",
+        bin = common::BIN
+    ));
+    repo.write(".gitignore", "seen.txt\n");
+    repo.write("f.txt", "base\n").stage(&["."]).commit("base");
+    repo.write("f.txt", "staged\n").stage(&["f.txt"]);
+    repo.write("f.txt", "staged\nunstaged\n");
+    let run = repo.precheck(&["run", "--no-cache", "--format", "json"]);
+    run.expect_code(0);
+    assert_eq!(repo.read("seen.txt"), "staged\n", "{}", run.context);
+    assert_eq!(repo.read("f.txt"), "staged\nunstaged\n");
+    let log = run.check("outer")["log"].as_str().unwrap().to_string();
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("running inside a check"), "{log}");
+}
