@@ -180,9 +180,17 @@ pub struct WaitArgs {
     #[arg(long = "run", value_name = "ID")]
     pub runs: Vec<String>,
 
-    /// Give up after this long (like 90s, 10m), exit 124
+    /// Give up after this long (like 90s, 10m; 0 looks once), exit 124
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+
+    /// Return when the first of the runs ends (its verdict is the exit status)
+    #[arg(long)]
+    pub any: bool,
+
+    /// Lines of each check's log in the JSON output
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub tail: usize,
 
     /// Output format
     #[arg(long, value_enum, default_value = "human")]

@@ -23,6 +23,9 @@ pub enum Status {
     SkippedByUser,
     NotStarted,
     Interrupted,
+    /// Running when its run's precheck died (read so from the record; never
+    /// the outcome of a live run).
+    Crashed,
 }
 
 impl Status {
@@ -40,6 +43,7 @@ impl Status {
             Status::SkippedByUser => "skipped_by_user",
             Status::NotStarted => "not_started",
             Status::Interrupted => "interrupted",
+            Status::Crashed => "crashed",
         }
     }
 

@@ -14,41 +14,14 @@ use crate::config::parse_duration;
 use crate::exit::Exit;
 use crate::outcome::{CheckState, RunState, Status};
 use crate::report::{self, TextFormat};
-use crate::store::runs::{self, Meta};
+use crate::store::runs::{self, Counts, Meta};
 use crate::units::format_duration;
 use crate::worktree::git::Repo;
 
 const POLL: Duration = Duration::from_millis(100);
 
-#[derive(Serialize)]
-struct Counts {
-    passed: usize,
-    failed: usize,
-    running: usize,
-    waiting: usize,
-    skipped: usize,
-}
-
-fn counts(m: &Meta) -> Counts {
-    let ended = |f: fn(Status) -> bool| {
-        m.checks
-            .iter()
-            .filter(|c| c.state.ended().is_some_and(f))
-            .count()
-    };
-    Counts {
-        passed: ended(|s| s == Status::Passed),
-        failed: ended(Status::is_failure),
-        running: m.count(CheckState::RUNNING),
-        waiting: m.count(CheckState::WAITING),
-        skipped: ended(|s| {
-            matches!(
-                s,
-                Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
-            )
-        }),
-    }
-}
+/// Lines of each check's log in `log` and `wait` JSON unless `--tail` says.
+pub const JSON_TAIL: usize = 20;
 
 #[derive(Serialize)]
 struct TaskRow<'a> {
@@ -69,27 +42,7 @@ fn row(m: &Meta) -> TaskRow<'_> {
         started_at: runs::rfc3339(m.started_ms),
         duration_ms: m.duration_ms(),
         pid: m.pid,
-        checks: counts(m),
-    }
-}
-
-fn describe_counts(c: &Counts) -> String {
-    let mut parts = Vec::new();
-    for (n, word) in [
-        (c.passed, "passed"),
-        (c.failed, "failed"),
-        (c.running, "running"),
-        (c.waiting, "waiting"),
-        (c.skipped, "skipped"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {word}"));
-        }
-    }
-    if parts.is_empty() {
-        "no checks".into()
-    } else {
-        parts.join(", ")
+        checks: Counts::of(m),
     }
 }
 
@@ -127,13 +80,16 @@ pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<Exit> {
             r.state,
             &started[..19.min(started.len())],
             format_duration(Duration::from_millis(r.duration_ms)),
-            describe_counts(&r.checks)
+            r.checks.describe()
         )?;
     }
     Ok(Exit::Passed)
 }
 
-/// Copies what the file holds from `offset` on to stdout; returns the new offset.
+/// Copies what the file holds from `offset` on to stdout; returns the new
+/// offset. On a terminal, escape sequences are shown, not obeyed (see
+/// `report::neutralise`), and a character cut by the end of what was
+/// written so far waits for the next call.
 fn copy_from(path: &std::path::Path, offset: u64, out: &mut impl Write) -> Result<u64> {
     let Ok(mut f) = File::open(path) else {
         return Ok(offset);
@@ -141,18 +97,43 @@ fn copy_from(path: &std::path::Path, offset: u64, out: &mut impl Write) -> Resul
     f.seek(SeekFrom::Start(offset))?;
     let mut buf = Vec::new();
     f.read_to_end(&mut buf)?;
-    out.write_all(&buf)?;
+    let mut used = buf.len();
+    if report::stdout_is_terminal() {
+        if let Err(e) = std::str::from_utf8(&buf) {
+            if e.error_len().is_none() {
+                used = e.valid_up_to();
+            }
+        }
+        let text = String::from_utf8_lossy(&buf[..used]);
+        out.write_all(report::neutralise(&text).as_bytes())?;
+    } else {
+        out.write_all(&buf)?;
+    }
     out.flush()?;
-    Ok(offset + buf.len() as u64)
+    Ok(offset + used as u64)
+}
+
+/// The run, once its record lists its checks: a background run's first
+/// record (written by the command that started it, before its id is
+/// printed) has none until the run has planned, a moment later.
+fn find_listed(git_dir: &std::path::Path, id: Option<&str>) -> Result<Meta> {
+    let mut meta = runs::find(git_dir, id)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while meta.checks.is_empty() && !meta.finished() && Instant::now() < deadline {
+        std::thread::sleep(POLL / 5);
+        meta = runs::find(git_dir, Some(&meta.id))?;
+    }
+    Ok(meta)
 }
 
 pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
-    let meta = runs::find(git_dir, args.run.as_deref())?;
+    let meta = find_listed(git_dir, args.run.as_deref())?;
     let mut out = crate::report::stdout();
     let Some(name) = args.check else {
         if args.format == TextFormat::Json {
-            writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
+            let doc = run_json(git_dir, &meta, args.tail.unwrap_or(JSON_TAIL));
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
             return Ok(Exit::Passed);
         }
         writeln!(
@@ -161,7 +142,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
             meta.id,
             meta.trigger,
             meta.state(),
-            describe_counts(&counts(&meta))
+            Counts::of(&meta).describe()
         )?;
         for c in &meta.checks {
             writeln!(out, "  {:20} {}", c.name, c.state)?;
@@ -174,7 +155,7 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
             writeln!(out, "\n── {} {} ──", c.name, c.state)?;
             let tail = report::tail(&c.log, args.tail.unwrap_or(10));
             if !tail.text.is_empty() {
-                writeln!(out, "{}", tail.text)?;
+                writeln!(out, "{}", report::neutralise(&tail.text))?;
             }
             writeln!(out, "(full log: precheck log {} --run {})", c.name, meta.id)?;
         }
@@ -194,14 +175,15 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
         })?
         .clone();
     if args.format == TextFormat::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&log_json(&meta))?)?;
+        let doc = run_json(git_dir, &meta, args.tail.unwrap_or(JSON_TAIL));
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Exit::Passed);
     }
     let mut offset = match args.tail {
         Some(n) => {
             let tail = report::tail(&check.log, n);
             if !tail.text.is_empty() {
-                writeln!(out, "{}", tail.text)?;
+                writeln!(out, "{}", report::neutralise(&tail.text))?;
             }
             fs::metadata(&check.log).map_or(0, |m| m.len())
         }
@@ -226,16 +208,57 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
     }
 }
 
-fn log_json(meta: &Meta) -> serde_json::Value {
+/// A run as `log` and `wait` show it in JSON, and `precheck mcp` returns
+/// it: its state and counts, and per check what `run --format json` gives
+/// (status, exit code, signal, detail, a tail of at most `tail` lines with
+/// escape sequences removed, peak memory), from the run's own report once
+/// it ended, else from its record and log files. `log` is only given for a
+/// log file that exists.
+pub fn run_json(git_dir: &std::path::Path, meta: &Meta, tail: usize) -> serde_json::Value {
+    let result = runs::result(git_dir, &meta.id).filter(|_| meta.finished());
+    let reported = |name: &str| {
+        result.as_ref().and_then(|r| {
+            r["checks"]
+                .as_array()?
+                .iter()
+                .find(|c| c["name"] == name)
+                .cloned()
+        })
+    };
+    let checks: Vec<serde_json::Value> = meta
+        .checks
+        .iter()
+        .map(|c| {
+            let from_report = reported(&c.name);
+            let field = |key: &str| {
+                from_report
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |r| r[key].clone())
+            };
+            let log = c.log.exists().then_some(&c.log);
+            let text = log.map(|l| report::tail(l, tail).text).unwrap_or_default();
+            serde_json::json!({
+                "name": c.name,
+                "state": c.state,
+                "duration_ms": c.duration_ms,
+                "exit_code": field("exit_code"),
+                "signal": field("signal"),
+                "detail": field("detail"),
+                "peak_memory_bytes": field("peak_memory_bytes"),
+                "log": log,
+                "tail": report::strip_escapes(&text),
+            })
+        })
+        .collect();
     serde_json::json!({
+        "id": meta.id,
         "run": meta.id,
+        "trigger": meta.trigger,
         "state": meta.state(),
-        "checks": meta.checks.iter().map(|c| serde_json::json!({
-            "name": c.name,
-            "state": c.state,
-            "duration_ms": c.duration_ms,
-            "log": c.log,
-        })).collect::<Vec<_>>(),
+        "exit_code": meta.exit_code,
+        "duration_ms": meta.duration_ms(),
+        "counts": Counts::of(meta),
+        "checks": checks,
     })
 }
 
@@ -244,7 +267,10 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
     let timeout = args
         .timeout
         .as_deref()
-        .map(|t| parse_duration(t).map_err(|e| anyhow::anyhow!("--timeout: {e}")))
+        .map(|t| match t.trim() {
+            "0" => Ok(Duration::ZERO),
+            t => parse_duration(t).map_err(|e| anyhow::anyhow!("--timeout: {e}")),
+        })
         .transpose()?;
     let ids: Vec<String> = if !args.runs.is_empty() {
         for id in &args.runs {
@@ -265,55 +291,63 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
         }
     };
     let start = Instant::now();
-    let finals = loop {
+    let (shown, timed_out) = loop {
         let metas: Vec<Meta> = ids
             .iter()
             .map(|id| runs::find(git_dir, Some(id)))
             .collect::<Result<_>>()?;
-        if metas.iter().all(Meta::finished) {
-            break metas;
+        let done = if args.any {
+            metas.iter().any(Meta::finished)
+        } else {
+            metas.iter().all(Meta::finished)
+        };
+        if done {
+            break (metas, false);
         }
         if timeout.is_some_and(|t| start.elapsed() >= t) {
-            crate::report::errln!(
-                "precheck: still running after {}",
-                args.timeout.unwrap_or_default()
-            );
-            return Ok(Exit::WaitTimeout);
+            break (metas, true);
         }
         std::thread::sleep(POLL);
     };
-    let ok = finals.iter().all(|m| m.state() == RunState::Passed);
+    // The verdict: of the first run that ended (--any), else of them all.
+    let judged: Vec<&Meta> = if args.any {
+        shown.iter().filter(|m| m.finished()).take(1).collect()
+    } else {
+        shown.iter().collect()
+    };
+    let ok = judged.iter().all(|m| m.state() == RunState::Passed);
     let mut out = crate::report::stdout();
     if args.format == TextFormat::Json {
-        let runs: Vec<serde_json::Value> = finals
+        let runs: Vec<serde_json::Value> = shown
             .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "id": m.id,
-                    "state": m.state(),
-                    "exit_code": m.exit_code,
-                    "duration_ms": m.duration_ms(),
-                    "checks": m.checks.iter().map(|c| serde_json::json!({
-                        "name": c.name, "state": c.state, "duration_ms": c.duration_ms, "log": c.log,
-                    })).collect::<Vec<_>>(),
-                })
-            })
+            .map(|m| run_json(git_dir, m, args.tail))
             .collect();
+        let first = args
+            .any
+            .then(|| judged.first().map(|m| m.id.clone()))
+            .flatten();
         let _ = writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "runs": runs }))?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "runs": runs,
+                "timed_out": timed_out,
+                "first_ended": first,
+            }))?
         );
     } else {
-        for m in &finals {
+        for m in &shown {
             let _ = writeln!(
                 out,
                 "run {}: {} in {}: {}",
                 m.id,
                 m.state(),
                 format_duration(Duration::from_millis(m.duration_ms())),
-                describe_counts(&counts(m))
+                Counts::of(m).describe()
             );
+            if !m.finished() {
+                continue;
+            }
             for c in m
                 .checks
                 .iter()
@@ -327,6 +361,13 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
             }
         }
     }
+    if timed_out {
+        crate::report::errln!(
+            "precheck: still running after {}",
+            args.timeout.unwrap_or_default()
+        );
+        return Ok(Exit::WaitTimeout);
+    }
     // The exit status is the runs' verdict, whether or not it could be shown.
     Ok(if ok { Exit::Passed } else { Exit::Failed })
 }
@@ -334,7 +375,7 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
 pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
     let meta = match &args.run {
-        Some(id) => runs::find(git_dir, Some(id))?,
+        Some(id) => find_listed(git_dir, Some(id))?,
         None => runs::list(git_dir)
             .into_iter()
             .find(|m| !m.finished())

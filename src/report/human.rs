@@ -45,7 +45,7 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
             writeln!(out, "check `{}`: {d}", e.name)?;
         }
         if !e.tail.text.is_empty() {
-            writeln!(out, "{}", e.tail.text)?;
+            writeln!(out, "{}", crate::report::neutralise(&e.tail.text))?;
         }
         if let Some(log) = &e.log {
             let note = if e.tail.cut {

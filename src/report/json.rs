@@ -40,7 +40,7 @@ struct JsonCheck<'a> {
     duration_ms: u128,
     peak_memory_bytes: u64,
     log: Option<&'a Path>,
-    tail: &'a str,
+    tail: String,
     detail: Option<&'a str>,
 }
 
@@ -64,7 +64,7 @@ pub fn json(summary: &Summary) -> String {
                 duration_ms: e.duration.as_millis(),
                 peak_memory_bytes: e.peak,
                 log: e.log.as_deref(),
-                tail: &e.tail.text,
+                tail: crate::report::strip_escapes(&e.tail.text),
                 detail: e.detail.as_deref(),
             })
             .collect(),

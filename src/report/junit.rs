@@ -72,7 +72,7 @@ pub fn junit(summary: &Summary) -> String {
                 body.push_str(d);
                 body.push('\n');
             }
-            body.push_str(&e.tail.text);
+            body.push_str(&crate::report::strip_escapes(&e.tail.text));
             if let Some(log) = &e.log {
                 body.push_str(&format!("\n(full log: {})", log.display()));
             }

@@ -41,6 +41,13 @@ pub fn write_out(line: std::fmt::Arguments) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
+/// Is stdout a terminal (where a check's escape sequences would act)?
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    #[allow(clippy::disallowed_methods)]
+    std::io::stdout().is_terminal()
+}
+
 /// Stdout, for a command whose output is a document or many lines. Its
 /// write errors are the command's to judge (a closed pipe is no error).
 pub fn stdout() -> std::io::StdoutLock<'static> {
@@ -100,6 +107,7 @@ pub fn status_text(e: &Entry) -> String {
         Status::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
         Status::NotStarted => "not started".into(),
         Status::Interrupted => "interrupted".into(),
+        Status::Crashed => "crashed (its precheck died)".into(),
     }
 }
 
@@ -149,6 +157,69 @@ pub struct Tail {
 const TAIL_LINE_MAX: usize = 400;
 /// Most bytes read from the end of a log to find its last lines.
 const TAIL_READ_MAX: u64 = 1 << 20;
+
+/// What a check wrote, made safe to show on a terminal: escape sequences
+/// and control characters (which could clear the screen, move the cursor
+/// or set the title) are shown, not obeyed: ESC as `^[`, other C0 controls
+/// in caret form, C1 controls as `<U+009B>`. Newlines and tabs stay; a
+/// carriage return before a newline goes. The log file keeps the bytes.
+pub fn neutralise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\u{0}'..='\u{1f}' => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            '\u{80}'..='\u{9f}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a check wrote, for JSON and JUnit: escape sequences removed whole
+/// (CSI `ESC [ … final`, OSC `ESC ] … BEL or ESC \\`, two-byte `ESC x`),
+/// and the other control characters but newline and tab dropped.
+pub fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                Some('[') => {
+                    // Parameters and intermediates, up to the final byte.
+                    for c in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                Some(']' | 'P' | '_' | '^') => {
+                    // A string, ended by BEL or ESC \\.
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\n' | '\t' => out.push(c),
+            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// The last `lines` lines of the file at `path`, read from its end, so that a
 /// huge log costs no more memory than its tail.
@@ -246,6 +317,18 @@ pub fn notes(lines: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_are_shown_on_terminals_and_removed_from_json() {
+        let raw = "\u{1b}[2J\u{1b}]0;pwned\u{7}red \u{1b}[31mX\u{1b}[0m\r\nbell\u{7}\u{9b}1m\tend";
+        assert_eq!(
+            neutralise(raw),
+            "^[[2J^[]0;pwned^Gred ^[[31mX^[[0m\nbell^G<U+009B>1m\tend"
+        );
+        assert_eq!(strip_escapes(raw), "red X\nbell1m\tend");
+        assert_eq!(strip_escapes("a\u{1b}P1;2\u{1b}\\b"), "ab");
+        assert_eq!(neutralise("plain text\n"), "plain text\n");
+    }
 
     #[test]
     fn tail_reads_last_lines_only() {

@@ -322,10 +322,6 @@ impl Meta {
             .unwrap_or_else(now_ms)
             .saturating_sub(self.started_ms)
     }
-
-    pub fn count(&self, state: CheckState) -> usize {
-        self.checks.iter().filter(|c| c.state == state).count()
-    }
 }
 
 /// A line of a run's `events` file: one change, and the run it belongs to.
@@ -426,8 +422,101 @@ fn read_record(dir: &Path) -> Option<Meta> {
                 }
             }
         }
+        if !meta.alive() {
+            settle_crashed(dir, &mut meta);
+        }
     }
     Some(meta)
+}
+
+/// A run whose precheck died while it ran, as it is read: it ended when
+/// its record last changed, its running checks crashed with it and its
+/// waiting ones never started (none of it still going, nor its time).
+fn settle_crashed(dir: &Path, meta: &mut Meta) {
+    let last = [EVENTS, META]
+        .iter()
+        .filter_map(|f| fs::metadata(dir.join(f)).ok()?.modified().ok())
+        .max()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(meta.started_ms, |d| d.as_millis() as u64)
+        .max(meta.started_ms);
+    meta.finished_ms = Some(last);
+    for c in &mut meta.checks {
+        if c.state == CheckState::RUNNING {
+            c.state = CheckState::Ended(Status::Crashed);
+            c.duration_ms = c.started_ms.map(|s| last.saturating_sub(s));
+        } else if c.state == CheckState::WAITING {
+            c.state = CheckState::Ended(Status::NotStarted);
+        }
+    }
+}
+
+/// How many checks of a run are in each state: every check counted once.
+/// `failed` is the checks' own failures (failed, timed out, over their
+/// memory limit); stopped ones are counted apart.
+#[derive(Serialize, Default, Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: usize,
+    pub cached: usize,
+    pub failed: usize,
+    pub killed: usize,
+    pub interrupted: usize,
+    pub crashed: usize,
+    pub running: usize,
+    pub waiting: usize,
+    pub skipped: usize,
+    pub not_started: usize,
+}
+
+impl Counts {
+    pub fn of(meta: &Meta) -> Counts {
+        let mut c = Counts::default();
+        for check in &meta.checks {
+            let n = match check.state {
+                CheckState::Pending(crate::outcome::Pending::Waiting) => &mut c.waiting,
+                CheckState::Pending(crate::outcome::Pending::Running) => &mut c.running,
+                CheckState::Ended(s) => match s {
+                    Status::Passed => &mut c.passed,
+                    Status::Cached => &mut c.cached,
+                    Status::Failed | Status::TimedOut | Status::KilledMemory => &mut c.failed,
+                    Status::Killed => &mut c.killed,
+                    Status::Interrupted => &mut c.interrupted,
+                    Status::Crashed => &mut c.crashed,
+                    Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser => {
+                        &mut c.skipped
+                    }
+                    Status::NotStarted => &mut c.not_started,
+                },
+            };
+            *n += 1;
+        }
+        c
+    }
+
+    /// "2 passed, 1 failed", the states with checks in them, in this order.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            (self.passed, "passed"),
+            (self.cached, "cached"),
+            (self.failed, "failed"),
+            (self.killed, "killed"),
+            (self.interrupted, "interrupted"),
+            (self.crashed, "crashed"),
+            (self.running, "running"),
+            (self.waiting, "waiting"),
+            (self.skipped, "skipped"),
+            (self.not_started, "not started"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}"))
+        .collect();
+        if parts.is_empty() {
+            "no checks".into()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 const META: &str = "meta.json";
@@ -588,6 +677,14 @@ pub fn list(git_dir: &Path) -> Vec<Meta> {
         .into_iter()
         .filter_map(|d| read_record(&d))
         .collect()
+}
+
+/// The `--format json` document a finished run wrote (`result.json`), if
+/// it is there and names this run.
+pub fn result(git_dir: &Path, id: &str) -> Option<serde_json::Value> {
+    let bytes = fs::read(runs_root(git_dir).join(id).join(RESULT)).ok()?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    (doc["run_id"] == id).then_some(doc)
 }
 
 /// The run with this id, or the newest one.
