@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agents;
 mod background;
 mod cache;
 mod cache_soundness;
