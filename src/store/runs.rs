@@ -701,18 +701,30 @@ pub fn find(git_dir: &Path, id: Option<&str>) -> Result<Meta> {
     }
 }
 
-/// Who holds the work tree, for a run that waits for it.
+/// Who holds the work tree, for a run that waits for it, and how not to
+/// wait.
 pub fn holders(git_dir: &Path) -> String {
     let me = std::process::id();
-    let running: Vec<String> = list(git_dir)
+    let running: Vec<Meta> = list(git_dir)
         .into_iter()
         .filter(|m| m.state() == RunState::Running && m.pid != me)
-        .map(|m| format!("run {} (pid {})", m.id, m.pid))
         .collect();
-    if running.is_empty() {
-        "another precheck".into()
-    } else {
-        running.join(", ")
+    let aside = "or run without setting changes aside (`precheck run --no-stash`; for a commit, `PRECHECK_NO_STASH=1 git commit`)";
+    match running.first() {
+        None => format!(
+            "waiting for another precheck, which is using the work tree…\n  not to wait: {aside}"
+        ),
+        Some(first) => {
+            let names: Vec<String> = running
+                .iter()
+                .map(|m| format!("run {} (pid {})", m.id, m.pid))
+                .collect();
+            format!(
+                "waiting for {}, which is using the work tree…\n  not to wait: stop it with `precheck kill --run {}`, {aside}",
+                names.join(", "),
+                first.id
+            )
+        }
     }
 }
 

@@ -75,8 +75,9 @@ impl TreeLock {
         })
     }
 
-    /// Waits for the lock, saying once who holds it (`holders` describes
-    /// them); gives up (None) when a signal arrives while waiting.
+    /// Waits for the lock, saying once who holds it and how not to wait
+    /// (`holders` words it); gives up (None) when a signal arrives while
+    /// waiting.
     pub fn acquire(
         git_dir: &Path,
         mode: Mode,
@@ -90,10 +91,7 @@ impl TreeLock {
                 return Ok(Some(TreeLock { _file: file }));
             }
             if !said {
-                crate::report::errln!(
-                    "precheck: waiting for {}, which is using the work tree…",
-                    holders()
-                );
+                crate::report::errln!("precheck: {}", holders());
                 said = true;
             }
             if signal.load(Ordering::SeqCst) != 0 {

@@ -549,6 +549,16 @@ fn a_commit_waits_for_a_background_run_reading_the_tree() {
         "{}",
         commit.context
     );
+    // And how not to wait.
+    assert!(
+        commit
+            .stderr
+            .contains(&format!("`precheck kill --run {id}`"))
+            && commit.stderr.contains("--no-stash")
+            && commit.stderr.contains("PRECHECK_NO_STASH=1 git commit"),
+        "{}",
+        commit.context
+    );
     assert_eq!(repo.read("seen.txt"), "staged\n");
     assert_eq!(repo.read("f.txt"), "staged\nunstaged\n");
 }
