@@ -82,6 +82,11 @@ pub enum Command {
         after_help = "Examples:\n  precheck wait                       # every run still going, else the latest\n  precheck wait --run ID --timeout 10m"
     )]
     Wait(WaitArgs),
+    /// Serve the Model Context Protocol on stdio, for coding agents
+    #[command(
+        after_help = "Register it with an MCP-capable agent as the stdio command `precheck mcp` (started in the repository) or `precheck mcp DIR`.\nTools: run, tasks, wait, log, kill, list (see the README)."
+    )]
+    Mcp(McpArgs),
     /// Stop a run, or one of its checks (the whole process tree)
     #[command(
         after_help = "Examples:\n  precheck kill                # the latest running run\n  precheck kill test --run ID  # one check of a run"
@@ -195,6 +200,13 @@ pub struct WaitArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "human")]
     pub format: TextFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// The repository to serve (default: the current directory)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

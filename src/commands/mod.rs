@@ -8,6 +8,7 @@ pub mod import;
 pub mod init;
 pub mod install;
 pub mod list;
+pub mod mcp;
 pub mod run;
 pub mod tasks;
 
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
             Ok(Exit::Passed)
         }
         Command::Doctor => doctor::doctor(cli.config),
+        Command::Mcp(args) => mcp::serve(args.dir),
     }
 }
 
