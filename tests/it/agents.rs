@@ -172,6 +172,17 @@ fn tasks_wait_and_log_agree_on_every_status() {
     assert_eq!(count(&log, "interrupted"), 1, "{log}");
     assert_eq!(count(&log, "not_started"), 1, "{log}");
     assert_eq!(count(&log, "failed"), 0, "{log}");
+    let second = log["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "second")
+        .unwrap();
+    assert_eq!(second["state"], "not_started");
+    assert!(
+        second["log"].is_null(),
+        "a check that never started has no log: {second}"
+    );
 
     // Crashed: the run's precheck killed outright while a check runs.
     let _ = std::fs::remove_file(repo.file("first.started"));
