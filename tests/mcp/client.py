@@ -2,9 +2,10 @@
 
 Usage: python tests/mcp/client.py PATH/TO/precheck
 
-In a temporary repository: lists the tools; starts a run of a passing, a
-failing and a slow check; waits (with progress notifications); reads the
-failing log's tail; kills a hanging run; lists the checks. Every answer is
+In a temporary repository: lists the tools; starts a run of a cached, a
+failing, a slow, a timed-out and a skipped check; waits (with progress
+notifications); reads the failing logs' tails; polls and kills a hanging
+run, then reads an interrupted and a crashed one; lists the checks. Every answer is
 compared with the CLI's JSON for the same run. Exits non-zero on the first
 difference.
 """
@@ -12,6 +13,7 @@ difference.
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,14 @@ run = 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "line $i"; done; printf "\\033[31m
 
 [checks.slow]
 run = 'sleep 2.5'
+
+[checks.late]
+run = 'sleep 30'
+timeout = '300ms'
+
+[checks.after]
+run = 'true'
+needs = ['fail']
 
 [checks.hang]
 run = 'touch hang.started; exec sleep 100'
@@ -94,6 +104,8 @@ async def main() -> None:
     git(repo, "commit", "-qm", "base")
 
     # Served by its path, from elsewhere (as an agent configured with it would).
+    # An earlier pass, so that `pass` is cached in the run below.
+    subprocess.run([BIN, "run", "pass", "--all"], cwd=repo, env=env(), check=True, capture_output=True)
     server = StdioServerParameters(command=BIN, args=["mcp", repo], cwd="/", env=env())
     async with stdio_client(server) as (read, write):
         async with ClientSession(read, write) as s:
@@ -101,7 +113,7 @@ async def main() -> None:
             tools = {t.name for t in (await s.list_tools()).tools}
             same("tools", sorted(tools), ["kill", "list", "log", "run", "tasks", "wait"])
 
-            started = content(await s.call_tool("run", {"checks": ["pass", "fail", "slow"], "all": True}))
+            started = content(await s.call_tool("run", {"checks": ["pass", "fail", "slow", "late", "after"], "all": True}))
             run_id = started["run_id"]
             progress = []
 
@@ -113,14 +125,15 @@ async def main() -> None:
             if doc["timed_out"] or doc["runs"][0]["state"] != "failed":
                 raise SystemExit(f"wait: {doc}")
             same("wait", doc, cli(repo, "wait", "--run", run_id, "--format", "json"))
-            if not progress or progress[-1][1] != 3:
+            if not progress or progress[-1][1] != 5:
                 raise SystemExit(f"no progress notification while the slow check ran: {progress}")
             states = {c["name"]: c["state"] for c in doc["runs"][0]["checks"]}
-            same("states", states, {"pass": "passed", "fail": "failed", "slow": "passed"})
+            same("states", states, {"pass": "cached", "fail": "failed", "slow": "passed",
+                                    "late": "timed_out", "after": "skipped_needs"})
 
             log = content(await s.call_tool("log", {"run": run_id, "failures_only": True, "tail": 5}))
             names = [c["name"] for c in log["checks"]]
-            same("failing checks", names, ["fail"])
+            same("failing checks", names, ["fail", "late"])
             fail = log["checks"][0]
             same("tail", fail["tail"], "line 7\nline 8\nline 9\nline 10\nred")
             same("exit code", fail["exit_code"], 2)
@@ -142,6 +155,24 @@ async def main() -> None:
             after = content(await s.call_tool("wait", {"runs": [hang], "timeout": "30s"}))
             same("killed run", after["runs"][0]["state"], "killed")
             same("wait after kill", after, cli(repo, "wait", "--run", hang, "--format", "json"))
+
+            # Interrupted (SIGINT to the run) and crashed (SIGKILL): the
+            # tools read them as the CLI does.
+            for sig, state, check in ((signal.SIGINT, "interrupted", "interrupted"),
+                                      (signal.SIGKILL, "crashed", "crashed")):
+                os.remove(os.path.join(repo, "hang.started"))
+                rid = content(await s.call_tool("run", {"checks": ["hang"], "all": True}))["run_id"]
+                deadline = time.time() + 30
+                while not os.path.exists(os.path.join(repo, "hang.started")):
+                    if time.time() > deadline:
+                        raise SystemExit("the hanging check never started")
+                    await asyncio.sleep(0.05)
+                pid = [r for r in content(await s.call_tool("tasks", {}))["runs"] if r["id"] == rid][0]["pid"]
+                os.kill(pid, sig)
+                ended = content(await s.call_tool("wait", {"runs": [rid], "timeout": "30s"}))
+                same(f"{state} run", (ended["runs"][0]["state"], ended["runs"][0]["checks"][0]["state"]),
+                     (state, check))
+                same(f"wait, {state}", ended, cli(repo, "wait", "--run", rid, "--format", "json"))
 
             tasks = content(await s.call_tool("tasks", {}))
             same("tasks", tasks, cli(repo, "tasks", "--format", "json"))
