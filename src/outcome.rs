@@ -52,6 +52,14 @@ impl Status {
         matches!(self, Status::Passed | Status::Cached)
     }
 
+    /// Not run by decision: its needs failed, no files, or PRECHECK_SKIP.
+    pub fn skipped(self) -> bool {
+        matches!(
+            self,
+            Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
+        )
+    }
+
     pub fn is_failure(self) -> bool {
         matches!(
             self,

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::exit::Exit;
+use crate::outcome::CheckState;
 
 /// Lines of each check's log a tool returns unless asked otherwise.
 const TAIL: usize = 20;
@@ -117,24 +118,26 @@ impl Server {
     async fn document(
         &self,
         args: &[String],
-    ) -> Result<Result<(i32, Value), CallToolResult>, rmcp::ErrorData> {
+    ) -> Result<Result<Value, CallToolResult>, rmcp::ErrorData> {
         let out = self.precheck(args).await?;
         Ok(match serde_json::from_str::<Value>(&out.stdout) {
-            Ok(doc) if out.code != Exit::Usage.code() => Ok((out.code, doc)),
+            Ok(doc) if out.code != Exit::Usage.code() => Ok(doc),
             _ => Err(failure(&out)),
+        })
+    }
+
+    /// A command's JSON document as the tool's result, or its error.
+    async fn answer(&self, args: &[String]) -> Result<CallToolResult, rmcp::ErrorData> {
+        Ok(match self.document(args).await? {
+            Ok(doc) => CallToolResult::structured(doc),
+            Err(e) => e,
         })
     }
 }
 
-impl Server {
-    /// A command's JSON document as the tool's result, or its error.
-    async fn answer(&self, args: &[&str]) -> Result<CallToolResult, rmcp::ErrorData> {
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        Ok(match self.document(&args).await? {
-            Ok((_, doc)) => CallToolResult::structured(doc),
-            Err(e) => e,
-        })
-    }
+/// Command-line words.
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|w| w.to_string()).collect()
 }
 
 /// A command that failed before it had an answer: its message, as an
@@ -150,18 +153,12 @@ fn tail_of(asked: Option<usize>) -> String {
     asked.unwrap_or(TAIL).min(TAIL_MAX).to_string()
 }
 
-/// States that are neither a pass nor a skip.
-fn failing(state: &str) -> bool {
-    !matches!(
-        state,
-        "passed"
-            | "cached"
-            | "skipped_needs"
-            | "skipped_no_files"
-            | "skipped_by_user"
-            | "waiting"
-            | "running"
-    )
+/// A check document's state that ended neither in a pass nor in a skip.
+fn failing(check: &Value) -> bool {
+    serde_json::from_value::<CheckState>(check["state"].clone())
+        .ok()
+        .and_then(CheckState::ended)
+        .is_some_and(|s| !s.passed() && !s.skipped())
 }
 
 #[tool_router(server_handler)]
@@ -206,7 +203,6 @@ impl Server {
             })));
         }
         args.extend(["--format".into(), "json".into()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.answer(&args).await
     }
 
@@ -214,7 +210,7 @@ impl Server {
         description = "Running and recent runs, newest first: id, trigger, state, duration, pid and counts of checks per state."
     )]
     async fn tasks(&self) -> Result<CallToolResult, rmcp::ErrorData> {
-        self.answer(&["tasks", "--format", "json"]).await
+        self.answer(&words(&["tasks", "--format", "json"])).await
     }
 
     #[tool(
@@ -261,7 +257,7 @@ impl Server {
                 "--format".into(),
                 "json".into(),
             ]);
-            let (_, doc) = match self.document(&args).await? {
+            let doc = match self.document(&args).await? {
                 Ok(d) => d,
                 Err(e) => return Ok(e),
             };
@@ -290,31 +286,26 @@ impl Server {
         &self,
         Parameters(p): Parameters<LogParams>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
+        // The CLI checks the run and the check (and says so when there is
+        // none); the document is the whole run, narrowed here.
         let mut args = vec!["log".to_string()];
+        if let Some(c) = &p.check {
+            args.push(c.clone());
+        }
         if let Some(r) = &p.run {
             args.extend(["--run".into(), r.clone()]);
         }
-        args.extend([
-            "--tail".into(),
-            tail_of(p.tail),
-            "--format".into(),
-            "json".into(),
-        ]);
-        let (_, mut doc) = match self.document(&args).await? {
+        args.extend(words(&["--tail", &tail_of(p.tail), "--format", "json"]));
+        let mut doc = match self.document(&args).await? {
             Ok(d) => d,
             Err(e) => return Ok(e),
         };
         if let Some(checks) = doc["checks"].as_array_mut() {
             if let Some(name) = &p.check {
-                if !checks.iter().any(|c| c["name"] == name.as_str()) {
-                    return Ok(CallToolResult::structured_error(json!({
-                        "error": format!("run {} has no check `{name}`", doc["id"].as_str().unwrap_or("?")),
-                    })));
-                }
                 checks.retain(|c| c["name"] == name.as_str());
             }
             if p.failures_only {
-                checks.retain(|c| c["state"].as_str().is_some_and(failing));
+                checks.retain(failing);
             }
         }
         Ok(CallToolResult::structured(doc))
@@ -347,19 +338,22 @@ impl Server {
         description = "The checks as the scheduler sees them (checks.toml): for each, whether and why it would run now, its memory and what it needs."
     )]
     async fn list(&self) -> Result<CallToolResult, rmcp::ErrorData> {
-        self.answer(&["list", "--format", "json"]).await
+        self.answer(&words(&["list", "--format", "json"])).await
     }
 }
 
-/// Ended and total checks of the runs in a `wait` document.
-fn progress(doc: &Value) -> (usize, usize) {
+/// Ended and total checks of the runs in a `wait` document (from each
+/// run's counts: all but the running and the waiting ones have ended).
+fn progress(doc: &Value) -> (u64, u64) {
     let mut ended = 0;
     let mut total = 0;
     for run in doc["runs"].as_array().into_iter().flatten() {
-        for c in run["checks"].as_array().into_iter().flatten() {
-            total += 1;
-            if !matches!(c["state"].as_str(), Some("waiting" | "running")) {
-                ended += 1;
+        let counts = run["counts"].as_object().into_iter().flatten();
+        for (state, n) in counts {
+            let n = n.as_u64().unwrap_or(0);
+            total += n;
+            if state != "running" && state != "waiting" {
+                ended += n;
             }
         }
     }

@@ -97,14 +97,7 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
         )?;
     }
     for (e, text) in rows.iter().zip(&texts) {
-        let ran = !matches!(
-            e.status,
-            Status::Cached
-                | Status::SkippedNeeds
-                | Status::SkippedNoFiles
-                | Status::SkippedByUser
-                | Status::NotStarted
-        );
+        let ran = !(e.status.skipped() || matches!(e.status, Status::Cached | Status::NotStarted));
         let padded = format!("{text:status_w$}");
         let colored = match e.status {
             Status::Passed | Status::Cached => style(padded).green(),
@@ -130,12 +123,7 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
     let passed = count(&|s| s == Status::Passed);
     let cached = count(&|s| s == Status::Cached);
     let failed = count(&|s| s.is_failure());
-    let skipped = count(&|s| {
-        matches!(
-            s,
-            Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
-        )
-    });
+    let skipped = count(&Status::skipped);
     let other = summary.entries.len() - passed - cached - failed - skipped;
     let mut parts = vec![format!("{passed} passed"), format!("{failed} failed")];
     if cached > 0 {

@@ -37,14 +37,7 @@ pub fn junit(summary: &Summary) -> String {
         .entries
         .iter()
         .filter(|e| {
-            matches!(
-                e.status,
-                Status::SkippedNeeds
-                    | Status::SkippedNoFiles
-                    | Status::SkippedByUser
-                    | Status::NotStarted
-                    | Status::Interrupted
-            )
+            e.status.skipped() || matches!(e.status, Status::NotStarted | Status::Interrupted)
         })
         .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

@@ -50,12 +50,13 @@ const NAME_AT: usize = 54;
 
 pub struct Cache {
     dir: PathBuf,
+    /// The slots file, opened at the first lookup and kept for the others.
+    reader: std::cell::OnceCell<Option<fs::File>>,
 }
 
 /// A cached pass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    pub version: u32,
     /// The check's name, cut to the slot's room (it is not part of the
     /// lookup: the key covers the check's whole entry).
     pub check: String,
@@ -242,7 +243,6 @@ fn decode(s: &[u8]) -> Option<Entry> {
     }
     let name = s.get(NAME_AT..NAME_AT + usize::from(s[9]))?;
     Some(Entry {
-        version: u32::from(FORMAT),
         check: String::from_utf8_lossy(name).into_owned(),
         key: s[10..30].iter().map(|b| format!("{b:02x}")).collect(),
         created_ms: number(30),
@@ -251,10 +251,37 @@ fn decode(s: &[u8]) -> Option<Entry> {
     })
 }
 
+/// Stores a pass in its key's set, over the same key's older pass, an
+/// empty or damaged slot, or else the set's oldest pass.
+fn put_into(file: &fs::File, entry: &Entry) {
+    let Some(id) = key_bytes(&entry.key) else {
+        return;
+    };
+    let set = set_of(&id);
+    let Some(slots) = read_set(file, set) else {
+        return;
+    };
+    let age = |slot: &[u8]| match decode(slot) {
+        Some(e) if e.key == entry.key => (0, 0),
+        None => (0, 1),
+        Some(e) => (1, e.created_ms),
+    };
+    let way = slots
+        .chunks_exact(SLOT)
+        .enumerate()
+        .min_by_key(|(_, slot)| age(slot))
+        .map_or(0, |(w, _)| w);
+    let offset = (set * WAYS + way) * SLOT;
+    crate::fault::point("cache store");
+    use std::os::unix::fs::FileExt;
+    let _ = file.write_all_at(&encode(entry), offset as u64);
+}
+
 impl Cache {
     pub fn open(git_dir: &Path) -> Cache {
         Cache {
             dir: git_dir.join("precheck").join("cache"),
+            reader: std::cell::OnceCell::new(),
         }
     }
 
@@ -265,39 +292,22 @@ impl Cache {
     /// The cached pass for `key`; anything unreadable is a miss.
     pub fn get(&self, key: &str) -> Option<Entry> {
         let id = key_bytes(key)?;
-        let file = fs::File::open(self.path()).ok()?;
-        let set = read_set(&file, set_of(&id))?;
+        let file = self
+            .reader
+            .get_or_init(|| fs::File::open(self.path()).ok())
+            .as_ref()?;
+        let set = read_set(file, set_of(&id))?;
         set.chunks_exact(SLOT)
             .filter_map(decode)
             .find(|e| e.key == key)
     }
 
-    /// Stores a pass in its key's set, over the same key's older pass, an
-    /// empty or damaged slot, or else the set's oldest pass.
-    pub fn put(&self, entry: &Entry) {
-        let Some(id) = key_bytes(&entry.key) else {
-            return;
-        };
-        let Some(file) = self.writable() else {
-            return;
-        };
-        let set = set_of(&id);
-        let Some(slots) = read_set(&file, set) else {
-            return;
-        };
-        let age = |slot: &[u8]| match decode(slot) {
-            Some(e) if e.key == entry.key => (0, 0),
-            None => (0, 1),
-            Some(e) => (1, e.created_ms),
-        };
-        let way = slots
-            .chunks_exact(SLOT)
-            .enumerate()
-            .min_by_key(|(_, slot)| age(slot))
-            .map_or(0, |(w, _)| w);
-        let offset = (set * WAYS + way) * SLOT;
-        use std::os::unix::fs::FileExt;
-        let _ = file.write_all_at(&encode(entry), offset as u64);
+    /// Stores a pass.
+    #[cfg(test)]
+    fn put(&self, entry: &Entry) {
+        if let Some(file) = self.writable() {
+            put_into(&file, entry);
+        }
     }
 
     /// The slots file open for writing, made (whole, zeroed, under a
@@ -316,10 +326,17 @@ impl Cache {
             Err(_) => false,
         };
         crate::fsutil::private_dir(&self.dir).ok()?;
+        // What the one-file-per-pass layout left, and the half-made slots
+        // files of runs killed while making one (a run making one now loses
+        // its attempt, and only caches nothing this time).
+        let half_made = format!(".{SLOTS_FILE}.");
         for e in fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let name = e.file_name();
             let name = name.as_encoded_bytes();
-            if name.ends_with(b".json") || name.ends_with(b".spare") {
+            if name.ends_with(b".json")
+                || name.ends_with(b".spare")
+                || name.starts_with(half_made.as_bytes())
+            {
                 let _ = fs::remove_file(e.path());
             }
         }
@@ -329,6 +346,7 @@ impl Cache {
         let made = (|| -> std::io::Result<()> {
             let mut f = crate::fsutil::create_private(&tmp)?;
             std::io::Write::write_all(&mut f, &vec![0u8; FILE_LEN as usize])?;
+            crate::fault::point("cache made");
             if existing {
                 // Cut short or grown: replaced whole.
                 return fs::rename(&tmp, &path);
@@ -368,6 +386,8 @@ impl Cache {
         result: &RunResult,
         modified: &[Modified],
     ) {
+        // Opened (made, the first time) at the first pass to store.
+        let mut writer: Option<Option<fs::File>> = None;
         for (i, check) in config.checks.iter().enumerate() {
             let (Some(key), Some(j)) = (&keys[i], job_of[i]) else {
                 continue;
@@ -384,14 +404,19 @@ impl Cache {
             {
                 continue;
             }
-            self.put(&Entry {
-                version: u32::from(FORMAT),
-                check: check.name.clone(),
-                key: key.clone(),
-                created_ms: runs::now_ms(),
-                duration_ms: outcome.duration.as_millis() as u64,
-                peak_memory_bytes: outcome.peak,
-            });
+            let Some(file) = writer.get_or_insert_with(|| self.writable()) else {
+                return;
+            };
+            put_into(
+                file,
+                &Entry {
+                    check: check.name.clone(),
+                    key: key.clone(),
+                    created_ms: runs::now_ms(),
+                    duration_ms: outcome.duration.as_millis() as u64,
+                    peak_memory_bytes: outcome.peak,
+                },
+            );
         }
     }
 }
@@ -402,7 +427,6 @@ mod tests {
 
     fn entry(key: &str, check: &str, created_ms: u64) -> Entry {
         Entry {
-            version: u32::from(FORMAT),
             check: check.into(),
             key: key.into(),
             created_ms,

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::fsutil::replace;
-use crate::outcome::{CheckState, RunState, Status};
+use crate::outcome::{CheckState, Pending, RunState, Status};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::OpenOptionsExt;
@@ -232,8 +232,8 @@ pub struct Meta {
     pub id: String,
     /// What started it: `run` or a hook's name.
     pub trigger: String,
-    /// Never `crashed`: a running run whose process is gone reads as
-    /// crashed (see [`Meta::state`]).
+    /// Never written `crashed`: a running run whose process is gone reads
+    /// as crashed (see [`Meta::state`]; a record read then says so).
     pub state: RunState,
     pub started_ms: u64,
     pub finished_ms: Option<u64>,
@@ -304,8 +304,7 @@ impl Meta {
     /// Started in this process's pid namespace (or recorded before
     /// namespaces were): its pid names its process here, to signal.
     pub fn in_our_namespace(&self) -> bool {
-        self.pid_ns
-            .is_none_or(|ns| ns == 0 || proc::pid_ns() == 0 || ns == proc::pid_ns())
+        proc::in_our_pid_ns(self.pid_ns)
     }
 
     /// The owner token its processes carry (see `sys::child`).
@@ -440,6 +439,7 @@ fn settle_crashed(dir: &Path, meta: &mut Meta) {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(meta.started_ms, |d| d.as_millis() as u64)
         .max(meta.started_ms);
+    meta.state = RunState::Crashed;
     meta.finished_ms = Some(last);
     for c in &mut meta.checks {
         if c.state == CheckState::RUNNING {
@@ -473,8 +473,8 @@ impl Counts {
         let mut c = Counts::default();
         for check in &meta.checks {
             let n = match check.state {
-                CheckState::Pending(crate::outcome::Pending::Waiting) => &mut c.waiting,
-                CheckState::Pending(crate::outcome::Pending::Running) => &mut c.running,
+                CheckState::Pending(Pending::Waiting) => &mut c.waiting,
+                CheckState::Pending(Pending::Running) => &mut c.running,
                 CheckState::Ended(s) => match s {
                     Status::Passed => &mut c.passed,
                     Status::Cached => &mut c.cached,
@@ -482,10 +482,10 @@ impl Counts {
                     Status::Killed => &mut c.killed,
                     Status::Interrupted => &mut c.interrupted,
                     Status::Crashed => &mut c.crashed,
+                    Status::NotStarted => &mut c.not_started,
                     Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser => {
                         &mut c.skipped
                     }
-                    Status::NotStarted => &mut c.not_started,
                 },
             };
             *n += 1;
@@ -749,7 +749,10 @@ pub fn request_kill(git_dir: &Path, meta: &Meta, names: &[String]) -> Result<()>
 /// The kill requests addressed to a run (consumed).
 pub fn take_kill_requests(run: &RunDir) -> Vec<String> {
     let path = run.path.join("kill");
-    let text = fs::read_to_string(&path).unwrap_or_default();
+    // Looked for every tick: usually there is none, and nothing to remove.
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Vec::new();
+    };
     let _ = fs::remove_file(&path);
     text.lines()
         .map(str::to_string)

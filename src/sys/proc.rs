@@ -133,10 +133,13 @@ pub fn pid_ns() -> u64 {
 /// its own side can. `ns` None (a record from before namespaces were
 /// recorded) is read as ours.
 pub fn alive_in(pid: i32, start: u64, ns: Option<u64>) -> bool {
-    match ns {
-        Some(ns) if ns != 0 && pid_ns() != 0 && ns != pid_ns() => true,
-        _ => alive(pid, start),
-    }
+    !in_our_pid_ns(ns) || alive(pid, start)
+}
+
+/// Is pid namespace `ns` ours (None, or a 0 the kernel did not tell,
+/// counts as ours: records and kernels from before namespaces were read)?
+pub fn in_our_pid_ns(ns: Option<u64>) -> bool {
+    ns.is_none_or(|ns| ns == 0 || pid_ns() == 0 || ns == pid_ns())
 }
 
 /// Live processes whose environment holds `key=value`: how precheck finds

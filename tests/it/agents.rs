@@ -7,25 +7,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{alive, wait_for, TestRepo};
+use crate::common::{self, alive, wait_for, TestRepo};
 
 /// Starts `precheck run ARGS --background`; returns its id and pid.
 fn start(repo: &TestRepo, args: &[&str]) -> (String, i32) {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.push("--background");
-    let run = repo.precheck(&all);
-    run.expect_code(0);
-    let id = run.stdout.lines().next().unwrap().to_string();
-    let doc = repo.precheck(&["tasks", "--format", "json"]).json();
-    let pid = doc["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id.as_str())
-        .unwrap()["pid"]
-        .as_i64()
-        .unwrap() as i32;
+    let id = common::start(repo, args);
+    let pid = common::task(repo, &id)["pid"].as_i64().unwrap() as i32;
     (id, pid)
 }
 
@@ -50,14 +37,7 @@ fn agreed(repo: &TestRepo, id: &str) -> Value {
     // Waited for first: the three are read once the run has ended.
     let wait = repo.precheck(&["wait", "--run", id, "--format", "json"]);
     let wait_doc = wait.json()["runs"][0].clone();
-    let tasks = repo.precheck(&["tasks", "--format", "json"]).json();
-    let row = tasks["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap()
-        .clone();
+    let row = common::task(repo, id);
     let log = repo
         .precheck(&["log", "--run", id, "--format", "json"])
         .json();

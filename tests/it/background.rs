@@ -3,39 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::{self, alive, intervals, max_overlap, timed, wait_for, TestRepo};
-
-/// Starts `precheck run ARGS --background` and returns the run id.
-fn start(repo: &TestRepo, args: &[&str]) -> String {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.push("--background");
-    let run = repo.precheck(&all);
-    run.expect_code(0);
-    let id = run.stdout.lines().next().unwrap_or_default().to_string();
-    assert!(
-        !id.is_empty() && run.stdout.lines().count() == 1,
-        "{}",
-        run.context
-    );
-    assert!(
-        run.stderr.contains(&format!("precheck wait --run {id}")),
-        "{}",
-        run.context
-    );
-    id
-}
-
-fn task(repo: &TestRepo, id: &str) -> serde_json::Value {
-    let doc = repo.precheck(&["tasks", "--format", "json"]).json();
-    doc["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .cloned()
-        .unwrap_or_else(|| panic!("run {id} not listed: {doc}"))
-}
+use crate::common::{self, alive, intervals, max_overlap, start, task, timed, wait_for, TestRepo};
 
 #[test]
 fn start_list_follow_and_wait() {

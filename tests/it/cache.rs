@@ -265,3 +265,64 @@ fn learned_memory_replaces_the_default_after_a_run() {
         human.context
     );
 }
+
+/// Killed at every step of a run that makes the cache's file and stores
+/// its first passes: the next run's verdict is still the checks' own (a
+/// failing check fails, every check that was not stored runs), no
+/// half-made file stays behind, and once a run ends whole its passes are
+/// hits.
+#[test]
+fn a_crash_at_every_step_of_storing_passes_never_changes_a_verdict() {
+    let repo = TestRepo::new();
+    suite(&repo, "[checks.bad]\nrun = 'echo bad >> ran.log; exit 1'\n");
+    let run = |envs: &[(&str, String)]| {
+        let mut cmd = repo.command(&["run", "--all", "-q"]);
+        cmd.envs(envs.iter().map(|(k, v)| (k, v)));
+        common::finish(&mut cmd, repo.path())
+    };
+    let cache = repo.file(".git/precheck/cache");
+    let trace = repo.file("trace");
+    let trace_env = ("PRECHECK_FAULT_TRACE", trace.display().to_string());
+    run(std::slice::from_ref(&trace_env)).expect_code(1);
+    let points: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for name in ["cache made", "cache store"] {
+        assert!(
+            points.iter().any(|p| p == name),
+            "no `{name}` in {points:?}"
+        );
+    }
+    for k in 1..=points.len() {
+        std::fs::remove_dir_all(&cache).ok();
+        std::fs::remove_file(&trace).ok();
+        ran(&repo);
+        let killed = run(&[trace_env.clone(), ("PRECHECK_FAULT_KILL_AT", k.to_string())]);
+        assert_ne!(killed.code, 0, "point {k} ({})", points[k - 1]);
+        ran(&repo);
+        // The next run: every check the killed one did not store runs, and
+        // the failing one fails.
+        let next = run(&[]);
+        next.expect_code(1);
+        let again = ran(&repo);
+        assert!(again.contains(&"bad".to_string()), "point {k}: {again:?}");
+        let stray: Vec<_> = std::fs::read_dir(&cache)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != "slots")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            stray.is_empty(),
+            "point {k} ({}): left {stray:?}",
+            points[k - 1]
+        );
+        // And now every pass is a hit.
+        run(&[]).expect_code(1);
+        assert_eq!(ran(&repo), ["bad"], "point {k} ({})", points[k - 1]);
+    }
+}

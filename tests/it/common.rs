@@ -343,3 +343,36 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Item> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// Starts `precheck run ARGS --background` and returns the run id.
+pub fn start(repo: &TestRepo, args: &[&str]) -> String {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.push("--background");
+    let run = repo.precheck(&all);
+    run.expect_code(0);
+    let id = run.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(
+        !id.is_empty() && run.stdout.lines().count() == 1,
+        "{}",
+        run.context
+    );
+    assert!(
+        run.stderr.contains(&format!("precheck wait --run {id}")),
+        "{}",
+        run.context
+    );
+    id
+}
+
+/// A run's row in `tasks --format json`.
+pub fn task(repo: &TestRepo, id: &str) -> serde_json::Value {
+    let doc = repo.precheck(&["tasks", "--format", "json"]).json();
+    doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("run {id} not listed: {doc}"))
+}

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{alive, wait_for, TestRepo, BIN};
+use crate::common::{alive, task, wait_for, TestRepo, BIN};
 
 /// A process of nobody's run, in a process group of its own.
 fn innocent() -> Child {
@@ -18,15 +18,12 @@ fn innocent() -> Child {
         .unwrap()
 }
 
-/// The pid of `repo`'s only run, its id, and (once its check wrote it) the
-/// check's pid from `check.pid`.
+/// The id and pid of `repo`'s only run.
 fn only_run(repo: &TestRepo) -> (String, i32) {
     let doc = repo.precheck(&["tasks", "--format", "json"]).json();
-    let run = &doc["runs"][0];
-    (
-        run["id"].as_str().unwrap().to_string(),
-        run["pid"].as_i64().unwrap() as i32,
-    )
+    let id = doc["runs"][0]["id"].as_str().unwrap().to_string();
+    let pid = task(repo, &id)["pid"].as_i64().unwrap() as i32;
+    (id, pid)
 }
 
 /// `precheck kill --run ID` on a crashed run signalled the process group
@@ -39,8 +36,7 @@ fn killing_a_crashed_run_never_signals_a_group_that_took_its_number() {
     let repo = TestRepo::new();
     repo.checks("[checks.long]\nrun = 'echo $$ > check.pid; exec sleep 100'\n");
     repo.write(".gitignore", "check.pid\n");
-    let run = repo.precheck(&["run", "--all", "--background"]);
-    run.expect_code(0);
+    crate::common::start(&repo, &["--all"]);
     wait_for("the check", || {
         repo.file("check.pid").exists() && !repo.read("check.pid").is_empty()
     });
@@ -159,7 +155,7 @@ fn a_run_in_another_pid_namespace_is_never_judged_dead_here() {
     assert_eq!(held.len(), 1, "the inside run's share of the cap: {held:?}");
     // Its pid means another process (or none) out here.
     assert!(pid < 100, "pid {pid} is the namespace's own numbering");
-    assert_eq!(state_of(&repo, &id), "running");
+    assert_eq!(task(&repo, &id)["state"], "running");
     // The host's own runs: each recovers and reaps what dead runs left
     // first; the inside run is not dead.
     repo.precheck(&["run", "outside"]).expect_code(0);
@@ -180,18 +176,5 @@ fn a_run_in_another_pid_namespace_is_never_judged_dead_here() {
     );
     let status = ns.wait().unwrap();
     assert!(!status.success(), "the killed run fails: {status:?}");
-    assert_eq!(state_of(&repo, &id), "killed");
-}
-
-fn state_of(repo: &TestRepo, id: &str) -> String {
-    let doc = repo.precheck(&["tasks", "--format", "json"]).json();
-    doc["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("run {id} not listed: {doc}"))["state"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    assert_eq!(task(&repo, &id)["state"], "killed");
 }

@@ -140,6 +140,11 @@ async def main() -> None:
             whole = cli(repo, "log", "--run", run_id, "--tail", "5", "--format", "json")
             same("log", fail, [c for c in whole["checks"] if c["name"] == "fail"][0])
             same("counts", log["counts"], whole["counts"])
+            one = content(await s.call_tool("log", {"run": run_id, "check": "slow"}))
+            same("one check", [c["name"] for c in one["checks"]], ["slow"])
+            typo = await s.call_tool("log", {"run": run_id, "check": "slwo"})
+            if not is_error(typo) or "has no check `slwo`" not in content(typo)["error"]:
+                raise SystemExit(f"a mistyped check is an error result naming it: {typo}")
 
             hang = content(await s.call_tool("run", {"checks": ["hang"], "all": True}))["run_id"]
             deadline = time.time() + 30
