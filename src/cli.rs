@@ -66,6 +66,16 @@ pub enum Command {
     /// Run by an installed hook shim (its `#!` line): the shim's path and git's arguments
     #[command(hide = true)]
     Shim(ShimArgs),
+    /// Start services in the background and wait until they are ready
+    #[command(
+        after_help = "Examples:\n  precheck up              # every service in checks.toml\n  precheck up web api\n  precheck up --format json\n\nA service keeps running after the command returns (and after the terminal closes) until `precheck down` or `precheck kill SERVICE`; runs whose checks need it use it and leave it running."
+    )]
+    Up(UpArgs),
+    /// Stop services that `precheck up` started (the whole process tree)
+    #[command(
+        after_help = "Examples:\n  precheck down            # every running service\n  precheck down web"
+    )]
+    Down(DownArgs),
     /// Running and recent runs, newest first
     #[command(
         visible_alias = "ps",
@@ -157,8 +167,35 @@ pub struct TasksArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Services to start (default: every service in checks.toml)
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// The memory cap the services' `memory` counts against (like 8GiB or 60%)
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: TextFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// Services to stop (default: every running service)
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: TextFormat,
+}
+
+#[derive(Args, Debug)]
 pub struct LogArgs {
-    /// The check whose output to show (default: a summary of the run's checks)
+    /// The check whose output to show (default: a summary of the run's
+    /// checks), or a service `precheck up` started
     #[arg(value_name = "CHECK")]
     pub check: Option<String>,
 
@@ -218,7 +255,8 @@ pub struct CleanArgs {
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
-    /// Stop only this check (default: the whole run)
+    /// Stop only this check (default: the whole run), or a service
+    /// `precheck up` started
     #[arg(value_name = "CHECK")]
     pub check: Option<String>,
 

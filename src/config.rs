@@ -82,6 +82,15 @@ pub struct Config {
     pub settings: Settings,
     /// In file order.
     pub checks: Vec<Check>,
+    /// Long-running processes checks may need, in file order.
+    pub services: Vec<Service>,
+}
+
+impl Config {
+    /// The service called `name`, if there is one.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -169,11 +178,155 @@ pub struct Check {
     pub inputs: Vec<String>,
 }
 
+/// What starts a check's or a service's process: its command, its
+/// directory and its environment.
+pub struct Command<'a> {
+    pub run: &'a Run,
+    pub dir: Option<&'a str>,
+    pub env: &'a [(String, String)],
+}
+
+impl Service {
+    pub fn command(&self) -> Command<'_> {
+        Command {
+            run: &self.run,
+            dir: self.dir.as_deref(),
+            env: &self.env,
+        }
+    }
+}
+
 impl Check {
+    pub fn command(&self) -> Command<'_> {
+        Command {
+            run: &self.run,
+            dir: self.dir.as_deref(),
+            env: &self.env,
+        }
+    }
+
     /// A file check runs only when the change holds files for it.
     pub fn is_file_check(&self) -> bool {
         !self.glob.is_empty() || self.regex.is_some() || self.run.uses_files()
     }
+}
+
+/// How long a service may take to become ready unless `ready_timeout` says.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A long-running process (a dev server, a watcher) that checks may need:
+/// started before them, ready before they start, stopped after the last.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub run: Run,
+    pub ready: Ready,
+    pub ready_timeout: Duration,
+    /// Declared memory; `None` means `default_memory`.
+    pub memory: Option<u64>,
+    pub dir: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// When a service counts as ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    /// An HTTP GET of this URL answers with a status below 500.
+    Url(Url),
+    /// A TCP connection to this port on the local host is accepted.
+    Port(u16),
+    /// A line of its output matches this regular expression.
+    Log(String),
+    /// As soon as its process has started (no probe declared).
+    Started,
+}
+
+/// A plain `http://` URL, as a probe needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// As written.
+    pub text: String,
+    /// Without brackets for IPv6.
+    pub host: String,
+    pub port: u16,
+    /// With its query, starting with `/`.
+    pub path: String,
+}
+
+impl Ready {
+    /// How it reads in messages: `http://…`, `port 5173`, `log /re/`.
+    pub fn describe(&self) -> String {
+        match self {
+            Ready::Url(u) => u.text.clone(),
+            Ready::Port(p) => format!("port {p}"),
+            Ready::Log(re) => format!("a log line matching /{re}/"),
+            Ready::Started => "its start".into(),
+        }
+    }
+}
+
+/// Reads an `http://host[:port][/path]` URL; what is wrong otherwise.
+pub fn parse_url(text: &str) -> Result<Url, String> {
+    let rest = match text.split_once("://") {
+        Some(("http", rest)) => rest,
+        Some(("https", _)) => {
+            return Err(format!(
+            "`{text}`: https is not probed; use an http:// URL, or `ready_port` for a TLS server"
+        ))
+        }
+        _ => {
+            return Err(format!(
+                "`{text}` is not an http:// URL; write it like \"http://127.0.0.1:5173/\""
+            ))
+        }
+    };
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path
+    };
+    if authority.contains('@') {
+        return Err(format!(
+            "`{text}`: a user or password in the URL is not supported"
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("`{text}`: an IPv6 host needs its closing `]`"))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace()) {
+        return Err(format!("`{text}` names no host"));
+    }
+    let port = match port {
+        None => 80,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("`{text}`: `{p}` is not a port (1 to 65535)"))?,
+    };
+    if path.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "`{text}`: the path may not hold spaces or control characters"
+        ));
+    }
+    Ok(Url {
+        text: text.to_string(),
+        host: host.to_string(),
+        port,
+        path,
+    })
 }
 
 /// A user-facing error in `checks.toml`, with the position it is about.
@@ -250,6 +403,21 @@ struct RawFile {
     settings: RawSettings,
     #[serde(default)]
     checks: IndexMap<Spanned<String>, Spanned<RawCheck>>,
+    #[serde(default)]
+    services: IndexMap<Spanned<String>, Spanned<RawService>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    run: Option<Spanned<toml::Value>>,
+    ready: Option<Spanned<String>>,
+    ready_port: Option<Spanned<i64>>,
+    ready_log: Option<Spanned<String>>,
+    ready_timeout: Option<Spanned<String>>,
+    memory: Option<Spanned<String>>,
+    dir: Option<Spanned<String>>,
+    env: Option<IndexMap<String, String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -320,11 +488,25 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         checks.push(check);
         needs_spans.push(spans);
     }
-    validate_needs(&src, &checks, &needs_spans)?;
+    let mut services = Vec::with_capacity(raw.services.len());
+    for (name, body) in raw.services {
+        if checks.iter().any(|c| &c.name == name.get_ref()) {
+            return Err(src.error(
+                name.span(),
+                format!(
+                    "`{}` is both a check and a service; rename one (`needs` names either)",
+                    name.get_ref()
+                ),
+            ));
+        }
+        services.push(service(&src, name, body)?);
+    }
+    validate_needs(&src, &checks, &services, &needs_spans)?;
     Ok(Config {
         path: path.to_path_buf(),
         settings,
         checks,
+        services,
     })
 }
 
@@ -391,25 +573,11 @@ fn check(
     name: Spanned<String>,
     body: Spanned<RawCheck>,
 ) -> Result<(Check, Vec<Range<usize>>), ConfigError> {
-    let name_span = name.span();
-    let name = name.into_inner();
-    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',' || c == '/') {
-        return Err(src.error(
-            name_span,
-            format!("check name `{name}` must be non-empty, without spaces, commas or slashes"),
-        ));
-    }
+    let name = task_name(src, name, "check")?;
     let body_span = body.span();
     let raw = body.into_inner();
-    let run = match raw.run {
-        None => {
-            return Err(src.error(
-                body_span,
-                format!("check `{name}` has no `run`; add `run = \"command\"`"),
-            ));
-        }
-        Some(r) => run(src, &name, r)?,
-    };
+    let who = format!("check `{name}`");
+    let run = run(src, &who, body_span, raw.run)?;
     let glob = string_list(src, &name, "glob", raw.glob)?;
     let inputs = string_list(src, &name, "inputs", raw.inputs)?;
     let mut regexes = [None, None];
@@ -433,6 +601,7 @@ fn check(
         .memory
         .map(|m| spanned_size(src, &m, "memory"))
         .transpose()?;
+    let dir = work_dir(src, raw.dir)?;
     let memory_limit = match &raw.memory_limit {
         Some(m) => {
             let limit = spanned_size(src, m, "memory_limit")?;
@@ -472,19 +641,6 @@ fn check(
         needs_spans.push(n.span());
         needs.push(n.into_inner());
     }
-    let dir = match raw.dir {
-        Some(d) => {
-            let p = Path::new(d.get_ref());
-            if p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
-                return Err(src.error(
-                    d.span(),
-                    "`dir` must be a path inside the repository, relative to its root",
-                ));
-            }
-            Some(d.into_inner())
-        }
-        None => None,
-    };
     let hooks = match raw.hooks {
         Some(hooks) => {
             let mut out = Vec::new();
@@ -533,9 +689,138 @@ fn check(
     ))
 }
 
-fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, ConfigError> {
+/// A check's or a service's name, which `needs`, `--skip` and file names use.
+fn task_name(src: &Source, name: Spanned<String>, kind: &str) -> Result<String, ConfigError> {
+    let span = name.span();
+    let name = name.into_inner();
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',' || c == '/') {
+        return Err(src.error(
+            span,
+            format!("{kind} name `{name}` must be non-empty, without spaces, commas or slashes"),
+        ));
+    }
+    Ok(name)
+}
+
+/// `dir`: a path inside the repository, relative to its root.
+fn work_dir(src: &Source, dir: Option<Spanned<String>>) -> Result<Option<String>, ConfigError> {
+    let Some(d) = dir else {
+        return Ok(None);
+    };
+    let p = Path::new(d.get_ref());
+    if p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(src.error(
+            d.span(),
+            "`dir` must be a path inside the repository, relative to its root",
+        ));
+    }
+    Ok(Some(d.into_inner()))
+}
+
+fn service(
+    src: &Source,
+    name: Spanned<String>,
+    body: Spanned<RawService>,
+) -> Result<Service, ConfigError> {
+    let name = task_name(src, name, "service")?;
+    let body_span = body.span();
+    let raw = body.into_inner();
+    let who = format!("service `{name}`");
+    let run = run(src, &who, body_span.clone(), raw.run)?;
+    if run.uses_files() {
+        return Err(src.error(
+            body_span,
+            format!("{who}: a service is given no files; remove {FILES_PLACEHOLDER} from `run`"),
+        ));
+    }
+    let mut ready = Vec::new();
+    if let Some(u) = raw.ready {
+        let url = parse_url(u.get_ref())
+            .map_err(|e| src.error(u.span(), format!("{who}: `ready`: {e}")))?;
+        ready.push((u.span(), Ready::Url(url)));
+    }
+    if let Some(p) = raw.ready_port {
+        let port = u16::try_from(*p.get_ref())
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| {
+                src.error(
+                    p.span(),
+                    format!(
+                        "{who}: `ready_port` must be a port from 1 to 65535, not {}",
+                        p.get_ref()
+                    ),
+                )
+            })?;
+        ready.push((p.span(), Ready::Port(port)));
+    }
+    if let Some(l) = raw.ready_log {
+        if let Err(e) = regex::Regex::new(l.get_ref()) {
+            return Err(src.error(
+                l.span(),
+                format!("{who}: `ready_log` is not a valid regular expression: {e}"),
+            ));
+        }
+        ready.push((l.span(), Ready::Log(l.into_inner())));
+    }
+    if ready.len() > 1 {
+        return Err(src.error(
+            ready[1].0.clone(),
+            format!("{who}: give one of `ready`, `ready_port` and `ready_log`, not several"),
+        ));
+    }
+    let ready = ready.pop().map_or(Ready::Started, |(_, r)| r);
+    let ready_timeout = match raw.ready_timeout {
+        Some(t) => {
+            let d = parse_duration(t.get_ref())
+                .map_err(|e| src.error(t.span(), format!("{who}: `ready_timeout`: {e}")))?;
+            if d.is_zero() {
+                return Err(src.error(
+                    t.span(),
+                    format!("{who}: `ready_timeout` of 0 leaves it no time to start; remove the key for the default of 60s"),
+                ));
+            }
+            if ready == Ready::Started {
+                return Err(src.error(
+                    t.span(),
+                    format!("{who}: `ready_timeout` needs a probe to wait for: add `ready`, `ready_port` or `ready_log`"),
+                ));
+            }
+            d
+        }
+        None => DEFAULT_READY_TIMEOUT,
+    };
+    let memory = raw
+        .memory
+        .map(|m| spanned_size(src, &m, "memory"))
+        .transpose()?;
+    Ok(Service {
+        name,
+        run,
+        ready,
+        ready_timeout,
+        memory,
+        dir: work_dir(src, raw.dir)?,
+        env: raw.env.unwrap_or_default().into_iter().collect(),
+    })
+}
+
+/// `run`, of the check or service `who` (whose table is at `table`).
+fn run(
+    src: &Source,
+    who: &str,
+    table: Range<usize>,
+    value: Option<Spanned<toml::Value>>,
+) -> Result<Run, ConfigError> {
+    let Some(value) = value else {
+        return Err(src.error(
+            table,
+            format!("{who} has no `run`; add `run = \"command\"`"),
+        ));
+    };
+    let name = who;
     let span = value.span();
-    let empty = || src.error(span.clone(), format!("check `{name}`: `run` is empty"));
+    let empty = || src.error(span.clone(), format!("{name}: `run` is empty"));
     match value.into_inner() {
         toml::Value::String(s) if s.trim().is_empty() => Err(empty()),
         toml::Value::String(s) => Ok(Run::Shell(s)),
@@ -547,7 +832,7 @@ fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, Con
                     _ => {
                         return Err(src.error(
                             span,
-                            format!("check `{name}`: every element of `run` must be a string"),
+                            format!("{name}: every element of `run` must be a string"),
                         ));
                     }
                 }
@@ -558,7 +843,7 @@ fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, Con
             if args[0] == FILES_PLACEHOLDER {
                 return Err(src.error(
                     span,
-                    format!("check `{name}`: the first element of `run` must be the program, not {FILES_PLACEHOLDER}"),
+                    format!("{name}: the first element of `run` must be the program, not {FILES_PLACEHOLDER}"),
                 ));
             }
             for placeholder in [FILES_PLACEHOLDER, MSG_PLACEHOLDER] {
@@ -568,7 +853,7 @@ fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, Con
                 {
                     return Err(src.error(
                         span,
-                        format!("check `{name}`: `{a}`: in an array, {placeholder} must be an element of its own"),
+                        format!("{name}: `{a}`: in an array, {placeholder} must be an element of its own"),
                     ));
                 }
             }
@@ -577,7 +862,7 @@ fn run(src: &Source, name: &str, value: Spanned<toml::Value>) -> Result<Run, Con
         other => Err(src.error(
             span,
             format!(
-                "check `{name}`: `run` must be a string (run with sh -c) or an array of strings, not {}",
+                "{name}: `run` must be a string (run with sh -c) or an array of strings, not {}",
                 other.type_str()
             ),
         )),
@@ -632,6 +917,7 @@ fn spanned_size(src: &Source, value: &Spanned<String>, key: &str) -> Result<u64,
 fn validate_needs(
     src: &Source,
     checks: &[Check],
+    services: &[Service],
     spans: &[Vec<Range<usize>>],
 ) -> Result<(), ConfigError> {
     let index: HashMap<&str, usize> = checks
@@ -641,11 +927,14 @@ fn validate_needs(
         .collect();
     for (i, check) in checks.iter().enumerate() {
         for (j, need) in check.needs.iter().enumerate() {
+            if services.iter().any(|s| &s.name == need) {
+                continue;
+            }
             if !index.contains_key(need.as_str()) {
                 return Err(src.error(
                     spans[i][j].clone(),
                     format!(
-                        "check `{}` needs `{need}`, which is not a check in this file",
+                        "check `{}` needs `{need}`, which is neither a check nor a service in this file",
                         check.name
                     ),
                 ));
@@ -674,8 +963,12 @@ fn validate_needs(
     ) -> Option<Vec<usize>> {
         marks[i] = Mark::Active;
         stack.push(i);
-        for need in &checks[i].needs {
-            let j = index[need.as_str()];
+        // Services need nothing, so only checks can close a cycle.
+        for j in checks[i]
+            .needs
+            .iter()
+            .filter_map(|n| index.get(n.as_str()).copied())
+        {
             match marks[j] {
                 Mark::Active => {
                     let from = stack.iter().position(|&k| k == j).unwrap_or(0);

@@ -15,6 +15,9 @@ pub const RUN_ID: &str = "PRECHECK_RUN_ID";
 /// Set in every child's environment: which precheck started it, as
 /// `PID-STARTTIME`.
 pub const OWNER: &str = "PRECHECK_OWNER";
+/// Set in a service started by `precheck up` (and inherited by all it
+/// starts): which service of which `up`, so `down` finds its whole tree.
+pub const SERVICE: &str = "PRECHECK_SERVICE";
 
 /// Holds the commit message file for `{msg}`.
 pub const MSG_FILE: &str = "PRECHECK_MSG_FILE";

@@ -23,7 +23,7 @@ use crate::plan::{self, Decision, Plan, Selection};
 use crate::report::{self, Entry, Format, Reporter, Summary, Tail};
 use crate::shard::{self, Shard};
 use crate::store::cache::{self, Cache};
-use crate::store::{history, runs};
+use crate::store::{history, runs, services};
 use crate::sys::{proc, signal};
 use crate::units::format_size;
 use crate::worktree::fixes::{self, Files, Modified};
@@ -367,7 +367,8 @@ pub fn files_of(repo: &Repo, change: &Change) -> Result<Vec<PathBuf>> {
     }
 }
 
-/// The scheduler's jobs for the checks that run, and each check's job index.
+/// The scheduler's jobs for the checks that run, then for the services
+/// they need; and each check's job index.
 fn jobs(
     config: &Config,
     plan: &Plan,
@@ -385,7 +386,25 @@ fn jobs(
             n += 1;
         }
     }
-    let mut jobs = Vec::with_capacity(n);
+    // The services the running checks need, in file order, after them.
+    let needed: Vec<&config::Service> = config
+        .services
+        .iter()
+        .filter(|s| {
+            config
+                .checks
+                .iter()
+                .zip(&plan.decisions)
+                .any(|(c, d)| d.runs() && c.needs.contains(&s.name))
+        })
+        .collect();
+    let job_named = |name: &str| -> Option<usize> {
+        match config.checks.iter().position(|c| c.name == name) {
+            Some(k) => job_of[k],
+            None => needed.iter().position(|s| s.name == name).map(|k| n + k),
+        }
+    };
+    let mut jobs = Vec::with_capacity(n + needed.len());
     let mut fix = Vec::with_capacity(n);
     let mut files_of_job = Vec::with_capacity(n);
     for (i, check) in config.checks.iter().enumerate() {
@@ -395,14 +414,11 @@ fn jobs(
         let needs = check
             .needs
             .iter()
-            .filter_map(|name| {
-                let k = config.checks.iter().position(|c| &c.name == name)?;
-                job_of[k]
-            })
+            .filter_map(|name| job_named(name))
             .collect();
         jobs.push(Job {
             name: check.name.clone(),
-            batches: spawn::invocations(check, repo.root(), files, msg).map_err(|p| p.0),
+            batches: spawn::invocations(&check.command(), repo.root(), files, msg).map_err(|p| p.0),
             log: run_dir.log_path(&check.name),
             memory: history::expected_memory(
                 check,
@@ -419,11 +435,16 @@ fn jobs(
             exclusive_with: Vec::new(),
             after: Vec::new(),
             cached: cached[i].as_ref().map(cache::Entry::age),
+            service: None,
         });
         fix.push(check.fix);
         files_of_job.push(Files::of(check, files));
     }
-    let needs: Vec<Vec<usize>> = jobs.iter().map(|j| j.needs.clone()).collect();
+    // Fixers order checks only: a service reads no files.
+    let needs: Vec<Vec<usize>> = jobs
+        .iter()
+        .map(|j| j.needs.iter().copied().filter(|&k| k < n).collect())
+        .collect();
     let order = fixes::order(&fix, &files_of_job, &needs);
     for ((job, exclusive), after) in jobs
         .iter_mut()
@@ -432,6 +453,27 @@ fn jobs(
     {
         job.exclusive_with = exclusive;
         job.after = after;
+    }
+    for service in needed {
+        jobs.push(Job {
+            name: service.name.clone(),
+            batches: spawn::invocations(&service.command(), repo.root(), &[], None)
+                .map_err(|p| p.0),
+            log: run_dir.log_path(&service.name),
+            memory: service.memory.unwrap_or(config.settings.default_memory),
+            memory_limit: None,
+            timeout: None,
+            needs: Vec::new(),
+            after: Vec::new(),
+            expected: None,
+            exclusive_with: Vec::new(),
+            cached: None,
+            service: Some(scheduler::ServiceJob {
+                ready: service.ready.clone(),
+                ready_timeout: service.ready_timeout,
+                reused: services::running_elsewhere(repo.git_dir(), service),
+            }),
+        });
     }
     (jobs, job_of)
 }
@@ -478,6 +520,16 @@ fn summary(
             }
             _ => {}
         }
+    }
+    // The services the checks needed, after them.
+    for (j, job) in jobs.iter().enumerate().filter(|(_, j)| j.service.is_some()) {
+        let outcome = &result.outcomes[j];
+        let log = job.log.exists().then(|| job.log.clone());
+        let tail = match &log {
+            Some(p) if outcome.status.is_failure() => report::tail(p, lines),
+            _ => Tail::default(),
+        };
+        entries.push(Entry::new(&job.name, outcome, log, tail).service());
     }
     // (A check over the whole cap was announced by the scheduler, once.)
     let mut warnings = Vec::new();

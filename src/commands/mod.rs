@@ -10,6 +10,7 @@ pub mod install;
 pub mod list;
 pub mod mcp;
 pub mod run;
+pub mod services;
 pub mod tasks;
 
 use std::path::{Component, Path, PathBuf};
@@ -39,6 +40,8 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Uninstall(args) => install::uninstall(args),
         Command::Hook(args) => run::hook(cli.config, args, out),
         Command::Shim(args) => run::shim(cli.config, args, out),
+        Command::Up(args) => services::up(cli.config, args),
+        Command::Down(args) => services::down(&snapshot::open_repo()?, args),
         Command::Tasks(args) => tasks::tasks(&snapshot::open_repo()?, args),
         Command::Log(args) => tasks::log(&snapshot::open_repo()?, args),
         Command::Wait(args) => tasks::wait(&snapshot::open_repo()?, args),

@@ -15,6 +15,7 @@ use crate::exit::Exit;
 use crate::outcome::{CheckState, RunState, Status};
 use crate::report::{self, TextFormat};
 use crate::store::runs::{self, Counts, Meta};
+use crate::store::services::{self, Record, ServiceState};
 use crate::units::format_duration;
 use crate::worktree::git::Repo;
 
@@ -46,18 +47,101 @@ fn row(m: &Meta) -> TaskRow<'_> {
     }
 }
 
+/// A service as `tasks` lists it.
+#[derive(Serialize)]
+struct ServiceRow {
+    name: String,
+    state: ServiceState,
+    pid: i32,
+    started_at: String,
+    uptime_ms: u64,
+    /// What its processes use now.
+    memory_bytes: u64,
+    /// What it reserves under the cap.
+    reserved_bytes: u64,
+    ready: Option<String>,
+    probe: String,
+    log: std::path::PathBuf,
+}
+
+fn service_row(r: &Record) -> ServiceRow {
+    let running = r.running();
+    ServiceRow {
+        name: r.name.clone(),
+        state: r.state_now(),
+        pid: r.pid,
+        started_at: runs::rfc3339(r.started_ms),
+        uptime_ms: if running {
+            runs::now_ms().saturating_sub(r.started_ms)
+        } else {
+            r.ended_ms
+                .unwrap_or(r.started_ms)
+                .saturating_sub(r.started_ms)
+        },
+        memory_bytes: if running {
+            super::services::memory_now(r)
+        } else {
+            0
+        },
+        reserved_bytes: if running { r.memory } else { 0 },
+        ready: r.ready.clone(),
+        probe: r.probe.clone(),
+        log: r.log.clone(),
+    }
+}
+
 pub fn tasks(repo: &Repo, args: TasksArgs) -> Result<Exit> {
     let json = args.format == TextFormat::Json;
     let runs = runs::list(repo.git_dir());
+    let services: Vec<ServiceRow> = services::list(repo.git_dir())
+        .iter()
+        .map(service_row)
+        .collect();
     let mut out = crate::report::stdout();
     if json {
         let rows: Vec<TaskRow> = runs.iter().map(row).collect();
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "runs": rows }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "runs": rows, "services": services })
+            )?
         )?;
         return Ok(Exit::Passed);
+    }
+    let running: Vec<&ServiceRow> = services
+        .iter()
+        .filter(|s| matches!(s.state, ServiceState::Starting | ServiceState::Ready))
+        .collect();
+    if !running.is_empty() {
+        let name_w = running
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        writeln!(
+            out,
+            "{:name_w$}  {:8}  {:>7}  {:>8}  {:>17}  PROBE",
+            "SERVICE", "STATE", "PID", "UPTIME", "MEMORY (RESERVED)"
+        )?;
+        for s in &running {
+            writeln!(
+                out,
+                "{:name_w$}  {:8}  {:>7}  {:>8}  {:>17}  {}",
+                s.name,
+                s.state.to_string(),
+                s.pid,
+                format_duration(Duration::from_millis(s.uptime_ms)),
+                format!(
+                    "{} ({})",
+                    crate::units::format_size(s.memory_bytes),
+                    crate::units::format_size(s.reserved_bytes)
+                ),
+                s.probe
+            )?;
+        }
+        writeln!(out)?;
     }
     if runs.is_empty() {
         writeln!(out, "no runs recorded yet")?;
@@ -126,8 +210,59 @@ fn find_listed(git_dir: &std::path::Path, id: Option<&str>) -> Result<Meta> {
     Ok(meta)
 }
 
+/// `log SERVICE [-f]`: a service `precheck up` started (followed until it
+/// stops).
+fn service_log(record: &Record, args: &LogArgs) -> Result<Exit> {
+    let mut out = crate::report::stdout();
+    let mut offset = match args.tail {
+        Some(n) => {
+            let tail = report::tail(&record.log, n);
+            if !tail.text.is_empty() {
+                writeln!(out, "{}", report::neutralise(&tail.text))?;
+            }
+            fs::metadata(&record.log).map_or(0, |m| m.len())
+        }
+        None => copy_from(&record.log, 0, &mut out)?,
+    };
+    if !args.follow {
+        return Ok(Exit::Passed);
+    }
+    loop {
+        let running = record.running();
+        offset = copy_from(&record.log, offset, &mut out)?;
+        if !running {
+            return Ok(Exit::Passed);
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The service `precheck up` started that a command without `--run`
+/// names, if it names one.
+fn named_service(repo: &Repo, run: Option<&str>, name: Option<&str>) -> Option<Record> {
+    match (run, name) {
+        (None, Some(name)) => services::read(repo.git_dir(), name),
+        _ => None,
+    }
+}
+
 pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
+    if let Some(record) = named_service(repo, args.run.as_deref(), args.check.as_deref()) {
+        if args.format != TextFormat::Json {
+            return service_log(&record, &args);
+        }
+        let doc = serde_json::json!({
+            "service": service_row(&record),
+            "tail": report::strip_escapes(&report::tail(&record.log, args.tail.unwrap_or(JSON_TAIL)).text),
+        });
+        writeln!(
+            crate::report::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
+        return Ok(Exit::Passed);
+    }
     let meta = find_listed(git_dir, args.run.as_deref())?;
     let mut out = crate::report::stdout();
     let Some(name) = args.check else {
@@ -374,6 +509,23 @@ pub fn wait(repo: &Repo, args: WaitArgs) -> Result<Exit> {
 
 pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
+    if let Some(mut record) = named_service(repo, args.run.as_deref(), args.check.as_deref()) {
+        if !record.running() {
+            crate::report::outln!(
+                "service {} is not running ({})",
+                record.name,
+                record.state_now()
+            );
+            return Ok(Exit::Passed);
+        }
+        let n = super::services::stop(repo, &mut record, ServiceState::Stopped);
+        crate::report::outln!(
+            "stopped service {} ({n} process{})",
+            record.name,
+            if n == 1 { "" } else { "es" }
+        );
+        return Ok(Exit::Passed);
+    }
     let meta = match &args.run {
         Some(id) => find_listed(git_dir, Some(id))?,
         None => runs::list(git_dir)

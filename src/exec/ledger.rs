@@ -10,6 +10,10 @@
 //! the lock) never sees half a number and a run of N checks creates no
 //! file per check. A run that ends renames its file to `spare` for the next
 //! run to take, so runs in steady state create none at all.
+//! A service started by `precheck up` outlives the command: its memory is
+//! a file named `service-TOKEN` after the service's own process, counted
+//! for as long as that process lives (and dropped by the first reader once
+//! it is gone).
 //! It only records and reads memory: what to admit with it is the
 //! scheduler's decision.
 
@@ -96,40 +100,96 @@ impl Ledger {
     }
 }
 
+/// Memory held elsewhere: by other runs and by services `precheck up`
+/// started (`services` is part of `total`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Others {
+    pub total: u64,
+    pub services: u64,
+}
+
+/// The ledger file of a service `precheck up` started.
+const SERVICE_PREFIX: &str = "service-";
+
 impl Held<'_> {
-    /// Expected memory held by the other live runs.
-    pub fn others(&self) -> u64 {
-        let Ok(entries) = fs::read_dir(&self.ledger.dir) else {
-            return 0;
-        };
-        let mut total = 0;
-        for e in entries.flatten() {
-            let path = e.path();
-            if path == self.ledger.own {
-                continue;
-            }
-            match owner_alive(&e.file_name()) {
-                Some(true) => {}
-                Some(false) => {
-                    // A run that died: what it left running still uses
-                    // memory nobody counts, so it is stopped now, not when
-                    // some later command starts.
-                    reap(&path, &e.file_name());
-                    continue;
-                }
-                None => continue,
-            }
-            total += fs::read_to_string(&path)
-                .ok()
-                .and_then(|t| t.trim().parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        total
+    /// Expected memory held by the other live runs and by services.
+    pub fn others(&self) -> Others {
+        others(&self.ledger.dir, Some(&self.ledger.own))
     }
 
     pub fn set_own(&mut self, bytes: u64) {
         self.ledger.write(bytes);
     }
+}
+
+/// What the ledger in `dir` holds, but for the file `own`.
+fn others(dir: &Path, own: Option<&Path>) -> Others {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Others::default();
+    };
+    let mut out = Others::default();
+    for e in entries.flatten() {
+        let path = e.path();
+        if Some(path.as_path()) == own {
+            continue;
+        }
+        let name = e.file_name();
+        let number = || {
+            fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        if let Some(token) = name.to_str().and_then(|n| n.strip_prefix(SERVICE_PREFIX)) {
+            match crate::sys::child::token_alive(token) {
+                Some(true) => {
+                    let n = number();
+                    out.total += n;
+                    out.services += n;
+                }
+                // Its process is gone: so is what it held.
+                _ => {
+                    let _ = fs::remove_file(&path);
+                }
+            }
+            continue;
+        }
+        match owner_alive(&name) {
+            Some(true) => {}
+            Some(false) => {
+                // A run that died: what it left running still uses
+                // memory nobody counts, so it is stopped now, not when
+                // some later command starts.
+                reap(&path, &name);
+                continue;
+            }
+            None => continue,
+        }
+        out.total += number();
+    }
+    out
+}
+
+/// Reserves `bytes` for the service whose first process has owner token
+/// `token`, for as long as that process lives (the common git dir, as for
+/// [`Ledger::open`]).
+pub fn reserve_service(git_dir: &Path, token: &str, bytes: u64) -> Result<()> {
+    let dir = git_dir.join("precheck").join("ledger");
+    crate::fsutil::private_dir(&dir)?;
+    crate::fsutil::write_atomic(
+        &dir.join(format!("{SERVICE_PREFIX}{token}")),
+        format!("{bytes:020}\n").as_bytes(),
+        false,
+    )
+}
+
+/// Gives back what a stopped service reserved.
+pub fn release_service(git_dir: &Path, token: &str) {
+    let path = git_dir
+        .join("precheck")
+        .join("ledger")
+        .join(format!("{SERVICE_PREFIX}{token}"));
+    let _ = fs::remove_file(path);
 }
 
 impl Drop for Held<'_> {

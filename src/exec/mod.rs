@@ -4,6 +4,7 @@
 //! ledger. Nothing here prints; the report observes.
 
 pub mod ledger;
+pub mod probe;
 pub mod scheduler;
 pub mod spawn;
 pub mod supervisor;

@@ -19,6 +19,15 @@
 //!   through the ledger is a number the supervisor passes in.
 //! - Fail-fast: the first failure stops the run; jobs not yet started end as
 //!   not started.
+//! - Services (a dev server a check needs) are jobs that do not end by
+//!   themselves: one is started once a check that needs it waits for
+//!   nothing else, satisfies its dependents once *ready* (not once ended),
+//!   and is to be stopped ([`Schedule::idle_services`]) once none of them is
+//!   left to run. It holds its memory for as long as it runs but takes no
+//!   `jobs` slot (it mostly waits). A service that failed fails the checks
+//!   still waiting for it. Memory held by services counts as gone from the
+//!   cap when deciding what "more than the cap" means, so a check too big
+//!   to fit beside them runs alone beside them instead of waiting forever.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,6 +55,18 @@ pub struct Job {
     pub exclusive_with: Vec<usize>,
     /// A cached pass (its age): the job counts as passed without running.
     pub cached: Option<Duration>,
+    /// Set for a service rather than a check.
+    pub service: Option<ServiceJob>,
+}
+
+/// What makes a job a service.
+#[derive(Debug, Clone)]
+pub struct ServiceJob {
+    pub ready: crate::config::Ready,
+    pub ready_timeout: Duration,
+    /// Already running and ready outside this run (how it was found): its
+    /// dependents use it; this run neither starts nor stops it.
+    pub reused: Option<String>,
 }
 
 pub struct Options {
@@ -98,6 +119,8 @@ enum Slot {
     Waiting,
     Queued,
     Running,
+    /// A service that is ready: its dependents may start.
+    Serving,
     Done(Outcome),
 }
 
@@ -109,6 +132,10 @@ pub struct Schedule<'a> {
     /// Ready jobs, in the order they became ready.
     queue: Vec<usize>,
     critical: Vec<Duration>,
+    /// For each service, the jobs that need it.
+    dependents: Vec<Vec<usize>>,
+    /// What each running job reserved when it started.
+    held: Vec<u64>,
     reserved: u64,
     running: usize,
     stopping: bool,
@@ -143,6 +170,14 @@ impl<'a> Schedule<'a> {
             slots: jobs.iter().map(|_| Slot::Waiting).collect(),
             queue: Vec::new(),
             critical: critical_paths(jobs),
+            dependents: (0..jobs.len())
+                .map(|i| {
+                    (0..jobs.len())
+                        .filter(|&j| jobs[i].service.is_some() && jobs[j].needs.contains(&i))
+                        .collect()
+                })
+                .collect(),
+            held: vec![0; jobs.len()],
             reserved: 0,
             running: 0,
             stopping: false,
@@ -207,11 +242,64 @@ impl<'a> Schedule<'a> {
 
     /// A running job's processes ended: its memory and slot are free again.
     pub fn release(&mut self, job: usize) {
-        if matches!(self.slots[job], Slot::Running) {
+        if matches!(self.slots[job], Slot::Running | Slot::Serving) {
             self.slots[job] = Slot::Queued;
-            self.reserved -= self.need(job);
-            self.running -= 1;
+            self.reserved -= std::mem::take(&mut self.held[job]);
+            if self.jobs[job].service.is_none() {
+                self.running -= 1;
+            }
         }
+    }
+
+    /// A running service became ready: the checks that need it may start.
+    pub fn serving(&mut self, job: usize) {
+        if matches!(self.slots[job], Slot::Running) {
+            self.slots[job] = Slot::Serving;
+        }
+    }
+
+    /// Whether a job still waits, is queued or runs (has not ended).
+    fn pending(&self, job: usize) -> bool {
+        !matches!(self.slots[job], Slot::Done(_))
+    }
+
+    /// Whether any check that needs this service has yet to end.
+    pub fn needed(&self, service: usize) -> bool {
+        self.dependents[service].iter().any(|&d| self.pending(d))
+    }
+
+    /// The checks that need this service and are running now.
+    pub fn running_dependents(&self, service: usize) -> Vec<usize> {
+        self.dependents[service]
+            .iter()
+            .copied()
+            .filter(|&d| matches!(self.slots[d], Slot::Running))
+            .collect()
+    }
+
+    /// Services this run started that no check needs any more: to be stopped.
+    pub fn idle_services(&self) -> Vec<usize> {
+        (0..self.jobs.len())
+            .filter(|&i| {
+                self.jobs[i].service.is_some()
+                    && matches!(self.slots[i], Slot::Running | Slot::Serving)
+                    && !self.needed(i)
+            })
+            .collect()
+    }
+
+    /// Whether a waiting check waits for nothing but services: its check
+    /// needs passed and what must end first has ended.
+    fn wants_services(&self, job: usize) -> bool {
+        let j = &self.jobs[job];
+        matches!(self.slots[job], Slot::Waiting)
+            && j.needs.iter().all(|&n| {
+                self.jobs[n].service.is_some()
+                    || matches!(&self.slots[n], Slot::Done(o) if o.status.passed())
+            })
+            && j.after
+                .iter()
+                .all(|&a| matches!(self.slots[a], Slot::Done(_)))
     }
 
     /// Records how a job ended. True when fail-fast now stops the run: the
@@ -242,14 +330,24 @@ impl<'a> Schedule<'a> {
         loop {
             let mut ready = Vec::new();
             let mut skipped = Vec::new();
+            let mut unneeded = Vec::new();
             for (i, job) in self.jobs.iter().enumerate() {
                 if !matches!(self.slots[i], Slot::Waiting) {
+                    continue;
+                }
+                if job.service.is_some() {
+                    if !self.needed(i) {
+                        unneeded.push(i);
+                    } else if self.dependents[i].iter().any(|&d| self.wants_services(d)) {
+                        ready.push(i);
+                    }
                     continue;
                 }
                 let mut all_passed = true;
                 for &n in &job.needs {
                     match &self.slots[n] {
                         Slot::Done(o) if o.status.passed() => {}
+                        Slot::Serving => {}
                         Slot::Done(_) => {
                             skipped.push((i, n));
                             all_passed = false;
@@ -266,16 +364,38 @@ impl<'a> Schedule<'a> {
                     ready.push(i);
                 }
             }
-            if ready.is_empty() && skipped.is_empty() {
+            if ready.is_empty() && skipped.is_empty() && unneeded.is_empty() {
                 return steps;
             }
             for (i, n) in skipped {
-                let detail = Some(self.jobs[n].name.clone());
-                steps.extend(self.end_unstarted(
-                    i,
-                    Outcome::unstarted(Status::SkippedNeeds, detail),
-                    false,
-                ));
+                let need = &self.jobs[n];
+                let (outcome, announced) = match (&need.service, self.outcome(n)) {
+                    // A service that failed fails what needed it: the
+                    // check could not run as asked, it was not skipped.
+                    (Some(_), Some(o)) if o.status.is_failure() => (
+                        Outcome::unstarted(
+                            Status::Failed,
+                            Some(format!(
+                                "needs service `{}`, which {}",
+                                need.name,
+                                o.detail.as_deref().unwrap_or("failed")
+                            )),
+                        ),
+                        true,
+                    ),
+                    _ => (
+                        Outcome::unstarted(Status::SkippedNeeds, Some(need.name.clone())),
+                        false,
+                    ),
+                };
+                steps.extend(self.end_unstarted(i, outcome, announced));
+            }
+            for i in unneeded {
+                let outcome = Outcome::unstarted(
+                    Status::NotStarted,
+                    Some("no check that needs it was left to run".into()),
+                );
+                steps.extend(self.end_unstarted(i, outcome, false));
             }
             ready.sort_by(|&a, &b| self.critical[b].cmp(&self.critical[a]).then(a.cmp(&b)));
             for i in ready {
@@ -285,19 +405,37 @@ impl<'a> Schedule<'a> {
         }
     }
 
-    fn need(&self, job: usize) -> u64 {
-        self.jobs[job].memory.min(self.opts.cap)
+    /// What the job reserves: its expected memory, at most the cap less
+    /// what services (`services` elsewhere, and this run's own other than
+    /// it) hold for as long as they run.
+    fn need(&self, job: usize, services: u64) -> u64 {
+        let own: u64 = (0..self.jobs.len())
+            .filter(|&i| i != job && self.jobs[i].service.is_some())
+            .map(|i| self.held[i])
+            .sum();
+        let room = self.opts.cap.saturating_sub(own + services).max(1);
+        self.jobs[job].memory.min(room)
     }
 
     /// Whether admission has anything to decide: a job is ready and a slot
-    /// is free (the supervisor takes the ledger only then).
+    /// is free, or a service is ready to start (the supervisor takes the
+    /// ledger only then).
     pub fn can_admit(&self) -> bool {
-        !self.queue.is_empty() && self.running < self.opts.jobs
+        !self.queue.is_empty()
+            && (self.running < self.opts.jobs
+                || self.queue.iter().any(|&j| self.jobs[j].service.is_some()))
     }
 
     /// First-fit admission with a reservation for the oldest waiting job.
     /// `others` is the memory other runs hold against the same cap.
+    #[cfg(test)]
     pub fn admit(&mut self, others: u64) -> Vec<Step> {
+        self.admit_beside(others, 0)
+    }
+
+    /// [`Schedule::admit`], where `services` of `others` is held by
+    /// services running outside any run (`precheck up`).
+    pub fn admit_beside(&mut self, others: u64, services: u64) -> Vec<Step> {
         let mut steps = Vec::new();
         if !self.can_admit() {
             return steps;
@@ -313,6 +451,16 @@ impl<'a> Schedule<'a> {
                     Status::Cached,
                     Some(format!("passed {} ago", crate::units::format_duration(age))),
                 );
+                steps.extend(self.end_unstarted(job, outcome, false));
+                continue;
+            }
+            if let Some(how) = self.jobs[job]
+                .service
+                .as_ref()
+                .and_then(|s| s.reused.clone())
+            {
+                self.queue.remove(i);
+                let outcome = Outcome::unstarted(Status::Passed, Some(how));
                 steps.extend(self.end_unstarted(job, outcome, false));
                 continue;
             }
@@ -337,10 +485,11 @@ impl<'a> Schedule<'a> {
                 .opts
                 .cap
                 .saturating_sub(self.reserved + held_for_oldest + others);
-            let need = self.need(job);
-            if self.running < self.opts.jobs && need <= free {
+            let need = self.need(job, services);
+            let slot = self.running < self.opts.jobs || self.jobs[job].service.is_some();
+            if slot && need <= free {
                 self.queue.remove(i);
-                self.start(job);
+                self.start(job, need);
                 steps.push(Step::Start(job));
                 continue;
             }
@@ -358,9 +507,12 @@ impl<'a> Schedule<'a> {
         steps
     }
 
-    fn start(&mut self, job: usize) {
-        self.reserved += self.need(job);
-        self.running += 1;
+    fn start(&mut self, job: usize, need: u64) {
+        self.held[job] = need;
+        self.reserved += need;
+        if self.jobs[job].service.is_none() {
+            self.running += 1;
+        }
         self.slots[job] = Slot::Running;
     }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::{Mutex, OnceLock};
 
-use crate::config::{Check, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
+use crate::config::{Command, Run, FILES_PLACEHOLDER, MSG_PLACEHOLDER};
 
 /// One process to start: a check runs one invocation per batch of files.
 #[derive(Debug, Clone)]
@@ -31,6 +31,9 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     /// Dies with precheck (see `sys::child::tie`): set while files are set aside.
     pub tied: bool,
+    /// Leads a session of its own, so that it outlives the terminal (a
+    /// service `precheck up` starts); else only a process group.
+    pub session: bool,
 }
 
 /// Why a check cannot be started at all.
@@ -150,15 +153,15 @@ fn physical_or_inherited_pwd(dir: &Path) -> String {
     }
 }
 
-/// The command lines for `check` over `files` (relative to its dir); `msg`
-/// is the commit message file for `{msg}`.
+/// The command lines for a check's (or service's) command over `files`
+/// (relative to its dir); `msg` is the commit message file for `{msg}`.
 pub fn invocations(
-    check: &Check,
+    check: &Command,
     root: &Path,
     files: &[PathBuf],
     msg: Option<&Path>,
 ) -> Result<Vec<Invocation>, Preflight> {
-    let dir = match &check.dir {
+    let dir = match check.dir {
         Some(d) => root.join(d),
         None => root.to_path_buf(),
     };
@@ -184,13 +187,13 @@ pub fn invocations(
             None => (argv[1..].iter().map(arg).collect(), Vec::new()),
         }
     };
-    let plain = match &check.run {
+    let plain = match check.run {
         Run::Shell(script) => plain_command(script)
-            .and_then(|argv| Some((direct_program(&argv[0], &dir, &check.env)?, argv))),
+            .and_then(|argv| Some((direct_program(&argv[0], &dir, check.env)?, argv))),
         Run::Exec(_) => None,
     };
     let (program, arg0, before, after): (OsString, Option<OsString>, Vec<OsString>, Vec<OsString>) =
-        match (&check.run, plain) {
+        match (check.run, plain) {
             // A plain command: started as sh would start it, without sh.
             (_, Some((program, argv))) => {
                 let (before, after) = split(&argv);
@@ -209,7 +212,7 @@ pub fn invocations(
                 Vec::new(),
             ),
             (Run::Exec(argv), None) => {
-                let program = resolve_program(&argv[0], &dir, &check.env).ok_or_else(|| {
+                let program = resolve_program(&argv[0], &dir, check.env).ok_or_else(|| {
                     Preflight(format!(
                         "program `{}` not found\nhint: install it, or fix `run` in checks.toml (PATH and `dir` are searched)",
                         argv[0]
@@ -219,7 +222,7 @@ pub fn invocations(
                 (program.into_os_string(), None, before, after)
             }
         };
-    let mut env = check.env.clone();
+    let mut env = check.env.to_vec();
     if let Some(m) = msg {
         env.push((MSG_ENV.to_string(), m.to_string_lossy().into_owned()));
     }
@@ -239,6 +242,7 @@ pub fn invocations(
         dir: dir.clone(),
         env: env.clone(),
         tied: false,
+        session: false,
     };
     if !check.run.uses_files() || files.is_empty() {
         return Ok(vec![make(&[])]);
@@ -362,9 +366,12 @@ fn search_path(env: &[(String, String)]) -> Option<OsString> {
         .or_else(|| std::env::var_os(crate::env::PATH))
 }
 
+/// A started process, to wait for.
+pub type Handle = duct::Handle;
+
 /// Starts one invocation: own process group, stdin closed, output to `log`.
-pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
-    let tied = inv.tied;
+pub fn start(inv: &Invocation, log: &File) -> io::Result<Handle> {
+    let (tied, session) = (inv.tied, inv.session);
     let arg0 = inv.arg0.clone();
     let mut expr = duct::cmd(&inv.program, &inv.args)
         .dir(&inv.dir)
@@ -375,7 +382,11 @@ pub fn start(inv: &Invocation, log: &File) -> io::Result<duct::Handle> {
         .stdout_file(log.try_clone()?)
         .unchecked()
         .before_spawn(move |cmd| {
-            cmd.process_group(0);
+            if session {
+                crate::sys::child::detach(cmd);
+            } else {
+                cmd.process_group(0);
+            }
             if let Some(name) = &arg0 {
                 cmd.arg0(name);
             }

@@ -17,6 +17,11 @@
 //!   costs no reading at all.
 //! - A kill is SIGTERM to the process group and to every known member of the
 //!   tree, then SIGKILL to whatever is left after `KILL_GRACE`.
+//! - A service's readiness is looked for by a prober thread of its own
+//!   (`exec::probe`), which tells the coordinator once it is ready; the
+//!   coordinator stops it when not ready in `ready_timeout`, fails the
+//!   checks that need it when it ends while needed, and stops it once no
+//!   check needs it any more.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -58,6 +63,8 @@ pub trait Observer {
     /// A process of the job started (its process group id is `pid`).
     fn spawned(&mut self, _job: usize, _pid: u32) {}
     fn finished(&mut self, job: usize, outcome: &Outcome);
+    /// A service became ready (how, and how long it took).
+    fn ready(&mut self, _job: usize, _how: &str, _after: Duration) {}
     fn warn(&mut self, message: &str);
     fn tick(&mut self, live: &Live);
 }
@@ -77,6 +84,10 @@ impl Observer for Tee<'_> {
     fn finished(&mut self, job: usize, outcome: &Outcome) {
         self.0.finished(job, outcome);
         self.1.finished(job, outcome);
+    }
+    fn ready(&mut self, job: usize, how: &str, after: Duration) {
+        self.0.ready(job, how, after);
+        self.1.ready(job, how, after);
     }
     fn warn(&mut self, message: &str) {
         self.0.warn(message);
@@ -116,6 +127,12 @@ enum KillReason {
     Memory(u64),
     Stopped,
     User,
+    /// A service no check needs any more.
+    Idle,
+    /// A service not ready within its `ready_timeout`.
+    NotReady,
+    /// A check whose service (this job) ended while it ran.
+    ServiceEnded(usize),
 }
 
 /// A running job's process tree.
@@ -128,6 +145,8 @@ struct Running {
     rss: u64,
     peak: u64,
     kill: Option<KillReason>,
+    /// A service that became ready: how, and when.
+    ready: Option<(String, Duration)>,
 }
 
 /// Processes sent SIGTERM, to be sent SIGKILL at `deadline` if still alive.
@@ -222,6 +241,7 @@ pub fn run(
             let steps = c.schedule.promote_ready();
             c.apply(steps, observer)?;
             c.admit(observer)?;
+            c.stop_idle_services();
         } else {
             let steps = c.schedule.abandon_waiting();
             c.apply(steps, observer)?;
@@ -293,8 +313,9 @@ impl Coordinator<'_> {
         // same memory.
         let mut ledger = self.ledger.take();
         let mut held = ledger.as_mut().map(|l| l.hold());
-        self.others = held.as_ref().map_or(0, |h| h.others());
-        let steps = self.schedule.admit(self.others);
+        let others = held.as_ref().map(|h| h.others()).unwrap_or_default();
+        self.others = others.total;
+        let steps = self.schedule.admit_beside(others.total, others.services);
         let result = self.apply(steps, observer);
         if let Some(h) = held.as_mut() {
             h.set_own(self.schedule.reserved());
@@ -333,6 +354,7 @@ impl Coordinator<'_> {
             rss: 0,
             peak: 0,
             kill: None,
+            ready: None,
         }));
         observer.started(job);
         let task = Task {
@@ -350,8 +372,24 @@ impl Coordinator<'_> {
 
     fn handle(&mut self, event: Event, observer: &mut dyn Observer) {
         match event {
+            Event::Ready { job, how } => {
+                if let Some(r) = &mut self.trees[job] {
+                    if r.kill.is_none() && r.ready.is_none() {
+                        let after = r.started.elapsed();
+                        r.ready = Some((how.clone(), after));
+                        self.schedule.serving(job);
+                        observer.ready(job, &how, after);
+                    }
+                }
+            }
             Event::Spawned { job, pid } => {
                 observer.spawned(job, pid);
+                if let Some(service) = &self.jobs[job].service {
+                    let stop = self.trees[job].as_ref().map(|r| r.stop.clone());
+                    if let Some(stop) = stop {
+                        watch_ready(job, &service.ready, &self.jobs[job].log, stop, &self.tx);
+                    }
+                }
                 if let Some(r) = &mut self.trees[job] {
                     let pid = pid as i32;
                     r.root = proc::proc_id(pid).or(Some(ProcId { pid, start: 0 }));
@@ -376,6 +414,13 @@ impl Coordinator<'_> {
                 let Some(r) = self.trees[job].take() else {
                     unreachable!("only running jobs finish");
                 };
+                // Its prober, if it has one, looks no more.
+                r.stop.store(true, Ordering::SeqCst);
+                if self.jobs[job].service.is_some() {
+                    let exit = exit_words(exit_code, signal, error.as_deref());
+                    self.service_ended(job, &r, exit, observer);
+                    return;
+                }
                 self.schedule.release(job);
                 let reserved = self.schedule.reserved();
                 if let Some(l) = self.ledger.as_mut() {
@@ -386,6 +431,8 @@ impl Coordinator<'_> {
                     Some(KillReason::Memory(_)) => Status::KilledMemory,
                     Some(KillReason::Stopped) => Status::Interrupted,
                     Some(KillReason::User) => Status::Killed,
+                    Some(KillReason::ServiceEnded(_)) => Status::Failed,
+                    Some(KillReason::Idle | KillReason::NotReady) => Status::Interrupted,
                     None if error.is_some() => Status::Failed,
                     None if exit_code == Some(0) => Status::Passed,
                     None => Status::Failed,
@@ -399,6 +446,10 @@ impl Coordinator<'_> {
                     Some(KillReason::Timeout) => self.jobs[job]
                         .timeout
                         .map(|t| format!("timed out after {}", crate::units::format_duration(t))),
+                    Some(KillReason::ServiceEnded(s)) => Some(format!(
+                        "service `{}`, which it needs, ended while it ran (see the service's log)",
+                        self.jobs[s].name
+                    )),
                     _ => error,
                 };
                 let outcome = Outcome {
@@ -411,6 +462,92 @@ impl Coordinator<'_> {
                 };
                 self.finish(job, outcome, observer);
             }
+        }
+    }
+
+    /// A service's process ended: how it went, and what it means for the
+    /// checks that need it (those running are stopped and fail).
+    fn service_ended(
+        &mut self,
+        job: usize,
+        r: &Running,
+        exit: String,
+        observer: &mut dyn Observer,
+    ) {
+        let needed = self.schedule.needed(job);
+        let service = self.jobs[job].service.as_ref();
+        let waited_for = service.map_or_else(String::new, |s| s.ready.describe());
+        let (status, detail) = match (r.kill, &r.ready) {
+            (Some(KillReason::Idle), Some((how, after))) | (None, Some((how, after)))
+                if !needed || matches!(r.kill, Some(KillReason::Idle)) =>
+            {
+                let after = crate::units::format_duration(*after);
+                (
+                    Status::Passed,
+                    format!("ready in {after} ({how}); stopped after its last check"),
+                )
+            }
+            (Some(KillReason::Idle), None) => (
+                Status::NotStarted,
+                "stopped before it was ready: no check that needs it was left to run".into(),
+            ),
+            (Some(KillReason::NotReady), _) => (
+                Status::Failed,
+                format!(
+                    "was not ready after {} (waiting for {waited_for})",
+                    crate::units::format_duration(
+                        service.map_or(Duration::ZERO, |s| s.ready_timeout)
+                    )
+                ),
+            ),
+            (Some(KillReason::Stopped), _) => (Status::Interrupted, "stopped".into()),
+            (Some(KillReason::User), _) => (Status::Killed, "killed by precheck kill".into()),
+            (_, Some(_)) => (
+                Status::Failed,
+                format!("exited while checks needed it ({exit})"),
+            ),
+            (_, None) => (
+                Status::Failed,
+                format!("exited before it was ready ({exit}; waiting for {waited_for})"),
+            ),
+        };
+        self.schedule.release(job);
+        let reserved = self.schedule.reserved();
+        if let Some(l) = self.ledger.as_mut() {
+            l.set_own(reserved);
+        }
+        let failed = status.is_failure();
+        let outcome = Outcome {
+            status,
+            exit_code: None,
+            signal: None,
+            duration: r.started.elapsed(),
+            peak: r.peak,
+            detail: Some(detail),
+        };
+        self.finish(job, outcome, observer);
+        if failed {
+            let table = ProcTable::descendants();
+            for d in self.schedule.running_dependents(job) {
+                self.kill(d, KillReason::ServiceEnded(job), &table);
+            }
+        }
+    }
+
+    /// Stops the services no check needs any more.
+    fn stop_idle_services(&mut self) {
+        let idle: Vec<usize> = self
+            .schedule
+            .idle_services()
+            .into_iter()
+            .filter(|&s| self.trees[s].as_ref().is_some_and(|r| r.kill.is_none()))
+            .collect();
+        if idle.is_empty() {
+            return;
+        }
+        let table = ProcTable::descendants();
+        for s in idle {
+            self.kill(s, KillReason::Idle, &table);
         }
     }
 
@@ -467,7 +604,14 @@ impl Coordinator<'_> {
                 continue;
             }
             let job = &self.jobs[i];
-            if job.timeout.is_some_and(|t| r.started.elapsed() >= t) {
+            let not_ready = r.ready.is_none()
+                && job
+                    .service
+                    .as_ref()
+                    .is_some_and(|s| r.started.elapsed() >= s.ready_timeout);
+            if not_ready {
+                to_kill.push((i, KillReason::NotReady));
+            } else if job.timeout.is_some_and(|t| r.started.elapsed() >= t) {
                 to_kill.push((i, KillReason::Timeout));
             } else if job.memory_limit.is_some_and(|l| r.rss > l) {
                 to_kill.push((i, KillReason::Memory(r.rss)));
@@ -575,4 +719,41 @@ impl Coordinator<'_> {
             others: self.others,
         }
     }
+}
+
+/// How a process ended, in words: `exit code 1`, `killed by signal 9`.
+fn exit_words(code: Option<i32>, signal: Option<i32>, error: Option<&str>) -> String {
+    match (code, signal, error) {
+        (_, _, Some(e)) => e.to_string(),
+        (Some(c), _, _) => format!("exit code {c}"),
+        (_, Some(s), _) => format!("killed by signal {s}"),
+        _ => "ended".into(),
+    }
+}
+
+/// Starts the thread that probes a service until it is ready (and tells
+/// the coordinator) or `stop` is set.
+fn watch_ready(
+    job: usize,
+    ready: &crate::config::Ready,
+    log: &std::path::Path,
+    stop: Arc<AtomicBool>,
+    tx: &Sender<Event>,
+) {
+    let mut prober = crate::exec::probe::Prober::new(ready, log);
+    let tx = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("precheck-probe-{job}"))
+        .spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                if let Some(how) = prober.probe() {
+                    let _ = tx.send(Event::Ready { job, how });
+                    return;
+                }
+                std::thread::sleep(prober.interval());
+            }
+        });
+    // Without its thread a service is never ready: it fails after its
+    // ready_timeout, as one that does not answer would.
+    drop(spawned);
 }

@@ -25,6 +25,12 @@ pub enum Event {
     BatchEnded {
         job: usize,
     },
+    /// A service's probe found it ready (sent by its prober thread, not a
+    /// worker): how.
+    Ready {
+        job: usize,
+        how: String,
+    },
     /// The job ended (its last process, if one started, has ended too).
     Finished {
         job: usize,

@@ -42,7 +42,8 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
             style("─".repeat(60usize.saturating_sub(console::measure_text_width(&header)))).red()
         )?;
         if let Some(d) = &e.detail {
-            writeln!(out, "check `{}`: {d}", e.name)?;
+            let kind = if e.is_service { "service" } else { "check" };
+            writeln!(out, "{kind} `{}`: {d}", e.name)?;
         }
         if !e.tail.text.is_empty() {
             writeln!(out, "{}", crate::report::neutralise(&e.tail.text))?;

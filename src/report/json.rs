@@ -42,6 +42,8 @@ struct JsonCheck<'a> {
     log: Option<&'a Path>,
     tail: String,
     detail: Option<&'a str>,
+    /// `check`, or `service` for a service the checks needed.
+    kind: &'static str,
 }
 
 /// The `--format json` document.
@@ -66,6 +68,7 @@ pub fn json(summary: &Summary) -> String {
                 log: e.log.as_deref(),
                 tail: crate::report::strip_escapes(&e.tail.text),
                 detail: e.detail.as_deref(),
+                kind: if e.is_service { "service" } else { "check" },
             })
             .collect(),
         stashed_files: summary.stashed,

@@ -196,6 +196,20 @@ impl Observer for Reporter {
         self.say(&line);
     }
 
+    fn ready(&mut self, job: usize, how: &str, after: Duration) {
+        let line = match self.progress {
+            Progress::Silent => return,
+            Progress::Plain => format!("ready {} ({how})", self.names[job]),
+            Progress::Live => format!(
+                "{} {} ready in {} ({how})",
+                style("●").green(),
+                style(&self.names[job]).bold(),
+                format_duration(after)
+            ),
+        };
+        self.say(&line);
+    }
+
     fn warn(&mut self, message: &str) {
         if self.format != Format::Human {
             return;

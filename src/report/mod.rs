@@ -88,6 +88,15 @@ pub enum TextFormat {
 /// A status as a person reads it.
 pub fn status_text(e: &Entry) -> String {
     match e.status {
+        Status::Passed if e.is_service => {
+            let reused = e.detail.as_deref().is_some_and(|d| d.starts_with("reused"));
+            if reused {
+                "service, reused"
+            } else {
+                "service, served"
+            }
+            .into()
+        }
         Status::Passed => "passed".into(),
         Status::Cached => match &e.detail {
             Some(d) => format!("cached ({d})"),
@@ -127,9 +136,17 @@ pub struct Entry {
     pub log: Option<PathBuf>,
     pub tail: Tail,
     pub detail: Option<String>,
+    /// A service the checks needed, not a check.
+    pub is_service: bool,
 }
 
 impl Entry {
+    /// The entry, as a service's.
+    pub fn service(mut self) -> Entry {
+        self.is_service = true;
+        self
+    }
+
     pub fn new(name: &str, outcome: &Outcome, log: Option<PathBuf>, tail: Tail) -> Entry {
         Entry {
             name: name.to_string(),
@@ -141,6 +158,7 @@ impl Entry {
             log,
             tail,
             detail: outcome.detail.clone(),
+            is_service: false,
         }
     }
 }

@@ -86,6 +86,20 @@ pub fn tie(cmd: &mut Command) {
     }
 }
 
+/// Starts `cmd` in a session of its own (it leads its process group too):
+/// closing the terminal or the calling shell does not reach it.
+pub fn detach(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe; it runs in the child between
+    // fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+}
+
 /// Makes this process the subreaper of its descendants (`on`), or stops.
 /// Failing (an old kernel) only means orphans go to init, as before.
 pub fn adopt_orphans(on: bool) {

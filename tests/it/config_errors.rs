@@ -48,7 +48,7 @@ fn unknown_needs_target() {
     let err = error_of("[checks.a]\nrun = 'true'\nneeds = [\"biuld\"]\n");
     assert!(
         err.starts_with(
-            "error: checks.toml:3:10: check `a` needs `biuld`, which is not a check in this file"
+            "error: checks.toml:3:10: check `a` needs `biuld`, which is neither a check nor a service in this file"
         ),
         "{err}"
     );

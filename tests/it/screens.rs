@@ -260,7 +260,8 @@ fn run_json_with_one_failure() {
               "peak_memory_bytes": [BYTES],
               "log": "[REPO]/.git/precheck/runs/[RUN]/logs/fmt.log",
               "tail": "",
-              "detail": null
+              "detail": null,
+              "kind": "check"
             },
             {
               "name": "lint",
@@ -271,7 +272,8 @@ fn run_json_with_one_failure() {
               "peak_memory_bytes": [BYTES],
               "log": "[REPO]/.git/precheck/runs/[RUN]/logs/lint.log",
               "tail": "a.txt:1: trailing space\n1 problem",
-              "detail": null
+              "detail": null,
+              "kind": "check"
             },
             {
               "name": "docs",
@@ -282,7 +284,8 @@ fn run_json_with_one_failure() {
               "peak_memory_bytes": [BYTES],
               "log": null,
               "tail": "",
-              "detail": null
+              "detail": null,
+              "kind": "check"
             }
           ],
           "stashed_files": 0,

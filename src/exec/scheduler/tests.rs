@@ -22,6 +22,7 @@ fn job(name: &str, memory: u64) -> Job {
         expected: None,
         exclusive_with: Vec::new(),
         cached: None,
+        service: None,
     }
 }
 
