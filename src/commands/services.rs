@@ -384,6 +384,12 @@ pub fn stop(repo: &Repo, record: &mut Record, state: ServiceState) -> usize {
             .collect();
         if !left.is_empty() {
             signal::send(None, &left, signal::SIGKILL);
+            // Gone once the kernel has taken them down, which SIGKILL
+            // does not wait for.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < deadline && left.iter().any(|p| proc::alive(p.pid, p.start)) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
     }
     ledger::release_service(repo.common_dir(), &record.token());

@@ -15,6 +15,8 @@ use crate::config::{Ready, Url};
 const CONNECT: Duration = Duration::from_millis(500);
 /// How long an HTTP server may take to send its status line.
 const ANSWER: Duration = Duration::from_secs(2);
+/// Most of an answer read after its status line.
+const BODY_MAX: usize = 1 << 20;
 /// Longest log line kept when it is quoted as the reason.
 const QUOTE_MAX: usize = 80;
 
@@ -140,6 +142,17 @@ fn http_status(url: &Url) -> Option<u16> {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
             _ => break,
+        }
+    }
+    // The rest is read (and dropped) to its end, so that closing does not
+    // reset a connection the server is still writing to (which a server
+    // would log as an error of its own).
+    let mut rest = [0u8; 8192];
+    let mut left = BODY_MAX;
+    while left > 0 {
+        match stream.read(&mut rest) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
         }
     }
     let line = String::from_utf8_lossy(&head);

@@ -329,8 +329,12 @@ impl Coordinator<'_> {
     fn start(&mut self, job: usize, observer: &mut dyn Observer) -> anyhow::Result<()> {
         if self.pool.is_none() {
             // Built on the first start: a run with nothing to start spawns no thread.
-            // No more workers than jobs that could ever run at once.
-            let threads = self.opts.jobs.min(self.jobs.len()).max(1);
+            // No more workers than jobs that could ever run at once: the
+            // checks the slots allow, and every service (each holds a
+            // worker for as long as it runs, without a slot).
+            let services = self.jobs.iter().filter(|j| j.service.is_some()).count();
+            let checks = self.jobs.len() - services;
+            let threads = (self.opts.jobs.min(checks) + services).max(1);
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .thread_name(|i| format!("precheck-worker-{i}"))
@@ -580,7 +584,8 @@ impl Coordinator<'_> {
 
     /// Measures every running tree; enforces timeouts and memory limits.
     fn sample(&mut self, _observer: &mut dyn Observer) {
-        if self.schedule.running() == 0 && self.doomed.is_empty() {
+        // (Services run without a slot: trees, not slots, say what runs.)
+        if self.trees.iter().all(Option::is_none) && self.doomed.is_empty() {
             return;
         }
         let table = ProcTable::descendants();

@@ -22,4 +22,5 @@ mod nothing_lost;
 mod run;
 mod scheduler;
 mod screens;
+mod services;
 mod snapshot;

@@ -333,3 +333,167 @@ fn a_cached_pass_ends_without_running_and_lets_its_dependents_run() {
     assert_eq!(s.reserved(), 0);
     assert_eq!(round(&mut s, 0), [1]);
 }
+
+fn service(name: &str, memory: u64) -> Job {
+    let mut j = job(name, memory);
+    j.service = Some(ServiceJob {
+        ready: crate::config::Ready::Port(1),
+        ready_timeout: Duration::from_secs(60),
+        reused: None,
+    });
+    j
+}
+
+#[test]
+fn a_service_starts_once_a_check_waits_only_for_it_and_stops_after_the_last() {
+    let jobs = [
+        job("build", GIB),
+        needs(job("e2e", GIB), &[0, 3]),
+        needs(job("smoke", GIB), &[3]),
+        service("web", GIB),
+    ];
+    let o = opts(4, 8 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    // smoke waits only for web: web starts now, beside build.
+    assert_eq!(round(&mut s, 0), [0, 3]);
+    assert_eq!(round(&mut s, 0), NONE, "nothing starts before web is ready");
+    s.serving(3);
+    assert_eq!(round(&mut s, 0), [2]);
+    end(&mut s, 2, Status::Passed);
+    assert!(s.idle_services().is_empty(), "e2e still needs web");
+    end(&mut s, 0, Status::Passed);
+    assert_eq!(round(&mut s, 0), [1]);
+    end(&mut s, 1, Status::Passed);
+    assert_eq!(s.idle_services(), [3]);
+}
+
+#[test]
+fn a_service_waits_until_a_check_needs_nothing_but_it() {
+    let jobs = [
+        job("build", GIB),
+        needs(job("e2e", GIB), &[0, 2]),
+        service("web", GIB),
+    ];
+    let o = opts(4, 8 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    assert_eq!(
+        round(&mut s, 0),
+        [0],
+        "web is not needed before build passed"
+    );
+    end(&mut s, 0, Status::Passed);
+    assert_eq!(round(&mut s, 0), [2]);
+}
+
+#[test]
+fn a_service_no_check_is_left_to_need_never_starts() {
+    let jobs = [
+        job("build", GIB),
+        needs(job("e2e", GIB), &[0, 2]),
+        service("web", GIB),
+    ];
+    let o = opts(4, 8 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    assert_eq!(round(&mut s, 0), [0]);
+    end(&mut s, 0, Status::Failed);
+    assert_eq!(round(&mut s, 0), NONE);
+    assert_eq!(status(&s, 1), Some(Status::SkippedNeeds));
+    assert_eq!(status(&s, 2), Some(Status::NotStarted));
+    assert!(s.all_done());
+}
+
+#[test]
+fn a_failed_service_fails_the_checks_waiting_for_it() {
+    let jobs = [needs(job("e2e", GIB), &[1]), service("web", GIB)];
+    let o = opts(4, 8 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    assert_eq!(round(&mut s, 0), [1]);
+    s.release(1);
+    s.finish(
+        1,
+        Outcome::unstarted(Status::Failed, Some("was not ready after 1s".into())),
+    );
+    let steps = s.promote_ready();
+    assert_eq!(
+        steps,
+        [Step::Ended {
+            job: 0,
+            announced: true
+        }]
+    );
+    let o = s.outcome(0).unwrap();
+    assert_eq!(
+        o.status,
+        Status::Failed,
+        "a check whose service failed fails"
+    );
+    assert_eq!(
+        o.detail.as_deref(),
+        Some("needs service `web`, which was not ready after 1s")
+    );
+}
+
+#[test]
+fn services_take_memory_but_no_slot() {
+    // One slot: the service still starts beside a running check.
+    let jobs = [
+        job("lint", GIB),
+        needs(job("e2e", GIB), &[2]),
+        service("web", GIB),
+    ];
+    let o = opts(1, 8 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    assert_eq!(round(&mut s, 0), [0, 2]);
+    assert_eq!(s.reserved(), 2 * GIB);
+    s.serving(2);
+    assert_eq!(round(&mut s, 0), NONE, "e2e waits for lint's slot");
+    end(&mut s, 0, Status::Passed);
+    assert_eq!(round(&mut s, 0), [1]);
+}
+
+#[test]
+fn a_check_too_big_to_fit_beside_services_runs_alone_beside_them() {
+    // 3 GiB cap: web holds 2, a 2 GiB check would wait for web forever.
+    let jobs = [
+        needs(job("e2e", 2 * GIB), &[1]),
+        service("web", 2 * GIB),
+        job("lint", 512 * MIB),
+    ];
+    let o = opts(4, 3 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    assert_eq!(round(&mut s, 0), [1, 2]);
+    s.serving(1);
+    assert_eq!(round(&mut s, 0), NONE, "lint holds what is left");
+    end(&mut s, 2, Status::Passed);
+    assert_eq!(round(&mut s, 0), [0], "e2e takes the rest of the cap");
+    assert_eq!(s.reserved(), 3 * GIB);
+    // Services held outside the run (precheck up) narrow the room the same way.
+    let jobs = [job("build", 4 * GIB), job("lint", GIB)];
+    let o = opts(4, 4 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    s.promote_ready();
+    assert_eq!(started(&s.admit_beside(3 * GIB, 3 * GIB)), [0]);
+    assert_eq!(
+        s.reserved(),
+        GIB,
+        "build runs alone in what the services left"
+    );
+}
+
+#[test]
+fn a_reused_service_counts_as_ready_and_is_never_stopped() {
+    let mut web = service("web", GIB);
+    if let Some(sv) = web.service.as_mut() {
+        sv.reused = Some("reused: started by `precheck up`".into());
+    }
+    let jobs = [needs(job("e2e", GIB), &[1]), web];
+    let o = opts(4, 8 * GIB);
+    let mut s = Schedule::new(&jobs, &o);
+    assert_eq!(round(&mut s, 0), NONE);
+    assert_eq!(status(&s, 1), Some(Status::Passed));
+    assert_eq!(round(&mut s, 0), [0]);
+    assert_eq!(s.reserved(), GIB, "a reused service reserves nothing here");
+    end(&mut s, 0, Status::Passed);
+    assert!(s.idle_services().is_empty());
+    assert!(s.all_done());
+}
