@@ -204,10 +204,6 @@ impl<'a> Schedule<'a> {
         self.reserved
     }
 
-    pub fn running(&self) -> usize {
-        self.running
-    }
-
     /// Jobs not started yet, ready or not.
     pub fn waiting(&self) -> usize {
         self.slots

@@ -375,7 +375,7 @@ fn a_service_and_its_checks_never_exceed_the_cap() {
     // The checks that need web ran while it served, and it stopped after them.
     let web = times["web"];
     for name in ["c1", "c2", "c3"] {
-        assert_eq!(repo.read(&format!("{name}.txt")), "hello from web\n");
+        assert_eq!(repo.read(format!("{name}.txt")), "hello from web\n");
         assert!(web.0 < times[name].0 && times[name].1 < web.1, "{times:?}");
     }
 }
