@@ -1,6 +1,7 @@
 //! `precheck init`: a starter `checks.toml` from what the repository holds
 //! (Cargo.toml, package.json, pyproject.toml), with memory estimates for the
-//! user to edit. It reads those manifests and writes one file, never over an
+//! user to edit, and a commented `[services.dev]` when package.json has a
+//! `dev` script. It reads those manifests and writes one file, never over an
 //! existing one without `--force`.
 
 use std::fmt::Write as _;
@@ -56,7 +57,47 @@ fn cargo(root: &Path, out: &mut Vec<Starter>) {
     out.push(test);
 }
 
-fn npm(root: &Path, out: &mut Vec<Starter>) -> Result<()> {
+/// A `dev` script's server, offered as a commented service: the command
+/// and the URL it most likely serves (its `--port`, else the default of
+/// the tool it runs).
+struct DevServer {
+    run: String,
+    url: String,
+}
+
+/// The port a dev script serves on, as far as its text tells.
+fn dev_port(script: &str) -> u16 {
+    let words: Vec<&str> = script.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let value = match w.split_once('=') {
+            Some(("--port" | "-p", v)) => Some(v),
+            _ if *w == "--port" || *w == "-p" => words.get(i + 1).copied(),
+            _ => None,
+        };
+        if let Some(port) = value.and_then(|v| v.parse().ok()) {
+            return port;
+        }
+    }
+    let tool = |t: &str| {
+        words
+            .iter()
+            .any(|w| *w == t || w.ends_with(&format!("/{t}")))
+    };
+    if tool("vite") {
+        5173
+    } else if tool("astro") {
+        4321
+    } else if tool("ng") {
+        4200
+    } else if tool("webpack-dev-server") || tool("webpack") {
+        8080
+    } else {
+        // next, nuxt, remix, react-scripts, express and most others.
+        3000
+    }
+}
+
+fn npm(root: &Path, out: &mut Vec<Starter>, dev: &mut Option<DevServer>) -> Result<()> {
     let path = root.join("package.json");
     if !path.is_file() {
         return Ok(());
@@ -66,6 +107,12 @@ fn npm(root: &Path, out: &mut Vec<Starter>) -> Result<()> {
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
     let scripts = doc["scripts"].as_object();
     let has = |s: &str| scripts.is_some_and(|m| m.contains_key(s));
+    if let Some(script) = scripts.and_then(|m| m.get("dev")).and_then(|v| v.as_str()) {
+        *dev = Some(DevServer {
+            run: "npm run dev".into(),
+            url: format!("http://127.0.0.1:{}/", dev_port(script)),
+        });
+    }
     let js = &[
         "*.js",
         "*.jsx",
@@ -118,7 +165,7 @@ fn python(root: &Path, out: &mut Vec<Starter>) -> Result<()> {
     Ok(())
 }
 
-fn render(checks: &[Starter]) -> String {
+fn render(checks: &[Starter], dev: Option<&DevServer>) -> String {
     let mut s = String::from(
         "# precheck's checks: run by `precheck run`, and by git hooks once installed.\n\
          # Every key is described in precheck's README. Memory figures are estimates\n\
@@ -142,6 +189,21 @@ fn render(checks: &[Starter]) -> String {
             let _ = writeln!(s, "hooks = [{h:?}]");
         }
     }
+    if let Some(d) = dev {
+        let _ = write!(
+            s,
+            "\n# The dev server, for checks that need it running (end-to-end tests):\n\
+             # uncomment it and add `needs = [\"dev\"]` to those checks. A run starts\n\
+             # it, waits until the URL answers and stops it after them; `precheck up`\n\
+             # starts it to keep, and runs then use that one.\n\
+             # [services.dev]\n\
+             # run = {:?}\n\
+             # ready = {:?}\n\
+             # ready_timeout = \"60s\"\n\
+             # memory = \"500MiB\"\n",
+            d.run, d.url
+        );
+    }
     s
 }
 
@@ -156,8 +218,9 @@ pub fn init(force: bool) -> Result<Exit> {
         );
     }
     let mut checks = Vec::new();
+    let mut dev = None;
     cargo(root, &mut checks);
-    npm(root, &mut checks)?;
+    npm(root, &mut checks, &mut dev)?;
     python(root, &mut checks)?;
     // Names must be unique: the first kind found keeps a plain name.
     let mut seen = std::collections::HashSet::new();
@@ -171,7 +234,7 @@ pub fn init(force: bool) -> Result<Exit> {
             seen.insert(c.name.clone());
         }
     }
-    let text = render(&checks);
+    let text = render(&checks, dev.as_ref());
     // What we write must be what we can read.
     crate::config::parse(&target, &text)
         .map_err(|e| anyhow::anyhow!("internal error: the starter file does not parse: {e}"))?;
@@ -188,6 +251,12 @@ pub fn init(force: bool) -> Result<Exit> {
             target.display(),
             checks.len(),
             names.join(", ")
+        );
+    }
+    if let Some(d) = &dev {
+        crate::report::errln!(
+            "package.json has a dev script: a commented [services.dev] ({}) is at the end, for checks that need the server",
+            d.url
         );
     }
     Ok(Exit::Passed)
