@@ -386,7 +386,8 @@ fn jobs(
             n += 1;
         }
     }
-    // The services the running checks need, in file order, after them.
+    // The services the checks that will run need (not those whose passes
+    // are cached), in file order, after them.
     let needed: Vec<&config::Service> = config
         .services
         .iter()
@@ -395,7 +396,8 @@ fn jobs(
                 .checks
                 .iter()
                 .zip(&plan.decisions)
-                .any(|(c, d)| d.runs() && c.needs.contains(&s.name))
+                .zip(cached)
+                .any(|((c, d), hit)| d.runs() && hit.is_none() && c.needs.contains(&s.name))
         })
         .collect();
     let job_named = |name: &str| -> Option<usize> {

@@ -98,7 +98,10 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
         )?;
     }
     for (e, text) in rows.iter().zip(&texts) {
-        let ran = !(e.status.skipped() || matches!(e.status, Status::Cached | Status::NotStarted));
+        let reused = e.is_service && e.duration.is_zero();
+        let ran = !(reused
+            || e.status.skipped()
+            || matches!(e.status, Status::Cached | Status::NotStarted));
         let padded = format!("{text:status_w$}");
         let colored = match e.status {
             Status::Passed | Status::Cached => style(padded).green(),

@@ -95,10 +95,23 @@ fn a_check_that_needs_a_service_fetches_from_it_and_the_run_stops_it_after() {
     let pid = pid_in(&repo, "web.pid");
     assert!(!alive(pid), "the service outlived the run");
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
-    // A run whose checks need no service starts none.
+    // A run whose checks need no service starts none, nor one whose
+    // checks that need it have their passes cached.
     std::fs::remove_file(repo.file("web.pid")).unwrap();
     repo.precheck(&["run", "--all", "lint"]).expect_code(0);
     assert!(!repo.file("web.pid").exists());
+    // (Once more first, from the tree as it now stays: got.txt written.)
+    repo.precheck(&["run", "--all"]).expect_code(0);
+    std::fs::remove_file(repo.file("web.pid")).unwrap();
+    let again = repo.precheck(&["run", "--all", "--format", "json"]);
+    again.expect_code(0);
+    assert_eq!(again.check("e2e")["status"], "cached", "{}", again.context);
+    assert!(!repo.file("web.pid").exists(), "{}", again.context);
+    assert!(again.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["name"] != "web"));
 }
 
 #[test]
