@@ -551,3 +551,37 @@ fn bad_services_are_told_with_line_and_column() {
         assert!(!run.stderr.contains("panicked"));
     }
 }
+
+#[test]
+fn a_service_left_running_by_up_makes_later_runs_admit_fewer_checks() {
+    let repo = repo_with_server();
+    let port = free_port();
+    // 1 GiB: two 300 MiB checks fit together, but not beside a 600 MiB
+    // service that `up` left running.
+    let mut toml = format!(
+        "[settings]\njobs = 4\nmemory = \"1GiB\"\n\n\
+         [services.web]\nrun = \"python3 server.py web {port} 0\"\nready = \"http://127.0.0.1:{port}/\"\nmemory = \"600MiB\"\n"
+    );
+    for name in ["a", "b"] {
+        toml.push_str(&format!(
+            "\n[checks.{name}]\nrun = '{}'\nmemory = \"300MiB\"\ncache = false\n",
+            timed(name, "sleep 0.5")
+        ));
+    }
+    repo.checks(&toml);
+    repo.precheck(&["run", "--all"]).expect_code(0);
+    assert_eq!(
+        crate::common::max_overlap(&intervals(&repo)),
+        2,
+        "without the service they overlap"
+    );
+    std::fs::remove_file(repo.file("times.log")).unwrap();
+    repo.precheck(&["up"]).expect_code(0);
+    repo.precheck(&["run", "--all"]).expect_code(0);
+    assert_eq!(
+        crate::common::max_overlap(&intervals(&repo)),
+        1,
+        "the service's 600 MiB leaves room for one check at a time"
+    );
+    repo.precheck(&["down"]).expect_code(0);
+}
