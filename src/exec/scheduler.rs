@@ -136,6 +136,10 @@ pub struct Schedule<'a> {
     dependents: Vec<Vec<usize>>,
     /// What each running job reserved when it started.
     held: Vec<u64>,
+    /// Of `reserved`, what this run's running services hold.
+    services_held: u64,
+    /// Whether any job is a service.
+    any_service: bool,
     reserved: u64,
     running: usize,
     stopping: bool,
@@ -170,13 +174,19 @@ impl<'a> Schedule<'a> {
             slots: jobs.iter().map(|_| Slot::Waiting).collect(),
             queue: Vec::new(),
             critical: critical_paths(jobs),
-            dependents: (0..jobs.len())
-                .map(|i| {
-                    (0..jobs.len())
-                        .filter(|&j| jobs[i].service.is_some() && jobs[j].needs.contains(&i))
-                        .collect()
-                })
-                .collect(),
+            dependents: {
+                let mut d = vec![Vec::new(); jobs.len()];
+                for (j, job) in jobs.iter().enumerate() {
+                    for &n in &job.needs {
+                        if jobs[n].service.is_some() {
+                            d[n].push(j);
+                        }
+                    }
+                }
+                d
+            },
+            services_held: 0,
+            any_service: jobs.iter().any(|j| j.service.is_some()),
             held: vec![0; jobs.len()],
             reserved: 0,
             running: 0,
@@ -240,8 +250,11 @@ impl<'a> Schedule<'a> {
     pub fn release(&mut self, job: usize) {
         if matches!(self.slots[job], Slot::Running | Slot::Serving) {
             self.slots[job] = Slot::Queued;
-            self.reserved -= std::mem::take(&mut self.held[job]);
-            if self.jobs[job].service.is_none() {
+            let held = std::mem::take(&mut self.held[job]);
+            self.reserved -= held;
+            if self.jobs[job].service.is_some() {
+                self.services_held -= held;
+            } else {
                 self.running -= 1;
             }
         }
@@ -275,6 +288,10 @@ impl<'a> Schedule<'a> {
 
     /// Services this run started that no check needs any more: to be stopped.
     pub fn idle_services(&self) -> Vec<usize> {
+        if !self.any_service {
+            // (Nothing to look through on every event.)
+            return Vec::new();
+        }
         (0..self.jobs.len())
             .filter(|&i| {
                 self.jobs[i].service.is_some()
@@ -405,10 +422,7 @@ impl<'a> Schedule<'a> {
     /// what services (`services` elsewhere, and this run's own other than
     /// it) hold for as long as they run.
     fn need(&self, job: usize, services: u64) -> u64 {
-        let own: u64 = (0..self.jobs.len())
-            .filter(|&i| i != job && self.jobs[i].service.is_some())
-            .map(|i| self.held[i])
-            .sum();
+        let own = self.services_held - self.held[job];
         let room = self.opts.cap.saturating_sub(own + services).max(1);
         self.jobs[job].memory.min(room)
     }
@@ -419,7 +433,7 @@ impl<'a> Schedule<'a> {
     pub fn can_admit(&self) -> bool {
         !self.queue.is_empty()
             && (self.running < self.opts.jobs
-                || self.queue.iter().any(|&j| self.jobs[j].service.is_some()))
+                || (self.any_service && self.queue.iter().any(|&j| self.jobs[j].service.is_some())))
     }
 
     /// First-fit admission with a reservation for the oldest waiting job.
@@ -506,7 +520,9 @@ impl<'a> Schedule<'a> {
     fn start(&mut self, job: usize, need: u64) {
         self.held[job] = need;
         self.reserved += need;
-        if self.jobs[job].service.is_none() {
+        if self.jobs[job].service.is_some() {
+            self.services_held += need;
+        } else {
             self.running += 1;
         }
         self.slots[job] = Slot::Running;
