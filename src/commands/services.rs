@@ -382,15 +382,7 @@ pub fn stop(repo: &Repo, record: &mut Record, state: ServiceState) -> usize {
             .copied()
             .filter(|p| proc::alive(p.pid, p.start))
             .collect();
-        if !left.is_empty() {
-            signal::send(None, &left, signal::SIGKILL);
-            // Gone once the kernel has taken them down, which SIGKILL
-            // does not wait for.
-            let deadline = Instant::now() + Duration::from_secs(1);
-            while Instant::now() < deadline && left.iter().any(|p| proc::alive(p.pid, p.start)) {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
+        signal::kill_and_wait(&left, Duration::from_secs(1));
     }
     ledger::release_service(repo.common_dir(), &record.token());
     record.state = state;

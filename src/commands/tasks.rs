@@ -546,7 +546,7 @@ pub fn kill(repo: &Repo, args: KillArgs) -> Result<Exit> {
             // group recorded (another group may have that number since).
             let left =
                 crate::sys::proc::with_env(crate::sys::child::OWNER_ENV, &meta.owner_token());
-            crate::sys::signal::send(None, &left, crate::sys::signal::SIGKILL);
+            crate::sys::signal::kill_and_wait(&left, Duration::from_secs(1));
             crate::report::outln!(
                 "run {} had crashed; stopped what was left of its checks ({} process{})",
                 meta.id,

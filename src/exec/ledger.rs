@@ -226,7 +226,7 @@ fn reap(path: &Path, token: &std::ffi::OsStr) -> usize {
         return 0;
     };
     let orphans = proc::with_env(crate::sys::child::OWNER_ENV, token);
-    crate::sys::signal::send(None, &orphans, crate::sys::signal::SIGKILL);
+    crate::sys::signal::kill_and_wait(&orphans, std::time::Duration::from_secs(1));
     let _ = fs::remove_file(path);
     orphans.len()
 }

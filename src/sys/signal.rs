@@ -30,6 +30,24 @@ pub fn send(pgid: Option<i32>, procs: &[ProcId], signal: i32) {
     }
 }
 
+/// SIGKILL to each listed process, then waits (at most `within`) until
+/// the kernel has taken them down, which the signal alone does not wait
+/// for: what is read next (a record's state, a port) then says so.
+pub fn kill_and_wait(procs: &[ProcId], within: std::time::Duration) {
+    if procs.is_empty() {
+        return;
+    }
+    send(None, procs, SIGKILL);
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline
+        && procs
+            .iter()
+            .any(|p| crate::sys::proc::alive(p.pid, p.start))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Does any process still belong to this process group? (Signal 0 only asks.)
 pub fn group_exists(pgid: i32) -> bool {
     // SAFETY: signal 0 performs the permission and existence check only.
