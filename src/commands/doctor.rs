@@ -127,14 +127,24 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
         let shim = hooks_dir.join(hook);
         match fs::read_to_string(&shim) {
             Ok(text) if text.contains("precheck-shim-version:") => {
-                let points_here = me.as_ref().is_some_and(|me| {
-                    super::install::shim_binary(&text).is_some_and(|b| Path::new(&b) == me)
-                });
+                let target = super::install::shim_binary(&text);
+                let points_here = me
+                    .as_ref()
+                    .is_some_and(|me| target.as_deref().is_some_and(|b| Path::new(b) == me));
+                let this = me
+                    .as_ref()
+                    .map_or_else(|| "?".into(), |p| p.display().to_string());
                 if points_here {
                     f.ok(&format!("hook {hook}: installed, calls this precheck"));
                 } else {
+                    let other = target.unwrap_or_else(|| "?".into());
+                    let state = if Path::new(&other).is_file() {
+                        "another binary"
+                    } else {
+                        "a binary that is not there any more"
+                    };
                     f.problem(&format!(
-                        "hook {hook}: installed but calls another precheck binary; run `precheck install --force`"
+                        "hook {hook}: installed but runs {other} ({state}), not this precheck ({this}); run `precheck install` with the precheck you mean to use"
                     ));
                 }
             }

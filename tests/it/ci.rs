@@ -212,6 +212,41 @@ fn doctor_finds_problems_and_says_all_good_when_fixed() {
 }
 
 #[test]
+fn doctor_names_the_binary_the_hooks_run_when_it_is_not_this_one() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.ok]\nrun = ['true']\n");
+    // Hooks installed by another copy of precheck.
+    let other = repo.home().join("other-precheck");
+    std::fs::copy(crate::common::BIN, &other).unwrap();
+    let mut cmd = std::process::Command::new(&other);
+    cmd.args(["install"]).current_dir(repo.path());
+    crate::common::clean_env(&mut cmd, repo.home());
+    crate::common::finish(&mut cmd, repo.path()).expect_code(0);
+    let this = std::fs::canonicalize(crate::common::BIN).unwrap();
+    let run = repo.precheck(&["doctor"]);
+    run.expect_code(1);
+    let want = format!(
+        "hook pre-commit: installed but runs {} (another binary), not this precheck ({})",
+        std::fs::canonicalize(&other).unwrap().display(),
+        this.display()
+    );
+    assert!(run.stdout.contains(&want), "want {want}\n{}", run.context);
+    std::fs::remove_file(&other).unwrap();
+    let run = repo.precheck(&["doctor"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("(a binary that is not there any more)"),
+        "{}",
+        run.context
+    );
+    assert!(
+        run.stdout.contains("run `precheck install`"),
+        "{}",
+        run.context
+    );
+}
+
+#[test]
 fn verbose_says_why_and_junit_is_refused_where_it_means_nothing() {
     let repo = TestRepo::new();
     repo.checks("[checks.docs]\nrun = 'true'\nglob = '*.md'\n[checks.push]\nrun = 'true'\nhooks = ['pre-push']\n");
