@@ -107,6 +107,8 @@ pub struct Settings {
     /// Untracked files are set aside too while pre-commit checks run, so
     /// they see exactly the tree the commit will hold.
     pub hide_untracked: bool,
+    /// A hook that passed shows its table too (else only the verdict line).
+    pub hook_table: bool,
 }
 
 /// How many finished runs are kept by default (`settings.keep_runs`).
@@ -431,6 +433,7 @@ struct RawSettings {
     keep_runs: Option<Spanned<i64>>,
     cache: Option<bool>,
     untracked: Option<Spanned<String>>,
+    hook_output: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -556,6 +559,19 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         },
         None => false,
     };
+    let hook_table = match raw.hook_output {
+        Some(o) => match o.get_ref().as_str() {
+            "brief" => false,
+            "table" => true,
+            other => {
+                return Err(src.error(
+                    o.span(),
+                    format!("`hook_output` is \"brief\" (the default) or \"table\", not `{other}`"),
+                ))
+            }
+        },
+        None => false,
+    };
     Ok(Settings {
         jobs,
         memory,
@@ -565,6 +581,7 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         keep_runs,
         cache: raw.cache.unwrap_or(true),
         hide_untracked,
+        hook_table,
     })
 }
 

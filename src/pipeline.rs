@@ -177,9 +177,13 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         .collect();
     let mut recorder = runs::Recorder::new(&run_dir, &req.trigger, &checks)?;
     let before = fixes::before(repo.root(), &fixers);
+    // A hook that passes says so in a line or two (the table with -v or
+    // `hook_output = "table"`); `run` shows everything.
+    let brief = req.trigger != "run" && !req.out.verbose && !config.settings.hook_table;
     let mut reporter = Reporter::new(
         req.format,
         req.out.quiet,
+        brief,
         jobs.iter().map(|j| j.name.clone()).collect(),
     );
     // One ledger for every work tree of the repository: they share the machine.

@@ -12,7 +12,16 @@ use crate::report::{status_text, Entry, Summary};
 use crate::units::{format_duration, format_size};
 
 /// Prints the report of a finished run to `out`.
-pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result<()> {
+pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) -> io::Result<()> {
+    let clean_pass = summary.state == RunState::Passed
+        && summary.modified.is_empty()
+        && summary.warnings.is_empty()
+        && summary.fix_conflicts.is_empty();
+    if brief && clean_pass {
+        // A hook that passed: at most three lines (what was set aside,
+        // services it reused, the verdict).
+        return verdict(out, summary, quiet, true);
+    }
     let github = std::env::var(crate::env::GITHUB_ACTIONS).is_ok_and(|v| v == "true");
     for w in &summary.warnings {
         crate::report::errln!("{} {w}", style("warning:").yellow().bold());
@@ -123,6 +132,13 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
         let line = format!("{:name_w$}  {colored}  {time:>8}  {mem:>8}", e.name);
         writeln!(out, "{}", line.trim_end())?;
     }
+    verdict(out, summary, quiet, false)
+}
+
+/// The lines that end every report: what was set aside, then (in a brief
+/// report, which has no table to say so) services reused and checks
+/// skipped by PRECHECK_SKIP, and the verdict.
+fn verdict(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) -> io::Result<()> {
     let count = |f: &dyn Fn(Status) -> bool| summary.entries.iter().filter(|e| f(e.status)).count();
     let passed = count(&|s| s == Status::Passed);
     let cached = count(&|s| s == Status::Cached);
@@ -155,6 +171,32 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool) -> io::Result
             ))
             .dim()
         )?;
+    }
+    let reused: Vec<&str> = summary
+        .entries
+        .iter()
+        .filter(|e| e.is_service && e.status == Status::Passed && e.duration.is_zero())
+        .map(|e| e.name.as_str())
+        .collect();
+    let by_user: Vec<&str> = summary
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::SkippedByUser)
+        .map(|e| e.name.as_str())
+        .collect();
+    let mut notes = Vec::new();
+    if !reused.is_empty() {
+        notes.push(format!(
+            "reused running service{}: {} (left running)",
+            crate::units::plural(reused.len()),
+            reused.join(", ")
+        ));
+    }
+    if !by_user.is_empty() {
+        notes.push(format!("skipped by PRECHECK_SKIP: {}", by_user.join(", ")));
+    }
+    if brief && !notes.is_empty() && !quiet {
+        writeln!(out, "{}", style(notes.join("; ")).dim())?;
     }
     writeln!(
         out,

@@ -28,6 +28,8 @@ pub struct Reporter {
     progress: Progress,
     format: Format,
     quiet: bool,
+    /// A hook's run: while it passes, only the verdict line stays on screen.
+    brief: bool,
     names: Vec<String>,
     err: Term,
     /// Lines of the live block now on screen, to be cleared before redrawing.
@@ -38,7 +40,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// `names` are the scheduler's jobs, by job index.
-    pub fn new(format: Format, quiet: bool, names: Vec<String>) -> Reporter {
+    pub fn new(format: Format, quiet: bool, brief: bool, names: Vec<String>) -> Reporter {
         let err = Term::stderr();
         let ci = std::env::var_os(crate::env::CI).is_some_and(|v| !v.is_empty() && v != "false");
         let dumb = std::env::var(crate::env::TERM).is_ok_and(|t| t == "dumb");
@@ -46,6 +48,9 @@ impl Reporter {
             Progress::Silent
         } else if err.is_term() && !ci && !dumb {
             Progress::Live
+        } else if brief {
+            // Lines that stay: a brief hook prints none while it runs.
+            Progress::Silent
         } else {
             Progress::Plain
         };
@@ -53,6 +58,7 @@ impl Reporter {
             progress,
             format,
             quiet,
+            brief,
             names,
             err,
             drawn: 0,
@@ -144,7 +150,7 @@ impl Reporter {
         match self.format {
             Format::Json => writeln!(out, "{}", json::json(summary))?,
             Format::Junit => write!(out, "{}", junit::junit(summary))?,
-            Format::Human => human::print(&mut out, summary, self.quiet)?,
+            Format::Human => human::print(&mut out, summary, self.quiet, self.brief)?,
         }
         out.flush()
     }
@@ -159,7 +165,7 @@ impl Observer for Reporter {
     }
 
     fn finished(&mut self, job: usize, outcome: &Outcome) {
-        if self.progress == Progress::Silent {
+        if self.progress == Progress::Silent || (self.brief && !outcome.status.is_failure()) {
             return;
         }
         let entry = Entry::new(&self.names[job], outcome, None, Tail::default());
@@ -197,6 +203,9 @@ impl Observer for Reporter {
     }
 
     fn ready(&mut self, job: usize, how: &str, after: Duration) {
+        if self.brief {
+            return;
+        }
         let line = match self.progress {
             Progress::Silent => return,
             Progress::Plain => format!("ready {} ({how})", self.names[job]),

@@ -120,7 +120,7 @@ fn an_existing_hook_is_kept_chained_and_put_back() {
     let both = format!("{}{}", commit.stdout, commit.stderr);
     let user_at = both.find("user-hook-ran").expect("user hook ran");
     assert!(
-        both.contains("ok     passed") || both.contains("ok  passed"),
+        both.contains("passed: 1 passed, 0 failed"),
         "{}",
         commit.context
     );
@@ -425,5 +425,69 @@ fn shim_refuses_what_is_not_an_installed_shim() {
         run.stderr.contains("cannot read the hook shim"),
         "{}",
         run.context
+    );
+}
+
+#[test]
+fn a_passing_hook_says_so_in_at_most_three_lines_and_the_table_on_request() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.lint]\nrun = 'true'\n[checks.test]\nrun = 'true'\n[checks.docs]\nrun = 'true'\nglob = '*.md'\n");
+    repo.stage(&["checks.toml"]).commit("base").install();
+    // An unstaged change too, so the set-aside line is among the three.
+    repo.write("a", "1").stage(&["a"]).write("a", "1\n2\n");
+    let commit = repo.git_try(&["commit", "-qm", "quiet"]);
+    commit.expect_code(0);
+    let lines: Vec<&str> = commit
+        .stdout
+        .lines()
+        .chain(commit.stderr.lines())
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(lines.len() <= 3, "{}", commit.context);
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("passed: 2 passed, 0 failed, 1 skipped"),
+        "{}",
+        commit.context
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("unstaged changes in 1 file")));
+    // -v, or the setting, shows the table; `run` always does.
+    let verbose = repo.precheck(&["hook", "pre-commit", "-v"]);
+    assert!(
+        verbose.stdout.contains("check  status"),
+        "{}",
+        verbose.context
+    );
+    let run = repo.precheck(&["run"]);
+    assert!(run.stdout.contains("check  status"), "{}", run.context);
+    repo.checks("[settings]\nhook_output = 'table'\n[checks.lint]\nrun = 'true'\n")
+        .stage(&["checks.toml"]);
+    let table = repo.precheck(&["hook", "pre-commit"]);
+    assert!(table.stdout.contains("lint   passed"), "{}", table.context);
+    // A failing hook shows everything.
+    repo.checks("[checks.lint]\nrun = 'echo bad line; exit 1'\n")
+        .stage(&["checks.toml"]);
+    let failed = repo.precheck(&["hook", "pre-commit"]);
+    failed.expect_code(1);
+    assert!(failed.stdout.contains("bad line"), "{}", failed.context);
+    assert!(
+        failed.stdout.contains("check  status"),
+        "{}",
+        failed.context
+    );
+    repo.checks("[settings]\nhook_output = 'loud'\n")
+        .stage(&["checks.toml"]);
+    let bad = repo.precheck(&["hook", "pre-commit"]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr.contains(
+            "checks.toml:2:15: `hook_output` is \"brief\" (the default) or \"table\", not `loud`"
+        ),
+        "{}",
+        bad.context
     );
 }

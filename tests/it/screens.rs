@@ -310,10 +310,6 @@ fn commit_blocked_by_the_hook() {
         exit 1
         ----- stdout
         ----- stderr
-        start fmt
-        pass  fmt passed [TIME]
-        start lint
-        FAIL  lint failed (exit 1) [TIME]
 
         ── lint failed (exit 1) ────────────────────────────────────
         a.txt:1: trailing space

@@ -495,7 +495,7 @@ fn precheck_skip_skips_and_says_so() {
     let run = common::finish(&mut cmd, repo.path());
     run.expect_code(0);
     assert!(
-        run.stderr.contains("lint   skipped: PRECHECK_SKIP"),
+        run.stderr.contains("skipped by PRECHECK_SKIP: lint"),
         "{}",
         run.context
     );
