@@ -65,8 +65,17 @@ fn fetch(port: u16, out: &str) -> String {
     )
 }
 
+/// The pid a server wrote to `file` (waiting until it is whole: the file
+/// exists a moment before its number does).
 fn pid_in(repo: &TestRepo, file: &str) -> i32 {
-    repo.read(file).trim().parse().unwrap()
+    let mut pid = None;
+    wait_for(&format!("a pid in {file}"), || {
+        pid = std::fs::read_to_string(repo.file(file))
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        pid.is_some()
+    });
+    pid.unwrap_or_default()
 }
 
 #[test]
