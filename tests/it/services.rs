@@ -28,9 +28,9 @@ fn free_port() -> u16 {
     }
 }
 
-/// A server that waits DELAY seconds, writes its pid to NAME.pid, says
-/// "serving", and answers every GET with "hello from NAME"; after DIE
-/// seconds of serving (if given) it exits with status 3.
+/// A server that writes its pid to NAME.pid, waits DELAY seconds, says
+/// "serving", and answers every GET with "hello from NAME"; once the file
+/// DIE exists (if given) it exits with status 3.
 const SERVER: &str = r#"
 import http.server, os, sys, threading, time
 name, port, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -46,8 +46,12 @@ class Hello(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 server = http.server.HTTPServer(("127.0.0.1", port), Hello)
+def die_when(path):
+    while not os.path.exists(path):
+        time.sleep(0.02)
+    os._exit(3)
 if len(sys.argv) > 4:
-    threading.Timer(float(sys.argv[4]), lambda: os._exit(3)).start()
+    threading.Thread(target=die_when, args=(sys.argv[4],), daemon=True).start()
 print("serving", name, "on", port, flush=True)
 server.serve_forever()
 "#;
@@ -190,10 +194,10 @@ fn a_service_never_ready_fails_its_checks_after_ready_timeout_with_its_log_tail(
 fn a_service_that_dies_mid_run_fails_the_checks_that_need_it() {
     let repo = repo_with_server();
     let port = free_port();
-    // Serves for one second, then exits with status 3; the check is still
-    // running then (it waits for a file nobody writes).
+    // Exits with status 3 once the check, which goes on running (it waits
+    // for a file nobody writes), has fetched from it and written its pid.
     repo.checks(&format!(
-        "[services.web]\nrun = \"python3 server.py web {port} 0 1\"\nready_log = \"serving web\"\n\n\
+        "[services.web]\nrun = \"python3 server.py web {port} 0 e2e.pid\"\nready_log = \"serving web\"\n\n\
          [checks.e2e]\nrun = '''{} && echo $$ > e2e.pid && while [ ! -e never ]; do sleep 0.05; done'''\nneeds = [\"web\"]\n",
         fetch(port, "got.txt")
     ));
