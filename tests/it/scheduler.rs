@@ -247,7 +247,11 @@ fn interrupt(signal: i32, whole_group: bool, expected: i32) {
     cmd.stdout(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id() as i32;
-    wait_for("the check to start", || repo.file("child.pid").exists());
+    // Its number written, not only its file made (a signal between the two
+    // would leave the file empty).
+    wait_for("the check to start", || {
+        std::fs::read_to_string(repo.file("child.pid")).is_ok_and(|t| t.ends_with('\n'))
+    });
     // SAFETY: signalling our own child (or its group).
     unsafe {
         if whole_group {
