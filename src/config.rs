@@ -546,32 +546,8 @@ fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
         Some(n) => *n.get_ref() as usize,
         None => KEEP_RUNS,
     };
-    let hide_untracked = match raw.untracked {
-        Some(u) => match u.get_ref().as_str() {
-            "show" => false,
-            "hide" => true,
-            other => {
-                return Err(src.error(
-                    u.span(),
-                    format!("`untracked` is \"show\" (the default) or \"hide\", not `{other}`"),
-                ))
-            }
-        },
-        None => false,
-    };
-    let hook_table = match raw.hook_output {
-        Some(o) => match o.get_ref().as_str() {
-            "brief" => false,
-            "table" => true,
-            other => {
-                return Err(src.error(
-                    o.span(),
-                    format!("`hook_output` is \"brief\" (the default) or \"table\", not `{other}`"),
-                ))
-            }
-        },
-        None => false,
-    };
+    let hide_untracked = either(src, raw.untracked, "untracked", ["show", "hide"])?;
+    let hook_table = either(src, raw.hook_output, "hook_output", ["brief", "table"])?;
     Ok(Settings {
         jobs,
         memory,
@@ -603,13 +579,7 @@ fn check(
         .zip([("regex", raw.regex), ("exclude_regex", raw.exclude_regex)])
     {
         if let Some(v) = value {
-            if let Err(e) = regex::Regex::new(v.get_ref()) {
-                return Err(src.error(
-                    v.span(),
-                    format!("check `{name}`: `{key}` is not a valid regular expression: {e}"),
-                ));
-            }
-            *slot = Some(v.into_inner());
+            *slot = Some(regex_of(src, v, &who, key)?);
         }
     }
     let [regex, exclude_regex] = regexes;
@@ -638,20 +608,17 @@ fn check(
         }
         None => None,
     };
-    let timeout = match raw.timeout {
-        Some(t) => {
-            let d = parse_duration(t.get_ref())
-                .map_err(|e| src.error(t.span(), format!("`timeout`: {e}")))?;
-            if d.is_zero() {
-                return Err(src.error(
-                    t.span(),
-                    format!("check `{name}`: `timeout` of 0 would stop the check at once; remove the key for no timeout"),
-                ));
-            }
-            Some(d)
-        }
-        None => None,
-    };
+    let timeout = raw
+        .timeout
+        .map(|t| {
+            positive_duration(
+                src,
+                &t,
+                "`timeout`",
+                format!("check `{name}`: `timeout` of 0 would stop the check at once; remove the key for no timeout"),
+            )
+        })
+        .transpose()?;
     let mut needs_spans = Vec::new();
     let mut needs = Vec::new();
     for n in raw.needs.unwrap_or_default() {
@@ -772,13 +739,8 @@ fn service(
         ready.push((p.span(), Ready::Port(port)));
     }
     if let Some(l) = raw.ready_log {
-        if let Err(e) = regex::Regex::new(l.get_ref()) {
-            return Err(src.error(
-                l.span(),
-                format!("{who}: `ready_log` is not a valid regular expression: {e}"),
-            ));
-        }
-        ready.push((l.span(), Ready::Log(l.into_inner())));
+        let span = l.span();
+        ready.push((span, Ready::Log(regex_of(src, l, &who, "ready_log")?)));
     }
     if ready.len() > 1 {
         return Err(src.error(
@@ -789,14 +751,12 @@ fn service(
     let ready = ready.pop().map_or(Ready::Started, |(_, r)| r);
     let ready_timeout = match raw.ready_timeout {
         Some(t) => {
-            let d = parse_duration(t.get_ref())
-                .map_err(|e| src.error(t.span(), format!("{who}: `ready_timeout`: {e}")))?;
-            if d.is_zero() {
-                return Err(src.error(
-                    t.span(),
-                    format!("{who}: `ready_timeout` of 0 leaves it no time to start; remove the key for the default of 60s"),
-                ));
-            }
+            let d = positive_duration(
+                src,
+                &t,
+                &format!("{who}: `ready_timeout`"),
+                format!("{who}: `ready_timeout` of 0 leaves it no time to start; remove the key for the default of 60s"),
+            )?;
             if ready == Ready::Started {
                 return Err(src.error(
                     t.span(),
@@ -925,6 +885,59 @@ fn string_list(
         }
     }
     Ok(list)
+}
+
+/// A setting that is one of two words: false for the first (the
+/// default), true for the second.
+fn either(
+    src: &Source,
+    value: Option<Spanned<String>>,
+    key: &str,
+    [default, other]: [&str; 2],
+) -> Result<bool, ConfigError> {
+    let Some(v) = value else {
+        return Ok(false);
+    };
+    match v.get_ref().as_str() {
+        w if w == default => Ok(false),
+        w if w == other => Ok(true),
+        w => Err(src.error(
+            v.span(),
+            format!("`{key}` is \"{default}\" (the default) or \"{other}\", not `{w}`"),
+        )),
+    }
+}
+
+/// `key` of `who`, a regular expression that must compile.
+fn regex_of(
+    src: &Source,
+    value: Spanned<String>,
+    who: &str,
+    key: &str,
+) -> Result<String, ConfigError> {
+    match regex::Regex::new(value.get_ref()) {
+        Ok(_) => Ok(value.into_inner()),
+        Err(e) => Err(src.error(
+            value.span(),
+            format!("{who}: `{key}` is not a valid regular expression: {e}"),
+        )),
+    }
+}
+
+/// A duration above zero: `label` names it in a parse error, `zero` is
+/// the error for 0.
+fn positive_duration(
+    src: &Source,
+    value: &Spanned<String>,
+    label: &str,
+    zero: String,
+) -> Result<Duration, ConfigError> {
+    let d = parse_duration(value.get_ref())
+        .map_err(|e| src.error(value.span(), format!("{label}: {e}")))?;
+    if d.is_zero() {
+        return Err(src.error(value.span(), zero));
+    }
+    Ok(d)
 }
 
 fn spanned_size(src: &Source, value: &Spanned<String>, key: &str) -> Result<u64, ConfigError> {

@@ -535,7 +535,8 @@ fn summary(
             Some(p) if outcome.status.is_failure() => report::tail(p, lines),
             _ => Tail::default(),
         };
-        entries.push(Entry::new(&job.name, outcome, log, tail).service());
+        let reused = job.service.as_ref().is_some_and(|s| s.reused.is_some());
+        entries.push(Entry::new(&job.name, outcome, log, tail).service(reused));
     }
     // (A check over the whole cap was announced by the scheduler, once.)
     let mut warnings = Vec::new();

@@ -69,6 +69,7 @@ pub fn up(config_path: Option<PathBuf>, args: UpArgs) -> Result<Exit> {
     let cap = crate::pipeline::memory_cap(&config, args.memory.as_deref())?;
     let signals = signal::register()?;
     let git_dir = repo.git_dir();
+    let _lock = services::lock(git_dir, say_waiting)?;
     let mut ledger = Ledger::open(repo.common_dir())?;
     let mut lines = Vec::new();
     let mut starting: Vec<Starting> = Vec::new();
@@ -139,20 +140,12 @@ pub fn up(config_path: Option<PathBuf>, args: UpArgs) -> Result<Exit> {
                 Some(Ok(how))
             } else if let Ok(Some(out)) = s.handle.try_wait() {
                 let (code, sig) = spawn::status_parts(out.status);
-                let exit = match (code, sig) {
-                    (Some(c), _) => format!("exit code {c}"),
-                    (_, Some(n)) => format!("killed by signal {n}"),
-                    _ => "ended".into(),
-                };
-                Some(Err(format!(
-                    "exited before it was ready ({exit}; waiting for {})",
-                    s.service.ready.describe()
-                )))
+                let exit = spawn::exit_words(code, sig);
+                Some(Err(probe::ended_before_ready(&s.service.ready, &exit)))
             } else if s.since.elapsed() >= s.service.ready_timeout {
-                Some(Err(format!(
-                    "was not ready after {} (waiting for {})",
-                    format_duration(s.service.ready_timeout),
-                    s.service.ready.describe()
+                Some(Err(probe::not_ready(
+                    &s.service.ready,
+                    s.service.ready_timeout,
                 )))
             } else {
                 None
@@ -206,6 +199,10 @@ pub fn up(config_path: Option<PathBuf>, args: UpArgs) -> Result<Exit> {
     lines.sort_by_key(|l| config.services.iter().position(|s| s.name == l.name));
     show(&lines, args.format)?;
     Ok(if failed { Exit::Failed } else { Exit::Passed })
+}
+
+fn say_waiting() {
+    report::errln!("precheck: waiting for another `precheck up` or `down` in this repository");
 }
 
 /// Waits until `memory` fits beside what runs hold, as a check would be
@@ -317,6 +314,7 @@ fn chosen<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Service>> 
 
 pub fn down(repo: &Repo, args: DownArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
+    let _lock = services::lock(git_dir, say_waiting)?;
     let records = services::list(git_dir);
     for n in &args.services {
         if !records.iter().any(|r| &r.name == n) {
@@ -369,7 +367,7 @@ pub fn down(repo: &Repo, args: DownArgs) -> Result<Exit> {
 /// after [`STOP_GRACE`]), gives back its memory and records it as `state`.
 /// How many processes there were.
 pub fn stop(repo: &Repo, record: &mut Record, state: ServiceState) -> usize {
-    let procs = members(record);
+    let procs = members(record, &ProcTable::scan());
     let group = record.alive().then_some(record.pid);
     if !procs.is_empty() {
         signal::send(group, &procs, signal::SIGTERM);
@@ -393,10 +391,10 @@ pub fn stop(repo: &Repo, record: &mut Record, state: ServiceState) -> usize {
 
 /// The live processes of a service: those carrying its mark (wherever
 /// they moved), and its process group while its leader lives.
-fn members(record: &Record) -> Vec<ProcId> {
+fn members(record: &Record, table: &ProcTable) -> Vec<ProcId> {
     let mut procs = proc::with_env(crate::env::SERVICE, &record.marker);
     if record.alive() {
-        procs.extend(ProcTable::scan().group(record.pid));
+        procs.extend(table.group(record.pid));
     }
     procs.sort_by_key(|p| p.pid);
     procs.dedup();
@@ -405,11 +403,8 @@ fn members(record: &Record) -> Vec<ProcId> {
 
 /// What a service's processes use now.
 pub fn memory_now(record: &Record) -> u64 {
-    let procs = members(record);
-    if procs.is_empty() {
-        return 0;
-    }
-    ProcTable::scan().rss(&procs)
+    let table = ProcTable::scan();
+    table.rss(&members(record, &table))
 }
 
 /// How long it has run, and how it became ready.

@@ -210,27 +210,33 @@ fn find_listed(git_dir: &std::path::Path, id: Option<&str>) -> Result<Meta> {
     Ok(meta)
 }
 
-/// `log SERVICE [-f]`: a service `precheck up` started (followed until it
-/// stops).
-fn service_log(record: &Record, args: &LogArgs) -> Result<Exit> {
+/// Prints a log (its last `tail` lines, else all of it); with `follow`,
+/// goes on printing what is added until `ended` says its writer is done
+/// (read before the last copy, so nothing written before the end is missed).
+fn print_log(
+    log: &std::path::Path,
+    tail: Option<usize>,
+    follow: bool,
+    mut ended: impl FnMut() -> Result<bool>,
+) -> Result<Exit> {
     let mut out = crate::report::stdout();
-    let mut offset = match args.tail {
+    let mut offset = match tail {
         Some(n) => {
-            let tail = report::tail(&record.log, n);
+            let tail = report::tail(log, n);
             if !tail.text.is_empty() {
                 writeln!(out, "{}", report::neutralise(&tail.text))?;
             }
-            fs::metadata(&record.log).map_or(0, |m| m.len())
+            fs::metadata(log).map_or(0, |m| m.len())
         }
-        None => copy_from(&record.log, 0, &mut out)?,
+        None => copy_from(log, 0, &mut out)?,
     };
-    if !args.follow {
+    if !follow {
         return Ok(Exit::Passed);
     }
     loop {
-        let running = record.running();
-        offset = copy_from(&record.log, offset, &mut out)?;
-        if !running {
+        let done = ended()?;
+        offset = copy_from(log, offset, &mut out)?;
+        if done {
             return Ok(Exit::Passed);
         }
         std::thread::sleep(POLL);
@@ -250,7 +256,12 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
     let git_dir = repo.git_dir();
     if let Some(record) = named_service(repo, args.run.as_deref(), args.check.as_deref()) {
         if args.format != TextFormat::Json {
-            return service_log(&record, &args);
+            return print_log(
+                &record.log,
+                args.tail,
+                args.follow,
+                || Ok(!record.running()),
+            );
         }
         let doc = serde_json::json!({
             "service": service_row(&record),
@@ -314,33 +325,15 @@ pub fn log(repo: &Repo, args: LogArgs) -> Result<Exit> {
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Exit::Passed);
     }
-    let mut offset = match args.tail {
-        Some(n) => {
-            let tail = report::tail(&check.log, n);
-            if !tail.text.is_empty() {
-                writeln!(out, "{}", report::neutralise(&tail.text))?;
-            }
-            fs::metadata(&check.log).map_or(0, |m| m.len())
-        }
-        None => copy_from(&check.log, 0, &mut out)?,
-    };
-    if !args.follow {
-        return Ok(Exit::Passed);
-    }
-    loop {
+    print_log(&check.log, args.tail, args.follow, || {
         let now = runs::find(git_dir, Some(&meta.id))?;
         let state = now
             .checks
             .iter()
             .find(|c| c.name == name)
             .map_or(CheckState::Ended(Status::NotStarted), |c| c.state);
-        let ended = state.ended().is_some() || now.state() == RunState::Crashed;
-        offset = copy_from(&check.log, offset, &mut out)?;
-        if ended {
-            return Ok(Exit::Passed);
-        }
-        std::thread::sleep(POLL);
-    }
+        Ok(state.ended().is_some() || now.state() == RunState::Crashed)
+    })
 }
 
 /// A run as `log` and `wait` show it in JSON, and `precheck mcp` returns

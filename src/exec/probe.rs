@@ -95,6 +95,23 @@ impl Prober {
     }
 }
 
+/// Why a service failed that was not ready in `timeout`.
+pub fn not_ready(ready: &Ready, timeout: Duration) -> String {
+    format!(
+        "was not ready after {} (waiting for {})",
+        crate::units::format_duration(timeout),
+        ready.describe()
+    )
+}
+
+/// Why a service failed that ended (`exit`, in words) before it was ready.
+pub fn ended_before_ready(ready: &Ready, exit: &str) -> String {
+    format!(
+        "exited before it was ready ({exit}; waiting for {})",
+        ready.describe()
+    )
+}
+
 /// Whether something answers the URL or port probe of `ready` now (how),
 /// whoever started it. A log probe is no one's but a service precheck
 /// started: None.

@@ -414,6 +414,15 @@ pub fn status_parts(status: ExitStatus) -> (Option<i32>, Option<i32>) {
     (status.code(), status.signal())
 }
 
+/// How a process ended, in words: `exit code 1`, `killed by signal 9`.
+pub fn exit_words(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(c), _) => format!("exit code {c}"),
+        (_, Some(s)) => format!("killed by signal {s}"),
+        _ => "ended".into(),
+    }
+}
+
 /// Reads the "program not found" that sh prints for exit 127, if that is what happened.
 pub fn missing_program(log_tail: &str) -> Option<String> {
     log_tail.lines().rev().find_map(|line| {

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use crate::exec::ledger::Ledger;
 use crate::exec::scheduler::{Job, Options, Outcome, Schedule, Status, Step};
 use crate::exec::worker::{self, Event, Task};
+use crate::exec::{probe, spawn};
 use crate::sys::proc::{self, ProcId, ProcTable};
 use crate::sys::{child, signal};
 
@@ -421,7 +422,7 @@ impl Coordinator<'_> {
                 // Its prober, if it has one, looks no more.
                 r.stop.store(true, Ordering::SeqCst);
                 if self.jobs[job].service.is_some() {
-                    let exit = exit_words(exit_code, signal, error.as_deref());
+                    let exit = error.unwrap_or_else(|| spawn::exit_words(exit_code, signal));
                     self.service_ended(job, &r, exit, observer);
                     return;
                 }
@@ -479,8 +480,9 @@ impl Coordinator<'_> {
         observer: &mut dyn Observer,
     ) {
         let needed = self.schedule.needed(job);
-        let service = self.jobs[job].service.as_ref();
-        let waited_for = service.map_or_else(String::new, |s| s.ready.describe());
+        let Some(service) = self.jobs[job].service.as_ref() else {
+            return;
+        };
         let (status, detail) = match (r.kill, &r.ready) {
             (Some(KillReason::Idle), Some((how, after))) | (None, Some((how, after)))
                 if !needed || matches!(r.kill, Some(KillReason::Idle)) =>
@@ -497,12 +499,7 @@ impl Coordinator<'_> {
             ),
             (Some(KillReason::NotReady), _) => (
                 Status::Failed,
-                format!(
-                    "was not ready after {} (waiting for {waited_for})",
-                    crate::units::format_duration(
-                        service.map_or(Duration::ZERO, |s| s.ready_timeout)
-                    )
-                ),
+                probe::not_ready(&service.ready, service.ready_timeout),
             ),
             (Some(KillReason::Stopped), _) => (Status::Interrupted, "stopped".into()),
             (Some(KillReason::User), _) => (Status::Killed, "killed by precheck kill".into()),
@@ -512,7 +509,7 @@ impl Coordinator<'_> {
             ),
             (_, None) => (
                 Status::Failed,
-                format!("exited before it was ready ({exit}; waiting for {waited_for})"),
+                probe::ended_before_ready(&service.ready, &exit),
             ),
         };
         self.schedule.release(job);
@@ -726,16 +723,6 @@ impl Coordinator<'_> {
     }
 }
 
-/// How a process ended, in words: `exit code 1`, `killed by signal 9`.
-fn exit_words(code: Option<i32>, signal: Option<i32>, error: Option<&str>) -> String {
-    match (code, signal, error) {
-        (_, _, Some(e)) => e.to_string(),
-        (Some(c), _, _) => format!("exit code {c}"),
-        (_, Some(s), _) => format!("killed by signal {s}"),
-        _ => "ended".into(),
-    }
-}
-
 /// Starts the thread that probes a service until it is ready (and tells
 /// the coordinator) or `stop` is set.
 fn watch_ready(
@@ -745,7 +732,7 @@ fn watch_ready(
     stop: Arc<AtomicBool>,
     tx: &Sender<Event>,
 ) {
-    let mut prober = crate::exec::probe::Prober::new(ready, log);
+    let mut prober = probe::Prober::new(ready, log);
     let tx = tx.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("precheck-probe-{job}"))

@@ -107,8 +107,7 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) 
         )?;
     }
     for (e, text) in rows.iter().zip(&texts) {
-        let reused = e.is_service && e.duration.is_zero();
-        let ran = !(reused
+        let ran = !(e.reused
             || e.status.skipped()
             || matches!(e.status, Status::Cached | Status::NotStarted));
         let padded = format!("{text:status_w$}");
@@ -175,7 +174,7 @@ fn verdict(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) ->
     let reused: Vec<&str> = summary
         .entries
         .iter()
-        .filter(|e| e.is_service && e.status == Status::Passed && e.duration.is_zero())
+        .filter(|e| e.reused)
         .map(|e| e.name.as_str())
         .collect();
     let by_user: Vec<&str> = summary

@@ -88,15 +88,8 @@ pub enum TextFormat {
 /// A status as a person reads it.
 pub fn status_text(e: &Entry) -> String {
     match e.status {
-        Status::Passed if e.is_service => {
-            let reused = e.detail.as_deref().is_some_and(|d| d.starts_with("reused"));
-            if reused {
-                "service, reused"
-            } else {
-                "service, served"
-            }
-            .into()
-        }
+        Status::Passed if e.reused => "service, reused".into(),
+        Status::Passed if e.is_service => "service, served".into(),
         Status::Passed => "passed".into(),
         Status::Cached => match &e.detail {
             Some(d) => format!("cached ({d})"),
@@ -138,12 +131,15 @@ pub struct Entry {
     pub detail: Option<String>,
     /// A service the checks needed, not a check.
     pub is_service: bool,
+    /// A service found running and used, neither started nor stopped.
+    pub reused: bool,
 }
 
 impl Entry {
-    /// The entry, as a service's.
-    pub fn service(mut self) -> Entry {
+    /// The entry, as a service's (`reused`: found running).
+    pub fn service(mut self, reused: bool) -> Entry {
         self.is_service = true;
+        self.reused = reused;
         self
     }
 
@@ -159,6 +155,7 @@ impl Entry {
             tail,
             detail: outcome.detail.clone(),
             is_service: false,
+            reused: false,
         }
     }
 }

@@ -117,6 +117,26 @@ pub fn read(git_dir: &Path, name: &str) -> Option<Record> {
     serde_json::from_slice(&text).ok()
 }
 
+/// Held while one `up` or `down` starts or stops services, so that two
+/// at once never both start one service (the second would fail on its
+/// port and write over the first's record). Released when dropped, or when
+/// its process dies. `waiting` is called first when it is held elsewhere.
+pub fn lock(git_dir: &Path, waiting: impl FnOnce()) -> Result<std::fs::File> {
+    let dir = dir(git_dir);
+    crate::fsutil::private_dir(&dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .context("cannot open the services' lock")?;
+    if file.try_lock().is_err() {
+        waiting();
+        file.lock().context("cannot lock the services")?;
+    }
+    Ok(file)
+}
+
 /// Every recorded service, by name.
 pub fn list(git_dir: &Path) -> Vec<Record> {
     let mut out: Vec<Record> = std::fs::read_dir(dir(git_dir))

@@ -598,3 +598,44 @@ fn a_service_left_running_by_up_makes_later_runs_admit_fewer_checks() {
     );
     repo.precheck(&["down"]).expect_code(0);
 }
+
+#[test]
+fn two_ups_at_once_start_one_server() {
+    let repo = repo_with_server();
+    let port = free_port();
+    // Slow to become ready, so the two commands overlap.
+    repo.checks(&format!(
+        "[services.web]\nrun = \"python3 server.py web {port} 0.5 & echo $$ >> starts; wait\"\nready = \"http://127.0.0.1:{port}/\"\n"
+    ));
+    let first = repo
+        .command(&["up", "--format", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the first up to start it", || repo.file("starts").exists());
+    let second = repo.precheck(&["up", "--format", "json"]);
+    second.expect_code(0);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first["services"][0]["started"], true, "{first}");
+    assert_eq!(
+        second.json()["services"][0]["started"],
+        false,
+        "{}",
+        second.context
+    );
+    assert!(
+        second.stderr.contains("waiting for another `precheck up`"),
+        "{}",
+        second.context
+    );
+    assert_eq!(repo.read("starts").lines().count(), 1, "one server started");
+    assert_eq!(
+        second.json()["services"][0]["pid"],
+        first["services"][0]["pid"],
+        "the second names the first's service"
+    );
+    repo.precheck(&["down"]).expect_code(0);
+    assert!(!alive(pid_in(&repo, "web.pid")));
+}
