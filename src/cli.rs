@@ -384,6 +384,10 @@ pub struct ListArgs {
     #[command(flatten)]
     pub files: FileArgs,
 
+    /// List the built-in checks (`run = "builtin:NAME"`) and their arguments instead
+    #[arg(long)]
+    pub builtins: bool,
+
     /// Output format
     #[arg(long, value_enum, default_value = "human")]
     pub format: TextFormat,

@@ -130,6 +130,8 @@ pub enum Run {
     Shell(String),
     /// Executed directly; element 0 is the program.
     Exec(Vec<String>),
+    /// Run in process by precheck itself (`builtin:NAME`).
+    Builtin(crate::builtins::Builtin),
 }
 
 impl Run {
@@ -137,6 +139,7 @@ impl Run {
         match self {
             Run::Shell(s) => s.contains(FILES_PLACEHOLDER),
             Run::Exec(v) => v.iter().any(|a| a == FILES_PLACEHOLDER),
+            Run::Builtin(b) => b.kind.takes_files(),
         }
     }
 
@@ -145,6 +148,7 @@ impl Run {
         match self {
             Run::Shell(s) => s.clone(),
             Run::Exec(v) => v.join(" "),
+            Run::Builtin(b) => b.display(),
         }
     }
 }
@@ -571,6 +575,10 @@ fn check(
     let raw = body.into_inner();
     let who = format!("check `{name}`");
     let run = run(src, &who, body_span, raw.run)?;
+    let run_kind = match &run {
+        Run::Builtin(b) => Some(b.kind),
+        _ => None,
+    };
     let glob = string_list(src, &name, "glob", raw.glob)?;
     let inputs = string_list(src, &name, "inputs", raw.inputs)?;
     let mut regexes = [None, None];
@@ -664,7 +672,8 @@ fn check(
             env: raw.env.unwrap_or_default().into_iter().collect(),
             hooks,
             // Staging what it fixed makes it a fixer.
-            fix: raw.fix.unwrap_or(false) || raw.stage_fixed.unwrap_or(false),
+            fix: raw.fix.unwrap_or(matches!(&run_kind, Some(k) if k.fixes()))
+                || raw.stage_fixed.unwrap_or(false),
             stage_fixed: raw.stage_fixed.unwrap_or(false),
             cache,
             inputs,
@@ -711,6 +720,12 @@ fn service(
     let raw = body.into_inner();
     let who = format!("service `{name}`");
     let run = run(src, &who, body_span.clone(), raw.run)?;
+    if let Run::Builtin(b) = &run {
+        return Err(src.error(
+            body_span,
+            format!("{who}: `builtin:{}` is a check, not a long-running process; a service runs a command", b.kind.name()),
+        ));
+    }
     if run.uses_files() {
         return Err(src.error(
             body_span,
@@ -782,6 +797,30 @@ fn service(
     })
 }
 
+/// A `run` naming a built-in: its name and arguments checked here, at the
+/// `run` line, rather than when it runs.
+fn builtin(
+    src: &Source,
+    span: Range<usize>,
+    name: &str,
+    args: Vec<String>,
+) -> Result<Run, ConfigError> {
+    if args.iter().any(|a| a == FILES_PLACEHOLDER) {
+        return Err(src.error(
+            span,
+            format!("built-ins are given the check's files themselves; remove {FILES_PLACEHOLDER}"),
+        ));
+    }
+    crate::builtins::parse(name, &args)
+        .map(Run::Builtin)
+        .map_err(|e| {
+            src.error(
+                span,
+                format!("{e}\nhint: `precheck list --builtins` lists them with their arguments"),
+            )
+        })
+}
+
 /// `run`, of the check or service `who` (whose table is at `table`).
 fn run(
     src: &Source,
@@ -800,7 +839,14 @@ fn run(
     let empty = || src.error(span.clone(), format!("{name}: `run` is empty"));
     match value.into_inner() {
         toml::Value::String(s) if s.trim().is_empty() => Err(empty()),
-        toml::Value::String(s) => Ok(Run::Shell(s)),
+        toml::Value::String(s) => match s.trim_start().strip_prefix(crate::builtins::PREFIX) {
+            Some(rest) => {
+                let mut words = rest.split_whitespace().map(String::from);
+                let name = words.next().unwrap_or_default();
+                builtin(src, span, &name, words.collect())
+            }
+            None => Ok(Run::Shell(s)),
+        },
         toml::Value::Array(items) => {
             let mut args = Vec::with_capacity(items.len());
             for item in items {
@@ -816,6 +862,9 @@ fn run(
             }
             if args.first().is_none_or(|p| p.trim().is_empty()) {
                 return Err(empty());
+            }
+            if let Some(name) = args[0].strip_prefix(crate::builtins::PREFIX) {
+                return builtin(src, span, name, args[1..].to_vec());
             }
             if args[0] == FILES_PLACEHOLDER {
                 return Err(src.error(

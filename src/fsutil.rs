@@ -65,6 +65,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Rewrites a user's file (a built-in fixer's change): the new bytes go
+/// into a fresh file beside it, with its permissions, synced, then renamed
+/// over it, so that a crash leaves the old version or the new one, whole.
+/// The fresh file's name is new (`create_new`): nothing of the user's is
+/// ever truncated in passing.
+pub fn rewrite_user_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let mode = fs::metadata(path)?.permissions().mode();
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(
+        ".precheck-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = path.with_file_name(name);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode & 0o7777)
+            .open(&tmp)?;
+        // The umask may have narrowed it.
+        f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// The spare of `path`: where [`replace`] keeps the inode of the version it
 /// replaced, for the next write (`.NAME.spare`, beside it).
 fn spare_of(path: &Path) -> std::path::PathBuf {

@@ -14,6 +14,7 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+mod builtins;
 mod cli;
 mod commands;
 mod config;

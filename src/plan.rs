@@ -84,11 +84,16 @@ pub struct Matcher {
     exclude: GlobSet,
     include_regex: Option<regex::bytes::Regex>,
     exclude_regex: Option<regex::bytes::Regex>,
+    /// A built-in's file type, as far as a path tells (YAML, JSON, TOML).
+    file_type: Option<crate::builtins::FileType>,
 }
 
 impl Matcher {
     pub fn new(check: &Check) -> anyhow::Result<Matcher> {
         let mut m = Matcher::from_patterns(&check.glob, &check.exclude)?;
+        if let crate::config::Run::Builtin(b) = &check.run {
+            m.file_type = Some(b.kind.file_type());
+        }
         let re = |r: &Option<String>| r.as_deref().map(regex::bytes::Regex::new).transpose();
         m.include_regex = re(&check.regex)?;
         m.exclude_regex = re(&check.exclude_regex)?;
@@ -107,6 +112,7 @@ impl Matcher {
             exclude: glob_set(exclude)?,
             include_regex: None,
             exclude_regex: None,
+            file_type: None,
         })
     }
 
@@ -114,6 +120,7 @@ impl Matcher {
         use std::os::unix::ffi::OsStrExt;
         let bytes = path.as_os_str().as_bytes();
         self.include.as_ref().is_none_or(|set| set.is_match(path))
+            && self.file_type.is_none_or(|t| t.may_match(path))
             && self
                 .include_regex
                 .as_ref()

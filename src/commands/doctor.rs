@@ -40,6 +40,8 @@ impl Findings {
 fn program(run: &Run) -> Option<String> {
     match run {
         Run::Exec(argv) => argv.first().cloned(),
+        // precheck itself.
+        Run::Builtin(_) => None,
         Run::Shell(script) => {
             let word = script
                 .split_whitespace()

@@ -19,6 +19,9 @@ use crate::units::format_size;
 use crate::worktree::snapshot;
 
 pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
+    if args.builtins {
+        return builtins(args.format);
+    }
     let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
@@ -164,4 +167,39 @@ struct ListRow<'a> {
     reason: String,
     files: usize,
     hint: Option<String>,
+}
+
+/// `list --builtins`: every built-in, what it does and takes.
+fn builtins(format: TextFormat) -> Result<Exit> {
+    #[derive(Serialize)]
+    struct Row {
+        name: &'static str,
+        run: String,
+        fixes: bool,
+        description: &'static str,
+    }
+    let rows: Vec<Row> = crate::builtins::ALL
+        .iter()
+        .map(|(kind, name, what)| Row {
+            name,
+            run: format!("{}{name}", crate::builtins::PREFIX),
+            fixes: kind.fixes(),
+            description: what,
+        })
+        .collect();
+    let mut out = crate::report::stdout();
+    if format == TextFormat::Json {
+        let doc = serde_json::json!({ "builtins": rows });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        for r in &rows {
+            writeln!(out, "{:width$}  {}", r.name, r.description)?;
+        }
+        writeln!(
+            out,
+            "\nUse one as `run = \"builtin:NAME\"`, or `run = [\"builtin:NAME\", \"--arg\", …]` with pre-commit-hooks' arguments."
+        )?;
+    }
+    Ok(Exit::Passed)
 }

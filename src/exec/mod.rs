@@ -3,6 +3,7 @@
 //! a check's batches, the one process launcher (duct) and the shared memory
 //! ledger. Nothing here prints; the report observes.
 
+pub mod builtin;
 pub mod ledger;
 pub mod probe;
 pub mod scheduler;

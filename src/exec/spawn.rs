@@ -34,6 +34,18 @@ pub struct Invocation {
     /// Leads a session of its own, so that it outlives the terminal (a
     /// service `precheck up` starts); else only a process group.
     pub session: bool,
+    /// A built-in, run by the worker in process instead of a program.
+    pub builtin: Option<InProcess>,
+}
+
+/// A built-in check's work: what `exec::builtin` needs to do it.
+#[derive(Debug, Clone)]
+pub struct InProcess {
+    pub builtin: crate::builtins::Builtin,
+    /// The repository's root (the check's `dir` is the invocation's).
+    pub root: PathBuf,
+    /// Relative to the invocation's dir.
+    pub files: Vec<PathBuf>,
 }
 
 /// Why a check cannot be started at all.
@@ -171,6 +183,23 @@ pub fn invocations(
             dir.display()
         )));
     }
+    if let Run::Builtin(b) = check.run {
+        // One call over every file: no argument list to fit in.
+        return Ok(vec![Invocation {
+            program: b.display().into(),
+            arg0: None,
+            args: Vec::new(),
+            dir,
+            env: Vec::new(),
+            tied: false,
+            session: false,
+            builtin: Some(InProcess {
+                builtin: b.clone(),
+                root: root.to_path_buf(),
+                files: files.to_vec(),
+            }),
+        }]);
+    }
     let arg = |a: &String| -> OsString {
         match msg {
             Some(m) if a == MSG_PLACEHOLDER => m.as_os_str().to_os_string(),
@@ -190,7 +219,7 @@ pub fn invocations(
     let plain = match check.run {
         Run::Shell(script) => plain_command(script)
             .and_then(|argv| Some((direct_program(&argv[0], &dir, check.env)?, argv))),
-        Run::Exec(_) => None,
+        Run::Exec(_) | Run::Builtin(_) => None,
     };
     let (program, arg0, before, after): (OsString, Option<OsString>, Vec<OsString>, Vec<OsString>) =
         match (check.run, plain) {
@@ -211,6 +240,7 @@ pub fn invocations(
                 vec!["-c".into(), shell_script(script).into(), "precheck".into()],
                 Vec::new(),
             ),
+            (Run::Builtin(_), None) => unreachable!("a built-in returned above"),
             (Run::Exec(argv), None) => {
                 let program = resolve_program(&argv[0], &dir, check.env).ok_or_else(|| {
                     Preflight(format!(
@@ -243,6 +273,7 @@ pub fn invocations(
         env: env.clone(),
         tied: false,
         session: false,
+        builtin: None,
     };
     if !check.run.uses_files() || files.is_empty() {
         return Ok(vec![make(&[])]);
@@ -277,6 +308,10 @@ pub fn program_identity(check: &crate::config::Check, root: &Path) -> Vec<u8> {
                     .all(|c| c.is_ascii_alphanumeric() || "-_./+".contains(c))
             })
             .map(String::from),
+        // Built-ins are precheck's own code: a new precheck is a new program.
+        Run::Builtin(_) => std::env::current_exe()
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned()),
     };
     let dir = match &check.dir {
         Some(d) => root.join(d),

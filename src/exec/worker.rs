@@ -1,7 +1,8 @@
 //! A worker: what one thread of the rayon pool does. It takes the jobs the
 //! coordinator admitted from a queue, one at a time ([`serve`]), starts each
-//! job's batches one after another through `exec::spawn`, waits for each
-//! and sends the coordinator what happened ([`Event`]). A worker waiting for
+//! job's batches one after another through `exec::spawn` (or runs a
+//! built-in in process, through `exec::builtin`), waits for each and sends
+//! the coordinator what happened ([`Event`]). A worker waiting for
 //! its next job sleeps on the queue (it does not spin), and one job costs
 //! the coordinator two wake-ups: its process started, and it ended.
 //!
@@ -88,6 +89,20 @@ fn work(task: Task, tx: &Sender<Event>) {
     for (k, inv) in batches.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
+        }
+        if let Some(work) = &inv.builtin {
+            // In process, on this thread; a panic is the check's failure,
+            // not the run's.
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::exec::builtin::run(work, &inv.dir, &file, &stop)
+            }));
+            let event = match done {
+                Ok(Ok(code)) => finished(Some(code), None, None),
+                Ok(Err(e)) => finished(None, None, Some(e)),
+                Err(_) => finished(None, None, Some("the built-in check crashed".into())),
+            };
+            let _ = tx.send(event);
+            return;
         }
         let handle = match spawn::start(inv, &file) {
             Ok(h) => h,

@@ -116,6 +116,21 @@ impl Repo {
     /// deletions, not intent-to-add entries), relative to the root. Before
     /// the first commit: every file in the index.
     pub fn staged_files(&self) -> Result<Vec<PathBuf>> {
+        self.index_against_head(|status| {
+            matches!(
+                status,
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            )
+        })
+    }
+
+    /// Files the index adds against HEAD (`git diff --staged
+    /// --diff-filter=A`, without rename detection: a file moved is added).
+    pub fn added_files(&self) -> Result<Vec<PathBuf>> {
+        self.index_against_head(|status| status == Delta::Added)
+    }
+
+    fn index_against_head(&self, wanted: impl Fn(Delta) -> bool) -> Result<Vec<PathBuf>> {
         let index = self.index()?;
         let head_tree = match self.repo.head() {
             Ok(head) => Some(head.peel_to_tree().context("cannot read HEAD's tree")?),
@@ -129,11 +144,7 @@ impl Repo {
             .context("cannot compare the index with HEAD")?;
         let mut files = Vec::new();
         for delta in diff.deltas() {
-            if matches!(
-                delta.status(),
-                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-            ) && is_file_mode(delta.new_file().mode())
-            {
+            if wanted(delta.status()) && is_file_mode(delta.new_file().mode()) {
                 if let Some(p) = delta.new_file().path_bytes() {
                     if !index_entry(&index, p).is_some_and(|e| is_intent_to_add(&e)) {
                         files.push(bytes_path(p));
@@ -144,6 +155,47 @@ impl Repo {
         files.sort();
         files.dedup();
         Ok(files)
+    }
+
+    /// The branch HEAD names (`feature/x` for `refs/heads/feature/x`);
+    /// None when HEAD is detached.
+    pub fn branch(&self) -> Option<String> {
+        let head = self.repo.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target()?;
+        Some(target.splitn(3, '/').nth(2).unwrap_or("").to_string())
+    }
+
+    /// A merge is being concluded (as pre-commit-hooks tells it: MERGE_MSG,
+    /// and MERGE_HEAD or a rebase under way).
+    pub fn concluding_merge(&self) -> bool {
+        let g = self.git_dir();
+        g.join("MERGE_MSG").exists()
+            && ["MERGE_HEAD", "rebase-apply", "rebase-merge"]
+                .iter()
+                .any(|f| g.join(f).exists())
+    }
+
+    /// `core.fileMode`: whether the file system's executable bits count.
+    pub fn file_mode_trusted(&self) -> bool {
+        self.repo
+            .config()
+            .and_then(|c| c.get_bool("core.filemode"))
+            .unwrap_or(true)
+    }
+
+    /// Of `paths` (relative to the root), those git-lfs stores (`filter=lfs`).
+    pub fn lfs_files(&self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        paths
+            .iter()
+            .filter(|p| {
+                self.repo
+                    .get_attr(p, "filter", git2::AttrCheckFlags::default())
+                    .ok()
+                    .flatten()
+                    == Some("lfs")
+            })
+            .cloned()
+            .collect()
     }
 
     /// Every file in the index, once (conflicted paths too), relative to the root.

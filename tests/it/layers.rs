@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "exec, report, store, worktree",
         &["exec", "report", "store", "worktree"],
     ),
-    ("config and plan", &["config", "plan", "shard"]),
+    ("config and plan", &["config", "builtins", "plan", "shard"]),
     ("system", &["sys"]),
     (
         "leaf vocabulary",

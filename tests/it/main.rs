@@ -6,6 +6,7 @@ mod common;
 
 mod agents;
 mod background;
+mod builtins;
 mod cache;
 mod cache_soundness;
 mod ci;

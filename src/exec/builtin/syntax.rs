@@ -1,0 +1,171 @@
+//! The built-ins that parse: check-yaml, check-toml and check-json, failing
+//! where pre-commit-hooks' parsers fail (a YAML tag no safe loader knows,
+//! more than one YAML document unless allowed, a JSON object's key twice).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::{read, Target, Verdict};
+use crate::builtins::Builtin;
+
+/// The tags a YAML safe loader constructs (`!!str` and so on); any other
+/// (`!Ref`, `!!python/name:…`) it cannot.
+const SAFE_TAGS: &[&str] = &[
+    "binary",
+    "bool",
+    "float",
+    "int",
+    "map",
+    "merge",
+    "null",
+    "omap",
+    "pairs",
+    "seq",
+    "set",
+    "str",
+    "timestamp",
+    "value",
+];
+
+fn unsafe_tag(v: &serde_yaml_ng::Value) -> Option<String> {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let standard = tag
+                .strip_prefix("!!")
+                .or_else(|| tag.strip_prefix("tag:yaml.org,2002:"))
+                .is_some_and(|name| SAFE_TAGS.contains(&name));
+            if standard {
+                unsafe_tag(&t.value)
+            } else {
+                Some(tag)
+            }
+        }
+        Value::Sequence(items) => items.iter().find_map(unsafe_tag),
+        Value::Mapping(m) => m
+            .iter()
+            .find_map(|(k, v)| unsafe_tag(k).or_else(|| unsafe_tag(v))),
+        _ => None,
+    }
+}
+
+pub fn yaml(b: &Builtin, t: &Target) -> Verdict {
+    let bytes = match read(t) {
+        Ok(b) => b,
+        Err(v) => return v,
+    };
+    let name = t.shown.display();
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(s) => s,
+        Err(e) => return Verdict::fail(format!("{name}: not UTF-8: {e}")),
+    };
+    let mut docs = 0;
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        docs += 1;
+        let value = match serde_yaml_ng::Value::deserialize(doc) {
+            Ok(v) => v,
+            Err(e) => return Verdict::fail(format!("{name}: {e}")),
+        };
+        if b.unsafe_syntax {
+            continue;
+        }
+        if let Some(tag) = unsafe_tag(&value) {
+            return Verdict::fail(format!(
+                "{name}: could not determine a constructor for the tag '{tag}'\nhint: for YAML with custom tags (CloudFormation, GitLab CI), use builtin:check-yaml --unsafe"
+            ));
+        }
+        if docs > 1 && !b.multi {
+            return Verdict::fail(format!(
+                "{name}: expected a single document in the stream, but found another document\nhint: allow several with builtin:check-yaml --allow-multiple-documents"
+            ));
+        }
+    }
+    Verdict::default()
+}
+
+pub fn toml(t: &Target) -> Verdict {
+    let bytes = match read(t) {
+        Ok(b) => b,
+        Err(v) => return v,
+    };
+    let name = t.shown.display();
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(s) => s,
+        Err(e) => return Verdict::fail(format!("{name}: not UTF-8: {e}")),
+    };
+    match toml::from_str::<toml::Table>(text) {
+        Ok(_) => Verdict::default(),
+        Err(e) => Verdict::fail(format!("{name}: {}", e.to_string().trim_end())),
+    }
+}
+
+pub fn json(t: &Target) -> Verdict {
+    let bytes = match read(t) {
+        Ok(b) => b,
+        Err(v) => return v,
+    };
+    match serde_json::from_slice::<Unique>(&bytes) {
+        Ok(_) => Verdict::default(),
+        Err(e) => Verdict::fail(format!(
+            "{}: Failed to json decode ({e})",
+            t.shown.display()
+        )),
+    }
+}
+
+/// Any JSON value whose objects name each key once.
+struct Unique;
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Unique, A::Error> {
+        while items.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("Duplicate key: {key}")));
+            }
+            map.next_value::<Unique>()?;
+        }
+        Ok(Unique)
+    }
+}

@@ -1,0 +1,197 @@
+//! The built-ins that look at the repository around the files: which are
+//! added (check-added-large-files), every tracked name
+//! (check-case-conflict), modes (check-executables-have-shebangs), links
+//! (check-symlinks) and the branch (no-commit-to-branch). What git knows
+//! comes from `worktree::git`, for the index this commit uses.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::{Target, Verdict};
+use crate::builtins::Builtin;
+use crate::worktree::git::Repo;
+
+/// The repository, as git finds it for this process (the index a hook's
+/// commit uses, through GIT_INDEX_FILE).
+pub fn repo() -> Result<Repo, String> {
+    Repo::open().map_err(|e| format!("{e:#}"))
+}
+
+/// A target's path from the root (git's paths), given the check's dir.
+fn from_root(root: &Path, dir: &Path, t: &Target) -> PathBuf {
+    dir.strip_prefix(root)
+        .unwrap_or(Path::new(""))
+        .join(t.shown)
+}
+
+fn err(e: anyhow::Error) -> String {
+    format!("{e:#}")
+}
+
+pub fn large_files(
+    b: &Builtin,
+    root: &Path,
+    dir: &Path,
+    targets: &[Target],
+) -> Result<Vec<Verdict>, String> {
+    let repo = repo()?;
+    let paths: Vec<PathBuf> = targets.iter().map(|t| from_root(root, dir, t)).collect();
+    let lfs: HashSet<PathBuf> = repo.lfs_files(&paths).into_iter().collect();
+    let added: Option<HashSet<PathBuf>> = if b.enforce_all {
+        None
+    } else {
+        Some(repo.added_files().map_err(err)?.into_iter().collect())
+    };
+    let mut out = Vec::new();
+    for (t, path) in targets.iter().zip(&paths) {
+        if lfs.contains(path) || added.as_ref().is_some_and(|a| !a.contains(path)) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(&t.path) else {
+            continue;
+        };
+        let kb = meta.len().div_ceil(1024);
+        if kb > b.max_kb {
+            out.push(Verdict::fail(format!(
+                "{} ({kb} KB) exceeds {} KB.",
+                t.shown.display(),
+                b.max_kb
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Every folder above each path (`a/b/c` gives `a/b` and `a`).
+fn with_parents(paths: impl IntoIterator<Item = String>) -> HashSet<String> {
+    let mut all = HashSet::new();
+    for p in paths {
+        let mut cut = p.as_str();
+        while let Some(i) = cut.rfind('/') {
+            cut = &cut[..i];
+            if !all.insert(cut.to_string()) {
+                break;
+            }
+        }
+        all.insert(p);
+    }
+    all
+}
+
+pub fn case_conflict(root: &Path, dir: &Path, targets: &[Target]) -> Result<Vec<Verdict>, String> {
+    let repo = repo()?;
+    let text = |p: &Path| p.to_string_lossy().into_owned();
+    let tracked = repo.tracked_files().map_err(err)?;
+    let mut repo_files = with_parents(tracked.iter().map(|p| text(p)));
+    let relevant = with_parents(
+        targets
+            .iter()
+            .map(|t| text(&from_root(root, dir, t)))
+            .chain(repo.added_files().map_err(err)?.iter().map(|p| text(p))),
+    );
+    repo_files.retain(|p| !relevant.contains(p));
+    let lower = |s: &String| s.to_lowercase();
+    let repo_lower: HashSet<String> = repo_files.iter().map(lower).collect();
+    let mut conflicts: HashSet<String> = relevant
+        .iter()
+        .map(lower)
+        .filter(|l| repo_lower.contains(l))
+        .collect();
+    let mut seen = HashSet::new();
+    for l in relevant.iter().map(lower) {
+        if !seen.insert(l.clone()) {
+            conflicts.insert(l);
+        }
+    }
+    let named: BTreeSet<&String> = repo_files
+        .iter()
+        .chain(&relevant)
+        .filter(|p| conflicts.contains(&lower(p)))
+        .collect();
+    Ok(named
+        .into_iter()
+        .map(|p| Verdict::fail(format!("Case-insensitivity conflict found: {p}")))
+        .collect())
+}
+
+/// Python's `shlex.quote`.
+fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c));
+    if safe {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r#"'"'"'"#))
+    }
+}
+
+pub fn shebangs(root: &Path, dir: &Path, targets: &[Target]) -> Result<Vec<Verdict>, String> {
+    // Where the file system's modes do not count, the index's do.
+    let index_modes: Option<Vec<Option<u32>>> = {
+        let repo = repo()?;
+        if repo.file_mode_trusted() {
+            None
+        } else {
+            let paths: Vec<PathBuf> = targets.iter().map(|t| from_root(root, dir, t)).collect();
+            let entries = repo.index_entries(&paths).map_err(err)?;
+            Some(
+                entries
+                    .into_iter()
+                    .map(|e| e.map(|(_, mode)| mode))
+                    .collect(),
+            )
+        }
+    };
+    let mut out = Vec::new();
+    for (k, t) in targets.iter().enumerate() {
+        if let Some(modes) = &index_modes {
+            if modes[k].is_none_or(|m| m & 0o111 == 0) {
+                continue;
+            }
+        }
+        let mut head = [0u8; 2];
+        let starts = std::fs::File::open(&t.path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+            && head == *b"#!";
+        if !starts {
+            let shown = t.shown.to_string_lossy();
+            let q = shell_quote(&shown);
+            out.push(Verdict::fail(format!(
+                "{shown}: marked executable but has no (or invalid) shebang!\n  If it isn't supposed to be executable, try: `chmod -x {q}`\n  If on Windows, you may also need to: `git add --chmod=-x {q}`\n  If it is supposed to be executable, double-check its shebang."
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub fn symlink(t: &Target) -> Verdict {
+    if std::fs::metadata(&t.path).is_err() {
+        Verdict::fail(format!("{}: Broken symlink", t.shown.display()))
+    } else {
+        Verdict::default()
+    }
+}
+
+pub fn branch(b: &Builtin) -> Result<Vec<Verdict>, String> {
+    let Some(name) = repo()?.branch() else {
+        // A detached HEAD is on no branch.
+        return Ok(Vec::new());
+    };
+    let protected: Vec<&str> = if b.branches.is_empty() {
+        vec!["master", "main"]
+    } else {
+        b.branches.iter().map(String::as_str).collect()
+    };
+    let by_pattern = b.patterns.iter().any(|p| {
+        // Python's re.match: anchored at the start only.
+        regex::Regex::new(&format!("^(?:{p})")).is_ok_and(|re| re.is_match(&name))
+    });
+    if protected.contains(&name.as_str()) || by_pattern {
+        return Ok(vec![Verdict::fail(format!(
+            "no-commit-to-branch: committing to branch `{name}` is not allowed\nhint: commit on another branch (git switch -c NAME), or list the protected ones with --branch"
+        ))]);
+    }
+    Ok(Vec::new())
+}
