@@ -1,0 +1,285 @@
+//! `precheck init`: a starter `checks.toml` from what the repository holds.
+//! It finds the projects (the root and folders below it with a Cargo.toml,
+//! package.json or pyproject.toml that no workspace above covers), asks each
+//! ecosystem's detector what to check and why, says every finding and the
+//! reason for every check (on the terminal, and as a comment above the check
+//! in the file), points at other hook managers' configs, and git-ignores
+//! `checks.local.toml`. It reads manifests and writes checks.toml (never
+//! over an existing one without `--force`) and `.gitignore`; it runs
+//! nothing.
+
+mod js;
+mod projects;
+mod python;
+mod rust;
+mod starter;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::exit::Exit;
+use crate::worktree::git::Repo;
+use projects::Manifests;
+use starter::{DevServer, Starter};
+
+/// The folder of one project, as a detector sees it.
+pub struct Project<'a> {
+    /// The repository root.
+    root: &'a Path,
+    /// Relative to the root; empty for the root.
+    dir: &'a str,
+    /// Every manifest of the repository, for finding workspace members.
+    manifests: &'a Manifests,
+}
+
+impl Project<'_> {
+    fn path(&self, file: &str) -> PathBuf {
+        self.root.join(self.dir).join(file)
+    }
+
+    /// A file of this project as the user sees it, relative to the root.
+    fn shown(&self, file: &str) -> String {
+        starter::shown(self.dir, file)
+    }
+
+    /// ` in web` for a project in `web`; nothing for the root.
+    fn at(&self) -> String {
+        if self.dir.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", self.dir)
+        }
+    }
+
+    /// The manifest's text, or `None` (said) when it cannot be read.
+    fn read(&self, file: &str, out: &mut Findings) -> Result<Option<String>> {
+        match fs::read_to_string(self.path(file)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if self.dir.is_empty() => {
+                Err(e).with_context(|| format!("cannot read {}", self.shown(file)))
+            }
+            Err(e) => {
+                out.skip(self, file, &e.to_string());
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// What the detectors found.
+#[derive(Default)]
+pub struct Findings {
+    /// One line per finding, in order.
+    notes: Vec<String>,
+    checks: Vec<Starter>,
+    dev: Option<DevServer>,
+    /// Folders (and the manifest in them) a workspace covers: no projects
+    /// of their own.
+    members: Vec<(String, &'static str)>,
+}
+
+impl Findings {
+    fn note(&mut self, line: String) {
+        self.notes.push(line);
+    }
+
+    /// A manifest below the root that cannot be read is skipped, not fatal:
+    /// it may be a test fixture.
+    fn skip(&mut self, p: &Project, file: &str, why: &str) {
+        let why = why.lines().next().unwrap_or("").trim();
+        self.note(format!("skipped {}: {why}", p.shown(file)));
+    }
+}
+
+/// Other hook managers' configs, and what to do about each.
+fn other_managers(root: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    let import = |file: &str, tool: &str| {
+        format!(
+            "found {file}: {tool}'s config; `precheck import --from {file} --force` translates it into checks.toml instead of this starter"
+        )
+    };
+    let by_hand = |file: &str, tool: &str| {
+        format!("found {file}: {tool} runs hooks here; move its commands into checks.toml by hand (precheck import does not read it)")
+    };
+    for f in [".pre-commit-config.yaml", ".pre-commit-config.yml"] {
+        if root.join(f).is_file() {
+            lines.push(import(f, "pre-commit"));
+        }
+    }
+    for f in [
+        "lefthook.yml",
+        "lefthook.yaml",
+        ".lefthook.yml",
+        ".lefthook.yaml",
+    ] {
+        if root.join(f).is_file() {
+            lines.push(import(f, "lefthook"));
+        }
+    }
+    if root.join(".husky").is_dir() {
+        lines.push(by_hand(".husky/", "husky"));
+    }
+    if root.join("hk.pkl").is_file() {
+        lines.push(by_hand("hk.pkl", "hk"));
+    }
+    let mut staged: Vec<String> = fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(".lintstagedrc") || n.starts_with("lint-staged.config."))
+        .collect();
+    staged.sort();
+    let in_package_json = fs::read_to_string(root.join("package.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|d| !d["lint-staged"].is_null());
+    if in_package_json {
+        staged.push("lint-staged in package.json".into());
+    }
+    for f in staged {
+        lines.push(format!("found {f}: lint-staged's config; precheck checks only the staged files already (a check's `{{files}}`): move its commands into checks.toml by hand"));
+    }
+    lines
+}
+
+/// Adds `checks.local.toml` (each developer's own overrides) to the root's
+/// .gitignore unless git already ignores it; the line saying so, if it did.
+fn ignore_local(repo: &Repo) -> Result<Option<String>> {
+    let local = Path::new("checks.local.toml");
+    if repo.is_ignored(local)? {
+        return Ok(None);
+    }
+    let path = repo.root().join(".gitignore");
+    let (mut text, verb) = match fs::read_to_string(&path) {
+        Ok(t) => (t, "added checks.local.toml to .gitignore"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (String::new(), "created .gitignore with checks.local.toml")
+        }
+        Err(e) => return Err(e).context("cannot read .gitignore"),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("checks.local.toml\n");
+    crate::fsutil::write_atomic(&path, text.as_bytes(), true)?;
+    Ok(Some(format!(
+        "{verb}: each developer's overrides stay out of commits"
+    )))
+}
+
+pub fn init(force: bool) -> Result<Exit> {
+    let repo = crate::worktree::snapshot::open_repo()?;
+    let root = repo.root();
+    let target = root.join("checks.toml");
+    if target.exists() && !force {
+        anyhow::bail!(
+            "{} already exists; precheck init does not overwrite it\nhint: edit it, or run `precheck init --force` to replace it",
+            target.display()
+        );
+    }
+    let manifests = projects::find(&repo)?;
+    let mut covered: HashSet<(String, &str)> = HashSet::new();
+    // Per project: its folder and what was found there.
+    let mut found: Vec<(String, Findings)> = Vec::new();
+    let mut dev = None;
+    for (dir, files) in &manifests {
+        let p = Project {
+            root,
+            dir,
+            manifests: &manifests,
+        };
+        let mut f = Findings {
+            dev: dev.take(),
+            ..Findings::default()
+        };
+        let mut any = false;
+        for file in files {
+            if covered.contains(&(dir.clone(), *file)) {
+                continue;
+            }
+            if !dir.is_empty() && !any {
+                f.note(format!(
+                    "found {}: a project of its own: its checks run in {dir}, named {}…",
+                    p.shown(file),
+                    starter::name_prefix(dir)
+                ));
+            }
+            any = true;
+            match *file {
+                "Cargo.toml" => rust::detect(&p, &mut f)?,
+                "package.json" => js::detect(&p, &mut f)?,
+                _ => python::detect(&p, &mut f)?,
+            }
+        }
+        covered.extend(f.members.drain(..));
+        dev = f.dev.take();
+        if any {
+            found.push((dir.clone(), f));
+        }
+    }
+    // Each project's checks leave the files of the projects inside it to them.
+    let dirs: Vec<String> = found.iter().map(|(d, _)| d.clone()).collect();
+    let mut checks = Vec::new();
+    let mut notes = Vec::new();
+    for (dir, f) in found {
+        let nested: Vec<String> = dirs
+            .iter()
+            .filter(|d| !d.is_empty() && (dir.is_empty() || d.starts_with(&format!("{dir}/"))))
+            .cloned()
+            .collect();
+        notes.extend(f.notes);
+        let first = checks.len();
+        checks.extend(f.checks);
+        // Names must be unique within a project: the first kind found keeps
+        // a plain name, the next is suffixed with what runs it.
+        let mut seen = HashSet::new();
+        for c in &mut checks[first..] {
+            if !seen.insert(c.name.clone()) {
+                c.name = format!("{}-{}", c.name, c.tool);
+                seen.insert(c.name.clone());
+            }
+            c.relocate(&dir, &nested);
+        }
+    }
+    let text = starter::render(&checks, dev.as_ref());
+    // What we write must be what we can read.
+    crate::config::parse(&target, &text)
+        .map_err(|e| anyhow::anyhow!("internal error: the starter file does not parse: {e}"))?;
+    for line in &notes {
+        crate::report::errln!("{line}");
+    }
+    if manifests.is_empty() {
+        crate::report::errln!("found no Cargo.toml, package.json or pyproject.toml");
+    }
+    for c in &checks {
+        crate::report::errln!("{}: {}", c.name, c.reason);
+    }
+    if let Some(d) = &dev {
+        crate::report::errln!(
+            "{} has a dev script: a commented [services.dev] ({}) is at the end, for checks that need the server",
+            d.manifest,
+            d.url
+        );
+    }
+    for line in other_managers(root) {
+        crate::report::errln!("{line}");
+    }
+    crate::fsutil::write_atomic(&target, text.as_bytes(), true)?;
+    if let Some(line) = ignore_local(&repo)? {
+        crate::report::errln!("{line}");
+    }
+    if checks.is_empty() {
+        crate::report::errln!(
+            "wrote {} with no checks: add [checks.NAME] tables",
+            target.display()
+        );
+    } else {
+        crate::report::errln!("wrote {} with {} checks", target.display(), checks.len());
+    }
+    Ok(Exit::Passed)
+}
