@@ -172,6 +172,31 @@ fn ignore_local(repo: &Repo) -> Result<Option<String>> {
     )))
 }
 
+/// A folder's prefix can still meet another project's name (a crate in
+/// `type` has `type-check`, as does a root `type-check` script): the later
+/// one is numbered, and its own project's needs follow it.
+fn unique_names(checks: &mut [Starter]) {
+    let mut seen = HashSet::new();
+    for i in 0..checks.len() {
+        let old = checks[i].name.clone();
+        if seen.insert(old.clone()) {
+            continue;
+        }
+        let new = (2..)
+            .map(|n| format!("{old}-{n}"))
+            .find(|n| !checks.iter().any(|c| &c.name == n))
+            .unwrap_or_default();
+        let dir = checks[i].dir.clone();
+        for c in checks[i..].iter_mut().filter(|c| c.dir == dir) {
+            for need in c.needs.iter_mut().filter(|n| **n == old) {
+                need.clone_from(&new);
+            }
+        }
+        checks[i].name.clone_from(&new);
+        seen.insert(new);
+    }
+}
+
 pub fn init(force: bool) -> Result<Exit> {
     let repo = crate::worktree::snapshot::open_repo()?;
     let root = repo.root();
@@ -246,6 +271,7 @@ pub fn init(force: bool) -> Result<Exit> {
             c.relocate(&dir, &nested);
         }
     }
+    unique_names(&mut checks);
     let text = starter::render(&checks, dev.as_ref());
     // What we write must be what we can read.
     crate::config::parse(&target, &text)
@@ -282,4 +308,37 @@ pub fn init(force: bool) -> Result<Exit> {
         crate::report::errln!("wrote {} with {} checks", target.display(), checks.len());
     }
     Ok(Exit::Passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_met_again_is_numbered_and_its_needs_follow() {
+        let check = |name: &str, dir: Option<&str>, needs: &[&str]| {
+            let mut c = starter::starter(name, "true", &[], "1GiB", "x", String::new());
+            c.dir = dir.map(String::from);
+            c.needs = needs.iter().map(|n| n.to_string()).collect();
+            c
+        };
+        let mut checks = vec![
+            check("type-check", None, &[]),
+            check("type-check", Some("type"), &[]),
+            check("type-clippy", Some("type"), &["type-check"]),
+        ];
+        unique_names(&mut checks);
+        let names: Vec<(&str, &[String])> = checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.needs.as_slice()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("type-check", &[][..]),
+                ("type-check-2", &[][..]),
+                ("type-clippy", &["type-check-2".to_string()][..]),
+            ]
+        );
+    }
 }
