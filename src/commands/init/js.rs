@@ -250,14 +250,12 @@ pub fn detect(p: &Project, out: &mut Findings) -> Result<()> {
         }
     }
     if let Some(script) = doc["scripts"]["dev"].as_str() {
-        if out.dev.is_none() {
-            out.dev = Some(DevServer {
-                run: pm.run("dev"),
-                url: format!("http://127.0.0.1:{}/", dev_port(script)),
-                dir: (!p.dir.is_empty()).then(|| p.dir.to_string()),
-                manifest: manifest.clone(),
-            });
-        }
+        out.dev = Some(DevServer {
+            run: pm.run("dev"),
+            url: format!("http://127.0.0.1:{}/", dev_port(script)),
+            dir: (!p.dir.is_empty()).then(|| p.dir.to_string()),
+            manifest: manifest.clone(),
+        });
     }
     out.members.extend(members.into_iter().map(|m| (m, file)));
     Ok(())

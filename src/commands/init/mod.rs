@@ -218,10 +218,7 @@ pub fn init(force: bool) -> Result<Exit> {
             dir,
             manifests: &manifests,
         };
-        let mut f = Findings {
-            dev: dev.take(),
-            ..Findings::default()
-        };
+        let mut f = Findings::default();
         let mut any = false;
         for file in files {
             if covered.contains(&(dir.clone(), *file)) {
@@ -242,7 +239,10 @@ pub fn init(force: bool) -> Result<Exit> {
             }
         }
         covered.extend(f.members.drain(..));
-        dev = f.dev.take();
+        // One dev service: the first project's (the root's, if it has one).
+        if dev.is_none() {
+            dev = f.dev.take();
+        }
         if any {
             found.push((dir.clone(), f));
         }
