@@ -175,6 +175,50 @@ fn a_pnpm_workspace_runs_the_roots_scripts_once_not_per_package() {
     );
 }
 
+/// package.json's `workspaces` (a list, or yarn's `{packages: [...]}`):
+/// npm runs a packages-only script in each; yarn 1 cannot, and says so.
+#[test]
+fn package_json_workspaces_run_packages_only_scripts_through_the_manager() {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        r#"{"workspaces": ["packages/*"], "scripts": {"lint": "eslint ."}}"#,
+    )
+    .write(
+        "packages/a/package.json",
+        r#"{"scripts": {"test": "node -e 0"}}"#,
+    );
+    let run = init(&repo);
+    assert_eq!(
+        written(&repo),
+        [
+            format!("lint: npm run lint [{JS}]"),
+            format!("test: npm run test --workspaces --if-present [{JS}]"),
+        ]
+    );
+    said(
+        &run,
+        &["found package.json's workspaces: a workspace (1 package): the root's scripts run once, not per package"],
+    );
+    repo.write(
+        "package.json",
+        r#"{"workspaces": {"packages": ["packages/*"]}, "scripts": {}}"#,
+    )
+    .write("yarn.lock", "# yarn lockfile v1\n");
+    let run = init(&repo);
+    assert_eq!(written(&repo), Vec::<String>::new());
+    said(
+        &run,
+        &["packages/a has a `test` script and package.json has none: yarn 1 cannot run it in just those packages; add a root script to check it"],
+    );
+    repo.write(".yarnrc.yml", "nodeLinker: node-modules\n");
+    init(&repo);
+    assert_eq!(
+        written(&repo),
+        [format!("test: yarn workspaces foreach -A run test [{JS}]")]
+    );
+}
+
 #[test]
 fn yarn_lock_or_package_manager_makes_scripts_run_with_yarn() {
     let repo = TestRepo::new();
