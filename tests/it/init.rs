@@ -401,7 +401,7 @@ fn a_cargo_workspace_is_checked_once_at_its_root() {
     said(
         &run,
         &[
-            "found Cargo.toml: a Cargo workspace (2 members): one set of --workspace checks, not one per member",
+            "found Cargo.toml: a Cargo workspace (2 members): one set of --workspace checks at the root, not one per member",
             "check: Cargo.toml: cargo check compiles the workspace, tests and examples too",
             "found tools/gen/Cargo.toml: a project of its own: its checks run in tools/gen, named tools-gen-…",
             "found tools/gen/Cargo.toml: a Rust crate",

@@ -43,7 +43,7 @@ pub fn detect(p: &Project, out: &mut Findings) -> Result<()> {
                 "found {manifest}: a Cargo workspace ({} member{}): one set of --workspace checks{}, not one per member",
                 dirs.len(),
                 if dirs.len() == 1 { "" } else { "s" },
-                p.at()
+                if p.dir.is_empty() { " at the root".to_string() } else { p.at() }
             ));
             out.members.extend(dirs.into_iter().map(|d| (d, file)));
             (" --workspace", "every member", "the workspace")
