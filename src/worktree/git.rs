@@ -288,6 +288,14 @@ impl Repo {
         Ok(inputs)
     }
 
+    /// Whether git ignores `rel` (relative to the root), by every ignore
+    /// source git reads (.gitignore files, info/exclude, core.excludesFile).
+    pub fn is_ignored(&self, rel: &Path) -> Result<bool> {
+        self.repo
+            .is_path_ignored(rel)
+            .with_context(|| format!("cannot tell whether git ignores {}", rel.display()))
+    }
+
     /// Untracked, not ignored files (as `git ls-files -o --exclude-standard`:
     /// several times faster than libgit2's status walk on large trees).
     pub fn untracked(&self) -> Result<Vec<PathBuf>> {

@@ -17,6 +17,7 @@ mod gate;
 mod hooks;
 mod identity;
 mod import;
+mod init;
 mod layers;
 mod live_view;
 mod nothing_lost;

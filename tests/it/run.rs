@@ -1,5 +1,5 @@
 //! `precheck run` end to end: the report (human and JSON), missing programs,
-//! huge output, and the `list` and `init` commands.
+//! huge output, and the `list` command.
 
 use crate::common::TestRepo;
 
@@ -212,82 +212,6 @@ fn list_shows_what_the_scheduler_sees() {
     assert_eq!(json["checks"][1]["needs"][0], "build");
     assert_eq!(json["checks"][1]["decision"], "skipped_no_files");
     assert_eq!(json["checks"][2]["decision"], "not_in_hook");
-}
-
-#[test]
-fn init_writes_a_starter_that_runs_and_refuses_to_overwrite() {
-    let repo = TestRepo::new();
-    repo.write("Cargo.toml", "[package]\nname = \"x\"\n");
-    repo.write(
-        "package.json",
-        "{\"scripts\": {\"lint\": \"eslint .\", \"test\": \"jest\", \"start\": \"node .\"}}",
-    );
-    repo.precheck(&["init"]).expect_code(0);
-    let text = repo.read("checks.toml");
-    for name in [
-        "[checks.fmt]",
-        "[checks.check]",
-        "[checks.clippy]",
-        "[checks.test]",
-        "[checks.lint]",
-        "[checks.test-npm]",
-    ] {
-        assert!(text.contains(name), "{name} missing:\n{text}");
-    }
-    assert!(!text.contains("[checks.start]"));
-    assert!(text.contains("memory = \"1.5GiB\""));
-    let list = repo.precheck(&["list", "--format", "json"]);
-    list.expect_code(0);
-    let again = repo.precheck(&["init"]);
-    again.expect_code(2);
-    assert!(again.stderr.contains("--force"), "{}", again.context);
-    repo.write("Cargo.toml", "").write("package.json", "{}");
-    std::fs::remove_file(repo.file("Cargo.toml")).unwrap();
-    repo.precheck(&["init", "--force"]).expect_code(0);
-    assert!(!repo.read("checks.toml").contains("[checks.fmt]"));
-}
-
-#[test]
-fn init_offers_a_commented_dev_service_when_package_json_has_a_dev_script() {
-    let repo = TestRepo::new();
-    repo.write(
-        "package.json",
-        "{\"scripts\": {\"dev\": \"vite --host\", \"test:e2e\": \"playwright test\"}}",
-    );
-    let init = repo.precheck(&["init"]);
-    init.expect_code(0);
-    let text = repo.read("checks.toml");
-    assert!(
-        text.contains(
-            "# [services.dev]\n# run = \"npm run dev\"\n# ready = \"http://127.0.0.1:5173/\"\n"
-        ),
-        "{text}"
-    );
-    assert!(init.stderr.contains("[services.dev]"), "{}", init.context);
-    // Commented: nothing starts it yet; uncommented, it is a valid service.
-    let list = repo.precheck(&["list", "--format", "json"]);
-    list.expect_code(0);
-    let uncommented = text
-        .replace("# [services.dev]", "[services.dev]")
-        .replace("# run = \"npm", "run = \"npm");
-    let uncommented = uncommented
-        .replace("# ready = ", "ready = ")
-        .replace("# ready_timeout = ", "ready_timeout = ")
-        .replace("# memory = \"500MiB\"", "memory = \"500MiB\"");
-    repo.write("checks.toml", &uncommented);
-    repo.precheck(&["list"]).expect_code(0);
-    // The port a script names wins over the tool's default; no dev script, no service.
-    repo.write(
-        "package.json",
-        "{\"scripts\": {\"dev\": \"next dev --port 4000\"}}",
-    );
-    repo.precheck(&["init", "--force"]).expect_code(0);
-    assert!(repo
-        .read("checks.toml")
-        .contains("# ready = \"http://127.0.0.1:4000/\""));
-    repo.write("package.json", "{\"scripts\": {\"start\": \"node .\"}}");
-    repo.precheck(&["init", "--force"]).expect_code(0);
-    assert!(!repo.read("checks.toml").contains("services"));
 }
 
 /// The over-cap policy is decided once: its warning is printed once, and a
