@@ -1074,10 +1074,12 @@ fn condition(
                     .collect::<Option<Vec<_>>>()
                     .filter(|v| !v.is_empty())
                     .ok_or_else(|| bad("`branch` is a name or a list of names".into()))?,
-                other => return Err(bad(format!(
+                other => {
+                    return Err(bad(format!(
                     "`branch` is a name or a list of names (globs like \"release/*\" too), not {}",
                     other.type_str()
-                ))),
+                )))
+                }
             };
             for b in &names {
                 if b.is_empty() {

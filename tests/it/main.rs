@@ -18,6 +18,7 @@ mod identity;
 mod import;
 mod layers;
 mod live_view;
+mod local;
 mod nothing_lost;
 mod run;
 mod scheduler;
