@@ -1392,8 +1392,13 @@ fn validate_needs(
                 return Err(src.error(
                     spans[i][j].clone(),
                     format!(
-                        "check `{}` needs `{need}`, which is neither a check nor a service in this file",
-                        check.name
+                        "check `{}` needs `{need}`, which is neither a check nor a service in {}",
+                        check.name,
+                        if src.files.len() > 1 {
+                            "either file"
+                        } else {
+                            "this file"
+                        }
                     ),
                 ));
             }
