@@ -174,9 +174,13 @@ fn checks_of_hook(
         // The message is an input of a commit-msg check: a new message is a new run.
         hook_inputs.extend_from_slice(&std::fs::read(m).unwrap_or_default());
     }
+    let mut sel = selection(&repo, Vec::new(), selected_hook);
+    // git runs pre-merge-commit before it writes MERGE_HEAD: the hook is
+    // the sign of the merge.
+    sel.facts.merging |= args.name == "pre-merge-commit";
     let req = Request {
         trigger: args.name.clone(),
-        sel: selection(&repo, Vec::new(), selected_hook),
+        sel,
         change: Change::Staged,
         stash: pre_commit && std::env::var_os(env::NO_STASH).is_none(),
         hide_untracked: config.settings.hide_untracked,

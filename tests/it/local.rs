@@ -340,6 +340,28 @@ fn skip_and_only_merge_in_a_real_conflicting_merge_in_run_and_hook() {
 }
 
 #[test]
+fn a_clean_merge_is_a_merge_to_its_pre_merge_commit_hook() {
+    // git runs pre-merge-commit before it writes MERGE_HEAD.
+    let repo = repo_with(&format!(
+        "{}{}",
+        marking("no_merge", "skip = ['merge']"),
+        marking("merge_only", "only = ['merge']")
+    ));
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("g.txt", "g\n").stage(&["g.txt"]).commit("g");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("h.txt", "h\n").stage(&["h.txt"]).commit("h");
+    repo.install();
+    let merge = repo.git_try(&["merge", "--no-edit", "feature"]);
+    merge.expect_code(0);
+    assert!(
+        !ran(&repo, "no_merge") && ran(&repo, "merge_only"),
+        "{}",
+        merge.context
+    );
+}
+
+#[test]
 fn skip_and_only_rebase_in_a_real_rebase_stopped_on_a_conflict() {
     let repo = diverged(&format!(
         "{}{}{}",
