@@ -335,7 +335,7 @@ pub fn files_for(check: &Check, files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse;
+    use crate::config::{parse, parse_layered};
 
     fn cfg(text: &str) -> Config {
         parse(Path::new("checks.toml"), text).unwrap()
@@ -379,5 +379,65 @@ mod tests {
         );
         assert!(p.decisions[0].runs(), "needs are brought along");
         assert_eq!(p.decisions[2], Decision::NoFiles);
+    }
+
+    #[test]
+    fn skip_any_only_one_off_from_its_file_and_a_skipped_need_holds_nothing() {
+        let base = "[checks.a]\nrun='a'\nskip=['merge', { env = 'CI' }]\n[checks.b]\nrun='b'\nonly=[{ branch = ['main', 'release/*'] }, 'rebase']\nneeds=['a']\n[checks.c]\nrun='c'\nskip=true\n";
+        let c = parse_layered(
+            Path::new("checks.toml"),
+            base,
+            Some((Path::new("checks.local.toml"), "[checks.a]\nskip=true\n")),
+        )
+        .unwrap();
+        let decide = |facts: Facts, c: &Config| {
+            let sel = Selection {
+                names: vec![],
+                hook: "pre-commit".into(),
+                skip: vec![],
+                facts,
+            };
+            plan(c, &[], &sel)
+                .unwrap()
+                .decisions
+                .iter()
+                .zip(&c.checks)
+                .map(|(d, k)| d.reason(k, &sel))
+                .collect::<Vec<_>>()
+        };
+        let on = |branch: &str| Facts {
+            branch: Some(branch.into()),
+            ..Facts::default()
+        };
+        assert_eq!(
+            decide(on("release/2"), &c),
+            [
+                "skipped: off in checks.local.toml",
+                "runs on every run of its hook",
+                "skipped: off in checks.toml"
+            ]
+        );
+        let c = cfg(base);
+        assert_eq!(decide(on("main"), &c)[0], "runs on every run of its hook");
+        let ci = Facts {
+            env: ["CI".to_string()].into(),
+            ..on("feature")
+        };
+        assert_eq!(
+            decide(ci, &c)[..2],
+            [
+                "skipped: CI is set",
+                "skipped: only on branch main or release/* or during a rebase"
+            ]
+        );
+        let merging = Facts {
+            merging: true,
+            rebasing: true,
+            ..on("release/2/x")
+        };
+        assert_eq!(
+            decide(merging, &c)[..2],
+            ["skipped: during a merge", "runs on every run of its hook"]
+        );
     }
 }
