@@ -3,7 +3,9 @@
 //!
 //! Every error points at the exact span in the file (`checks.toml:LINE:COL`,
 //! the line, a caret) and names the key; nothing here panics on bad input.
-//! This module reads one file and touches neither git nor processes.
+//! It reads checks.toml and, laid over it, a developer's own
+//! `checks.local.toml` (same schema; a key it sets replaces the shared
+//! one), and touches neither git nor processes.
 //!
 //! Why one file over 500 lines: the contract of checks.toml is read in one
 //! place, so that every key, its type, its span and its error live together
@@ -76,14 +78,21 @@ pub const FILES_PLACEHOLDER: &str = "{files}";
 /// The placeholder replaced by the commit message file's path (commit-msg hooks).
 pub const MSG_PLACEHOLDER: &str = "{msg}";
 
+/// The per-developer file laid over checks.toml, at the repository root
+/// and never tracked: it turns checks off, changes keys and settings, adds
+/// checks and services.
+pub const LOCAL_FILE: &str = "checks.local.toml";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
     pub settings: Settings,
-    /// In file order.
+    /// In file order (checks the local file adds come last, in its order).
     pub checks: Vec<Check>,
     /// Long-running processes checks may need, in file order.
     pub services: Vec<Service>,
+    /// What checks.local.toml changed, when there is one.
+    pub local: Option<Layer>,
 }
 
 impl Config {
@@ -91,6 +100,49 @@ impl Config {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
     }
+
+    /// What the local file did to the check called `name`, if anything.
+    pub fn local_check(&self, name: &str) -> Option<&Touched> {
+        self.local.as_ref()?.checks.iter().find(|t| t.name == name)
+    }
+
+    /// Where `skip = true` of the check `name` was written: the local
+    /// file's name, or the shared file's.
+    pub fn skip_source(&self, name: &str) -> String {
+        let local = self
+            .local_check(name)
+            .is_some_and(|t| t.keys.iter().any(|k| k == "skip"));
+        let path = match (&self.local, local) {
+            (Some(layer), true) => &layer.path,
+            _ => &self.path,
+        };
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
+
+/// What the local file laid over the shared one: provenance for `list`
+/// and for the reasons of the plan. Not part of any check, so that where a
+/// key was written never changes a check's cache key, only its value does.
+#[derive(Debug, Clone, Default)]
+pub struct Layer {
+    pub path: PathBuf,
+    /// The settings it set, by key.
+    pub settings: Vec<String>,
+    /// The checks it added or changed, in its order.
+    pub checks: Vec<Touched>,
+    pub services: Vec<Touched>,
+}
+
+/// A check or service the local file added (declared whole) or changed
+/// (the keys it set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touched {
+    pub name: String,
+    pub added: bool,
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +234,26 @@ pub struct Check {
     /// Files its result depends on (globs), narrowing its cache key; empty
     /// means every file of the tree it runs on.
     pub inputs: Vec<String>,
+    /// `skip = true`: never runs.
+    pub off: bool,
+    /// `skip = [...]`: skipped when any of these holds.
+    pub skip: Vec<Condition>,
+    /// `only = [...]`: runs only when one of these holds (empty: always).
+    pub only: Vec<Condition>,
+}
+
+/// A fact about the repository or the environment that `skip` and `only`
+/// test; the plan is given the facts and decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// A merge is in progress (`MERGE_HEAD`).
+    Merge,
+    /// A rebase is in progress.
+    Rebase,
+    /// The current branch's short name matches one of these globs.
+    Branch(Vec<String>),
+    /// The variable is set and not empty.
+    Env(String),
 }
 
 /// What starts a check's or a service's process: its command, its
@@ -371,28 +443,39 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The text errors point into: checks.toml, and the local file laid over
+/// it. The local file is parsed behind as many newlines as checks.toml has
+/// bytes, so that one span says both which file and where.
 struct Source<'a> {
-    path: &'a Path,
-    text: &'a str,
+    files: Vec<(&'a Path, &'a str)>,
 }
 
 impl Source<'_> {
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
-        let start = span.start.min(self.text.len());
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| start + i);
-        let line = self.text[..start].matches('\n').count() + 1;
-        let column = self.text[line_start..start].chars().count() + 1;
+        // The file the span starts in; its first byte is at `base`.
+        let (mut at, mut base) = (0, 0);
+        for (i, (_, text)) in self.files.iter().enumerate() {
+            at = i;
+            if span.start < base + text.len() || i + 1 == self.files.len() {
+                break;
+            }
+            base += text.len();
+        }
+        let (path, text) = self.files[at];
+        let span = span.start.saturating_sub(base)..span.end.saturating_sub(base);
+        let start = span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = text[..start].matches('\n').count() + 1;
+        let column = text[line_start..start].chars().count() + 1;
         let end = span.end.clamp(start, line_end);
-        let width = self.text[start..end].chars().count();
+        let width = text[start..end].chars().count();
         ConfigError {
-            path: self.path.to_path_buf(),
+            path: path.to_path_buf(),
             line,
             column,
             message: message.into(),
-            source_line: self.text[line_start..line_end]
+            source_line: text[line_start..line_end]
                 .trim_end_matches('\r')
                 .to_string(),
             width,
@@ -413,7 +496,7 @@ struct RawFile {
     services: IndexMap<Spanned<String>, Spanned<RawService>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawService {
     run: Option<Spanned<toml::Value>>,
@@ -440,7 +523,7 @@ struct RawSettings {
     hook_output: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawCheck {
     run: Option<Spanned<toml::Value>>,
@@ -459,34 +542,117 @@ struct RawCheck {
     stage_fixed: Option<bool>,
     cache: Option<bool>,
     inputs: Option<Spanned<toml::Value>>,
+    skip: Option<Spanned<RawGate>>,
+    only: Option<Spanned<RawGate>>,
 }
 
-/// Reads and validates the file at `path`.
-pub fn load(path: &Path) -> anyhow::Result<Config> {
+/// `skip` or `only` as written: `true`/`false`, or a list of conditions
+/// (each with its own span, for errors).
+enum RawGate {
+    Always(bool),
+    Conditions(Vec<Spanned<toml::Value>>),
+}
+
+impl<'de> Deserialize<'de> for RawGate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawGate, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawGate;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(CONDITIONS_FORM)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<RawGate, E> {
+                Ok(RawGate::Always(b))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawGate, E> {
+                Err(E::custom(format!(
+                    "a list is expected: write [\"{s}\"]; {CONDITIONS_FORM}"
+                )))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawGate, A::Error> {
+                let mut out = Vec::new();
+                while let Some(c) = seq.next_element()? {
+                    out.push(c);
+                }
+                Ok(RawGate::Conditions(out))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// How `skip` and `only` are written, for errors.
+const CONDITIONS_FORM: &str = "`skip` is true, or a list of conditions like [\"merge\", \"rebase\", { branch = \"main\" }, { env = \"CI\" }] (`only` takes the same list)";
+
+/// Reads and validates the file at `path`, with the local file at `local`
+/// laid over it when that file exists.
+pub fn load(path: &Path, local: Option<&Path>) -> anyhow::Result<Config> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!(
             "cannot read {}: {e}\nhint: create one with `precheck init`, or point at one with --config PATH",
             path.display()
         )
     })?;
-    Ok(parse(path, &text)?)
+    with_local(path, &text, local)
 }
 
 /// Parses a checks file read from git (the index, a commit) rather than
-/// from disk; `path` says which, in errors.
-pub fn parse_bytes(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Config> {
+/// from disk; `path` says which, in errors. The local file at `local` is
+/// read from disk: it is never tracked.
+pub fn parse_bytes(path: &Path, bytes: Vec<u8>, local: Option<&Path>) -> anyhow::Result<Config> {
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
-    Ok(parse(path, &text)?)
+    with_local(path, &text, local)
+}
+
+fn with_local(path: &Path, text: &str, local: Option<&Path>) -> anyhow::Result<Config> {
+    let local_text = local.map(read_local).transpose()?.flatten();
+    Ok(parse_layered(path, text, local.zip(local_text.as_deref()))?)
+}
+
+/// The local file's text; None when there is none.
+pub fn read_local(path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
 }
 
 /// Parses `text` as the contents of `path` (used in errors only).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let src = Source { path, text };
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        src.error(span, e.message().trim().to_string())
-    })?;
+    parse_layered(path, text, None)
+}
+
+/// Parses `text` as the contents of `path`, with `local` (its path and
+/// text) laid over it: a key it sets replaces the shared one, a check or
+/// service it names that the shared file lacks is added.
+pub fn parse_layered(
+    path: &Path,
+    text: &str,
+    local: Option<(&Path, &str)>,
+) -> Result<Config, ConfigError> {
+    let mut src = Source {
+        files: vec![(path, text)],
+    };
+    let toml_error = |src: &Source, e: toml::de::Error, at: usize| {
+        src.error(e.span().unwrap_or(at..at), e.message().trim().to_string())
+    };
+    let mut raw: RawFile = toml::from_str(text).map_err(|e| toml_error(&src, e, 0))?;
+    let mut layer = None;
+    if let Some((local_path, local_text)) = local {
+        src.files.push((local_path, local_text));
+        // Behind checks.toml's length in newlines: its spans are past
+        // checks.toml's, so errors find their file (see `Source`).
+        let padded = format!("{}{local_text}", "\n".repeat(text.len()));
+        let top: RawFile = toml::from_str(&padded).map_err(|e| toml_error(&src, e, text.len()))?;
+        layer = Some(overlay(&mut raw, top, local_path));
+    }
     let settings = settings(&src, raw.settings)?;
     let mut checks = Vec::with_capacity(raw.checks.len());
     let mut needs_spans = Vec::new();
@@ -514,7 +680,159 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         settings,
         checks,
         services,
+        local: layer,
     })
+}
+
+/// Sets each of `fields` that the local file set on `base`, and names it
+/// in `keys`. The fields are destructured from the local table without
+/// `..`, so a key added to the schema and not here does not compile.
+macro_rules! lay {
+    ($base:expr, $keys:expr, $($field:ident),* $(,)?) => {$(
+        if let Some(v) = $field {
+            $base.$field = Some(v);
+            $keys.push(stringify!($field).to_string());
+        }
+    )*};
+}
+
+/// Lays the local file `top` over `base`; what it touched.
+fn overlay(base: &mut RawFile, top: RawFile, path: &Path) -> Layer {
+    let mut layer = Layer {
+        path: path.to_path_buf(),
+        ..Layer::default()
+    };
+    let RawSettings {
+        jobs,
+        memory,
+        default_memory,
+        fail_fast,
+        output_lines,
+        keep_runs,
+        cache,
+        untracked,
+        hook_output,
+    } = top.settings;
+    lay!(
+        base.settings,
+        layer.settings,
+        jobs,
+        memory,
+        default_memory,
+        fail_fast,
+        output_lines,
+        keep_runs,
+        cache,
+        untracked,
+        hook_output
+    );
+    for (name, body) in top.checks {
+        let span = body.span();
+        let (target, added) = match base.checks.get_mut(&name) {
+            Some(b) => (b.get_mut(), false),
+            None => {
+                let fresh = Spanned::new(span, RawCheck::default());
+                (
+                    base.checks.entry(name.clone()).or_insert(fresh).get_mut(),
+                    true,
+                )
+            }
+        };
+        let RawCheck {
+            run,
+            glob,
+            exclude,
+            regex,
+            exclude_regex,
+            memory,
+            memory_limit,
+            timeout,
+            needs,
+            dir,
+            env,
+            hooks,
+            fix,
+            stage_fixed,
+            cache,
+            inputs,
+            skip,
+            only,
+        } = body.into_inner();
+        let mut keys = Vec::new();
+        lay!(
+            target,
+            keys,
+            run,
+            glob,
+            exclude,
+            regex,
+            exclude_regex,
+            memory,
+            memory_limit,
+            timeout,
+            needs,
+            dir,
+            env,
+            hooks,
+            fix,
+            stage_fixed,
+            cache,
+            inputs,
+            skip,
+            only,
+        );
+        layer.checks.push(Touched {
+            name: name.into_inner(),
+            added,
+            keys,
+        });
+    }
+    for (name, body) in top.services {
+        let span = body.span();
+        let (target, added) = match base.services.get_mut(&name) {
+            Some(b) => (b.get_mut(), false),
+            None => {
+                let fresh = Spanned::new(span, RawService::default());
+                (
+                    base.services.entry(name.clone()).or_insert(fresh).get_mut(),
+                    true,
+                )
+            }
+        };
+        let RawService {
+            run,
+            ready,
+            ready_port,
+            ready_log,
+            ready_timeout,
+            memory,
+            dir,
+            env,
+        } = body.into_inner();
+        let mut keys = Vec::new();
+        // One probe: the local file's replaces the shared one's.
+        if ready.is_some() || ready_port.is_some() || ready_log.is_some() {
+            (target.ready, target.ready_port, target.ready_log) = (None, None, None);
+        }
+        lay!(
+            target,
+            keys,
+            run,
+            ready,
+            ready_port,
+            ready_log,
+            ready_timeout,
+            memory,
+            dir,
+            env
+        );
+        layer.services.push(Touched {
+            name: name.into_inner(),
+            added,
+            keys,
+        });
+    }
+    layer
 }
 
 fn settings(src: &Source, raw: RawSettings) -> Result<Settings, ConfigError> {
@@ -653,6 +971,8 @@ fn check(
         }
         None => vec![DEFAULT_HOOK.to_string()],
     };
+    let (off, skip) = gate(src, &who, "skip", raw.skip)?;
+    let (_, only) = gate(src, &who, "only", raw.only)?;
     // A check run only by hand (a deploy, a release) is run again each time
     // it is asked for, unless it opts in.
     let cache = raw.cache.unwrap_or(!hooks.iter().all(|h| h == "manual"));
@@ -677,9 +997,117 @@ fn check(
             stage_fixed: raw.stage_fixed.unwrap_or(false),
             cache,
             inputs,
+            off,
+            skip,
+            only,
         },
         needs_spans,
     ))
+}
+
+/// `skip` or `only` (`key`) of `who`: whether it is `true` (`skip` only),
+/// and its conditions.
+fn gate(
+    src: &Source,
+    who: &str,
+    key: &str,
+    value: Option<Spanned<RawGate>>,
+) -> Result<(bool, Vec<Condition>), ConfigError> {
+    let Some(value) = value else {
+        return Ok((false, Vec::new()));
+    };
+    let span = value.span();
+    match value.into_inner() {
+        RawGate::Always(b) if key == "skip" => Ok((b, Vec::new())),
+        RawGate::Always(_) => Err(src.error(
+            span,
+            format!("{who}: `only` takes a list of conditions, like [{{ branch = \"main\" }}]; to turn the check off, write `skip = true`"),
+        )),
+        RawGate::Conditions(list) if list.is_empty() && key == "only" => Err(src.error(
+            span,
+            format!("{who}: `only = []` names no condition, so the check would never run; list conditions, or remove the key"),
+        )),
+        RawGate::Conditions(list) => Ok((
+            false,
+            list.into_iter()
+                .map(|c| condition(src, who, key, c))
+                .collect::<Result<_, _>>()?,
+        )),
+    }
+}
+
+/// One condition of `skip` or `only`.
+fn condition(
+    src: &Source,
+    who: &str,
+    key: &str,
+    value: Spanned<toml::Value>,
+) -> Result<Condition, ConfigError> {
+    let span = value.span();
+    let bad = |what: String| {
+        src.error(
+            span.clone(),
+            format!("{who}: `{key}`: {what}; a condition is \"merge\", \"rebase\", {{ branch = \"NAME\" }} or {{ env = \"VAR\" }}"),
+        )
+    };
+    let table = match value.into_inner() {
+        toml::Value::String(s) => {
+            return match s.as_str() {
+                "merge" => Ok(Condition::Merge),
+                "rebase" => Ok(Condition::Rebase),
+                other => Err(bad(format!("unknown condition `{other}`"))),
+            }
+        }
+        toml::Value::Table(t) => t,
+        other => return Err(bad(format!("a condition is not {}", other.type_str()))),
+    };
+    if table.len() != 1 {
+        return Err(bad(format!(
+            "a table holds one condition, not {}: write each as an element of its own",
+            table.len()
+        )));
+    }
+    let Some((name, value)) = table.into_iter().next() else {
+        return Err(bad("an empty table".into()));
+    };
+    match (name.as_str(), value) {
+        ("branch", value) => {
+            let names = match value {
+                toml::Value::String(b) => vec![b],
+                toml::Value::Array(items) => items
+                    .into_iter()
+                    .map(|v| match v {
+                        toml::Value::String(b) => Some(b),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| bad("`branch` is a name or a list of names".into()))?,
+                other => {
+                    return Err(bad(format!(
+                    "`branch` is a name or a list of names (globs like \"release/*\" too), not {}",
+                    other.type_str()
+                )))
+                }
+            };
+            for b in &names {
+                if b.is_empty() {
+                    return Err(bad("`branch` names an empty branch".into()));
+                }
+                if let Err(e) = globset::Glob::new(b) {
+                    return Err(bad(format!("bad branch pattern `{b}`: {}", e.kind())));
+                }
+            }
+            Ok(Condition::Branch(names))
+        }
+        ("env", toml::Value::String(v)) if !v.is_empty() && !v.contains(['=', '\0']) => {
+            Ok(Condition::Env(v))
+        }
+        ("env", _) => Err(bad(
+            "`env` is the name of an environment variable, like \"CI\"".into(),
+        )),
+        (other, _) => Err(bad(format!("unknown condition `{other}`"))),
+    }
 }
 
 /// A check's or a service's name, which `needs`, `--skip` and file names use.
@@ -1013,8 +1441,13 @@ fn validate_needs(
                 return Err(src.error(
                     spans[i][j].clone(),
                     format!(
-                        "check `{}` needs `{need}`, which is neither a check nor a service in this file",
-                        check.name
+                        "check `{}` needs `{need}`, which is neither a check nor a service in {}",
+                        check.name,
+                        if src.files.len() > 1 {
+                            "either file"
+                        } else {
+                            "this file"
+                        }
                     ),
                 ));
             }

@@ -21,6 +21,9 @@ pub enum Status {
     SkippedNoFiles,
     /// Named in PRECHECK_SKIP; decided by the plan.
     SkippedByUser,
+    /// Its `skip` or `only` in checks.toml (or checks.local.toml) kept it
+    /// from running; decided by the plan, the reason in the entry's detail.
+    SkippedByCondition,
     NotStarted,
     Interrupted,
     /// Running when its run's precheck died (read so from the record; never
@@ -41,6 +44,7 @@ impl Status {
             Status::Killed => "killed",
             Status::SkippedNoFiles => "skipped_no_files",
             Status::SkippedByUser => "skipped_by_user",
+            Status::SkippedByCondition => "skipped_by_condition",
             Status::NotStarted => "not_started",
             Status::Interrupted => "interrupted",
             Status::Crashed => "crashed",
@@ -52,11 +56,15 @@ impl Status {
         matches!(self, Status::Passed | Status::Cached)
     }
 
-    /// Not run by decision: its needs failed, no files, or PRECHECK_SKIP.
+    /// Not run by decision: its needs failed, no files, PRECHECK_SKIP, or
+    /// its `skip` or `only`.
     pub fn skipped(self) -> bool {
         matches!(
             self,
-            Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser
+            Status::SkippedNeeds
+                | Status::SkippedNoFiles
+                | Status::SkippedByUser
+                | Status::SkippedByCondition
         )
     }
 
@@ -145,6 +153,7 @@ pub enum DecisionKind {
     NotInHook,
     NotSelected,
     SkippedByUser,
+    SkippedByCondition,
     OtherShard,
 }
 
@@ -176,6 +185,7 @@ mod tests {
             Status::Killed,
             Status::SkippedNoFiles,
             Status::SkippedByUser,
+            Status::SkippedByCondition,
             Status::NotStarted,
             Status::Interrupted,
         ] {

@@ -524,6 +524,10 @@ fn summary(
                 let outcome = Outcome::unstarted(Status::SkippedByUser, None);
                 entries.push(Entry::new(&check.name, &outcome, None, Tail::default()));
             }
+            (Decision::Skipped { reason }, _) => {
+                let outcome = Outcome::unstarted(Status::SkippedByCondition, Some(reason.clone()));
+                entries.push(Entry::new(&check.name, &outcome, None, Tail::default()));
+            }
             _ => {}
         }
     }

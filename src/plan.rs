@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::config::{Check, Config};
+use crate::config::{Check, Condition, Config};
 use crate::outcome::DecisionKind;
 use crate::units::plural;
 
@@ -21,6 +21,75 @@ pub struct Selection {
     pub hook: String,
     /// Checks the user skips for this run (`PRECHECK_SKIP`).
     pub skip: Vec<String>,
+    /// What `skip` and `only` conditions are decided on.
+    pub facts: Facts,
+}
+
+/// The state of the repository and the environment, read by the command
+/// (git by `worktree::git`) so that the plan stays pure.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// A merge is in progress.
+    pub merging: bool,
+    /// A rebase is in progress.
+    pub rebasing: bool,
+    /// The current branch's short name (the branch being rebased, during a
+    /// rebase); None when HEAD is detached.
+    pub branch: Option<String>,
+    /// The environment variables that are set and not empty.
+    pub env: HashSet<String>,
+}
+
+impl Facts {
+    fn holds(&self, c: &Condition) -> bool {
+        match c {
+            Condition::Merge => self.merging,
+            Condition::Rebase => self.rebasing,
+            Condition::Branch(patterns) => self
+                .branch
+                .as_deref()
+                .is_some_and(|b| patterns.iter().any(|p| branch_matches(p, b))),
+            Condition::Env(v) => self.env.contains(v),
+        }
+    }
+}
+
+/// A branch pattern: a name, or a glob whose `*` stays within one `/` part.
+fn branch_matches(pattern: &str, branch: &str) -> bool {
+    pattern == branch
+        || GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .is_ok_and(|g| g.compile_matcher().is_match(branch))
+}
+
+/// Why a check's `skip` or `only` keeps it from running now, if they do.
+fn gated(config: &Config, check: &Check, facts: &Facts) -> Option<String> {
+    if check.off {
+        return Some(format!("off in {}", config.skip_source(&check.name)));
+    }
+    if let Some(c) = check.skip.iter().find(|c| facts.holds(c)) {
+        return Some(match c {
+            Condition::Merge => "during a merge".into(),
+            Condition::Rebase => "during a rebase".into(),
+            Condition::Branch(_) => format!("on branch {}", facts.branch.as_deref().unwrap_or("?")),
+            Condition::Env(v) => format!("{v} is set"),
+        });
+    }
+    if !check.only.is_empty() && !check.only.iter().any(|c| facts.holds(c)) {
+        let each: Vec<String> = check
+            .only
+            .iter()
+            .map(|c| match c {
+                Condition::Merge => "during a merge".into(),
+                Condition::Rebase => "during a rebase".into(),
+                Condition::Branch(p) => format!("on branch {}", p.join(" or ")),
+                Condition::Env(v) => format!("when {v} is set"),
+            })
+            .collect();
+        return Some(format!("only {}", each.join(" or ")));
+    }
+    None
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +105,9 @@ pub enum Decision {
     NotSelected,
     /// Named in `PRECHECK_SKIP`.
     SkippedByUser,
+    /// Its `skip` or `only` keeps it from running now; why, in a few words
+    /// (`during a merge`, `only on branch main`, `off in checks.local.toml`).
+    Skipped { reason: String },
     /// Runs in another shard (`--shard K/N`).
     OtherShard,
 }
@@ -48,6 +120,7 @@ impl Decision {
             Decision::NotInHook => DecisionKind::NotInHook,
             Decision::NotSelected => DecisionKind::NotSelected,
             Decision::SkippedByUser => DecisionKind::SkippedByUser,
+            Decision::Skipped { .. } => DecisionKind::SkippedByCondition,
             Decision::OtherShard => DecisionKind::OtherShard,
         }
     }
@@ -67,6 +140,7 @@ impl Decision {
             Decision::NotInHook => format!("not a {} check", sel.hook),
             Decision::NotSelected => "not selected".into(),
             Decision::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
+            Decision::Skipped { reason } => format!("skipped: {reason}"),
             Decision::OtherShard => "in another shard".into(),
         }
     }
@@ -175,16 +249,21 @@ pub fn plan(config: &Config, files: &[PathBuf], sel: &Selection) -> anyhow::Resu
         let decision = match chosen.get(i) {
             Some(Choice::No(d)) => d.clone(),
             _ if sel.skip.contains(&check.name) => Decision::SkippedByUser,
-            _ => {
-                let files = files_for(check, files)?;
-                if check.is_file_check() && files.is_empty() {
-                    Decision::NoFiles
-                } else if check.is_file_check() {
-                    Decision::Run { files }
-                } else {
-                    Decision::Run { files: Vec::new() }
+            _ => match gated(config, check, &sel.facts) {
+                // Decided like a check with no files: it does not run, and
+                // checks that need it run without it.
+                Some(reason) => Decision::Skipped { reason },
+                None => {
+                    let files = files_for(check, files)?;
+                    if check.is_file_check() && files.is_empty() {
+                        Decision::NoFiles
+                    } else if check.is_file_check() {
+                        Decision::Run { files }
+                    } else {
+                        Decision::Run { files: Vec::new() }
+                    }
                 }
-            }
+            },
         };
         decisions.push(decision);
     }
@@ -263,7 +342,7 @@ pub fn files_for(check: &Check, files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse;
+    use crate::config::{parse, parse_layered};
 
     fn cfg(text: &str) -> Config {
         parse(Path::new("checks.toml"), text).unwrap()
@@ -296,6 +375,7 @@ mod tests {
             names: vec![],
             hook: "pre-commit".into(),
             skip: vec![],
+            facts: Facts::default(),
         };
         let p = plan(&c, &paths(&["web/a.js", "b.js", "web/x/c.js"]), &sel).unwrap();
         assert_eq!(
@@ -306,5 +386,65 @@ mod tests {
         );
         assert!(p.decisions[0].runs(), "needs are brought along");
         assert_eq!(p.decisions[2], Decision::NoFiles);
+    }
+
+    #[test]
+    fn skip_any_only_one_off_from_its_file_and_a_skipped_need_holds_nothing() {
+        let base = "[checks.a]\nrun='a'\nskip=['merge', { env = 'CI' }]\n[checks.b]\nrun='b'\nonly=[{ branch = ['main', 'release/*'] }, 'rebase']\nneeds=['a']\n[checks.c]\nrun='c'\nskip=true\n";
+        let c = parse_layered(
+            Path::new("checks.toml"),
+            base,
+            Some((Path::new("checks.local.toml"), "[checks.a]\nskip=true\n")),
+        )
+        .unwrap();
+        let decide = |facts: Facts, c: &Config| {
+            let sel = Selection {
+                names: vec![],
+                hook: "pre-commit".into(),
+                skip: vec![],
+                facts,
+            };
+            plan(c, &[], &sel)
+                .unwrap()
+                .decisions
+                .iter()
+                .zip(&c.checks)
+                .map(|(d, k)| d.reason(k, &sel))
+                .collect::<Vec<_>>()
+        };
+        let on = |branch: &str| Facts {
+            branch: Some(branch.into()),
+            ..Facts::default()
+        };
+        assert_eq!(
+            decide(on("release/2"), &c),
+            [
+                "skipped: off in checks.local.toml",
+                "runs on every run of its hook",
+                "skipped: off in checks.toml"
+            ]
+        );
+        let c = cfg(base);
+        assert_eq!(decide(on("main"), &c)[0], "runs on every run of its hook");
+        let ci = Facts {
+            env: ["CI".to_string()].into(),
+            ..on("feature")
+        };
+        assert_eq!(
+            decide(ci, &c)[..2],
+            [
+                "skipped: CI is set",
+                "skipped: only on branch main or release/* or during a rebase"
+            ]
+        );
+        let merging = Facts {
+            merging: true,
+            rebasing: true,
+            ..on("release/2/x")
+        };
+        assert_eq!(
+            decide(merging, &c)[..2],
+            ["skipped: during a merge", "runs on every run of its hook"]
+        );
     }
 }

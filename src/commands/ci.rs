@@ -16,7 +16,7 @@ pub fn matrix(config_path: Option<PathBuf>, args: MatrixArgs) -> Result<Exit> {
     let repo = crate::worktree::snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
-    let sel = selection(Vec::new(), args.files.hook.clone());
+    let sel = selection(&repo, Vec::new(), args.files.hook.clone());
     let plan = plan::plan(&config, &files, &sel)?;
     let runs: Vec<bool> = plan.decisions.iter().map(Decision::runs).collect();
     let groups = shard::groups(&config, &runs);

@@ -76,13 +76,32 @@ pub fn doctor(config_path: Option<PathBuf>) -> Result<Exit> {
     let mut f = Findings { problems: 0 };
     f.ok(&format!("repository: {}", repo.root().display()));
     let path = config_path.unwrap_or_else(|| repo.root().join("checks.toml"));
-    let config = match config::load(&path) {
+    let local = crate::commands::local_path(&repo);
+    let config = match config::load(&path, Some(&local)) {
         Ok(c) => {
             f.ok(&format!(
                 "config: {} ({} checks)",
                 path.display(),
                 c.checks.len()
             ));
+            if let Some(layer) = &c.local {
+                let added = layer.checks.iter().filter(|t| t.added).count();
+                f.ok(&format!(
+                    "local: {} laid over it (adds {added} check{}, changes {}, sets {} setting{})",
+                    layer.path.display(),
+                    crate::units::plural(added),
+                    layer.checks.len() - added,
+                    layer.settings.len(),
+                    crate::units::plural(layer.settings.len())
+                ));
+                if crate::commands::local_is_tracked(&repo) {
+                    f.problem(&format!(
+                        "local: {} is tracked by git, so everyone gets it; it is meant to be yours alone: `git rm --cached {}` and add it to .gitignore",
+                        config::LOCAL_FILE,
+                        config::LOCAL_FILE
+                    ));
+                }
+            }
             Some(c)
         }
         Err(e) => {

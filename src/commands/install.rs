@@ -151,7 +151,10 @@ pub fn install(config_path: Option<PathBuf>, args: InstallArgs) -> Result<Exit> 
             .clone()
             .unwrap_or_else(|| repo.root().join("checks.toml"));
         if path.exists() {
-            let config = config::load(&display_path(&path))?;
+            let config = config::load(
+                &display_path(&path),
+                Some(&crate::commands::local_path(&repo)),
+            )?;
             let mut hooks: Vec<String> = Vec::new();
             for c in &config.checks {
                 for h in &c.hooks {

@@ -25,7 +25,7 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
     let repo = snapshot::open_repo()?;
     let config = load_config(&repo, config_path)?;
     let files = files_of(&repo, &change_of(&repo, &args.files)?)?;
-    let sel = selection(Vec::new(), args.files.hook.clone());
+    let sel = selection(&repo, Vec::new(), args.files.hook.clone());
     let plan = plan::plan(&config, &files, &sel)?;
     let cap = memory_cap(&config, None)?;
     let past = history::read(repo.git_dir());
@@ -67,9 +67,24 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
                     _ => 0,
                 },
                 hint: history::underestimate(c, h),
+                local: config.local_check(&c.name).map(|t| LocalRow {
+                    added: t.added,
+                    keys: &t.keys,
+                }),
             }
         })
         .collect();
+    let local = config.local.as_ref().map(|l| {
+        serde_json::json!({
+            "path": l.path,
+            "settings": l.settings,
+            "services": l.services.iter().map(|t| serde_json::json!({
+                "name": t.name,
+                "added": t.added,
+                "keys": t.keys,
+            })).collect::<Vec<_>>(),
+        })
+    });
     let json = args.format == TextFormat::Json;
     let mut out = crate::report::stdout();
     if json {
@@ -84,15 +99,29 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
                 "output_lines": config.settings.output_lines,
             },
             "checks": rows,
+            "local": local,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Exit::Passed);
     }
+    let source = match &config.local {
+        Some(l) if l.settings.is_empty() => format!(
+            "{} and {}",
+            display_path(&config.path).display(),
+            l.path.display()
+        ),
+        Some(l) => format!(
+            "{} and {} (which sets {})",
+            display_path(&config.path).display(),
+            l.path.display(),
+            l.settings.join(", ")
+        ),
+        None => display_path(&config.path).display().to_string(),
+    };
     writeln!(
         out,
-        "{} checks in {}; jobs {}, memory cap {}, default memory {}",
+        "{} checks in {source}; jobs {}, memory cap {}, default memory {}",
         rows.len(),
-        display_path(&config.path).display(),
         default_jobs(&config),
         format_size(cap),
         format_size(config.settings.default_memory)
@@ -140,6 +169,14 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
         if let Some(hint) = &r.hint {
             writeln!(out, "  hint    {hint}")?;
         }
+        if let (Some(l), Some(layer)) = (&r.local, &config.local) {
+            let file = layer.path.display();
+            if l.added {
+                writeln!(out, "  local   added in {file}")?;
+            } else {
+                writeln!(out, "  local   {} from {file}", l.keys.join(", "))?;
+            }
+        }
     }
     Ok(Exit::Passed)
 }
@@ -167,6 +204,14 @@ struct ListRow<'a> {
     reason: String,
     files: usize,
     hint: Option<String>,
+    /// What checks.local.toml did to it: added it, or set these keys.
+    local: Option<LocalRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct LocalRow<'a> {
+    added: bool,
+    keys: &'a [String],
 }
 
 /// `list --builtins`: every built-in, what it does and takes.

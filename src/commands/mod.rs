@@ -22,7 +22,7 @@ use crate::config::{self, Config};
 use crate::env;
 use crate::exit::Exit;
 use crate::pipeline::{Change, Verbosity};
-use crate::plan::Selection;
+use crate::plan::{Facts, Selection};
 use crate::worktree::git::Repo;
 use crate::worktree::snapshot;
 
@@ -85,19 +85,64 @@ pub fn warn_unknown_skips(config: &Config, sel: &Selection) {
     );
 }
 
-pub fn selection(names: Vec<String>, hook: String) -> Selection {
+pub fn selection(repo: &Repo, names: Vec<String>, hook: String) -> Selection {
     let skip = std::env::var(env::SKIP)
         .unwrap_or_default()
         .split(',')
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    Selection { names, hook, skip }
+    let facts = Facts {
+        merging: repo.merging(),
+        rebasing: repo.rebasing(),
+        branch: repo.branch(),
+        env: std::env::vars_os()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect(),
+    };
+    Selection {
+        names,
+        hook,
+        skip,
+        facts,
+    }
 }
 
+/// checks.toml (or the file `path` names) with the local file laid over it.
 pub fn load_config(repo: &Repo, path: Option<PathBuf>) -> Result<Config> {
     let path = path.unwrap_or_else(|| repo.root().join("checks.toml"));
-    config::load(&display_path(&path))
+    let config = config::load(&display_path(&path), Some(&local_path(repo)))?;
+    warn_tracked_local(repo, &config);
+    Ok(config)
+}
+
+/// Where the local file is: at the root of the work tree, as the user
+/// would write it from here.
+pub fn local_path(repo: &Repo) -> PathBuf {
+    display_path(&repo.root().join(config::LOCAL_FILE))
+}
+
+/// Is the local file tracked (so that it is everyone's, not the user's)?
+pub fn local_is_tracked(repo: &Repo) -> bool {
+    repo.index_blob(Path::new(config::LOCAL_FILE))
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// Warns when the config has a local layer that git tracks: precheck reads
+/// it from the work tree all the same, but it is meant to stay one
+/// developer's.
+pub fn warn_tracked_local(repo: &Repo, config: &Config) {
+    if config.local.is_some() && local_is_tracked(repo) {
+        crate::report::errln!(
+            "{} {} is tracked by git, so everyone gets it; it is meant to be yours alone: `git rm --cached {}` and add it to .gitignore",
+            console::style("warning:").yellow().bold(),
+            config::LOCAL_FILE,
+            config::LOCAL_FILE
+        );
+    }
 }
 
 /// A path as the user would write it from here: relative when below the

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{HookArgs, RunArgs, ShimArgs};
 use crate::commands::{
-    change_of, display_path, install, load_config, selection, warn_unknown_skips,
+    change_of, display_path, install, load_config, local_path, selection, warn_unknown_skips,
 };
 use crate::config::{self, Config};
 use crate::env;
@@ -33,7 +33,7 @@ pub fn run(config_path: Option<PathBuf>, args: RunArgs, out: Verbosity) -> Resul
     let staged = matches!(change, Change::Staged);
     let req = Request {
         trigger: "run".into(),
-        sel: selection(args.checks, args.files.hook),
+        sel: selection(&repo, args.checks, args.files.hook),
         change,
         stash: staged && !args.no_stash && std::env::var_os(env::RUN_ID).is_none(),
         tip: None,
@@ -125,7 +125,7 @@ fn checks_of_hook(
                     shown.display()
                 );
             }
-            config::parse_bytes(&shown, bytes)?
+            config::parse_bytes(&shown, bytes, Some(&local_path(&repo)))?
         }
         None if !path.exists() => {
             crate::report::errln!(
@@ -135,8 +135,9 @@ fn checks_of_hook(
             );
             return Ok(Exit::Passed);
         }
-        None => config::load(&display_path(&path))?,
+        None => config::load(&display_path(&path), Some(&local_path(&repo)))?,
     };
+    super::warn_tracked_local(&repo, &config);
     let pushes = if args.name == "pre-push" {
         let remote = args.args.first().map(String::as_str).unwrap_or("origin");
         repo.pushed(remote, &String::from_utf8_lossy(&stdin))?
@@ -173,9 +174,13 @@ fn checks_of_hook(
         // The message is an input of a commit-msg check: a new message is a new run.
         hook_inputs.extend_from_slice(&std::fs::read(m).unwrap_or_default());
     }
+    let mut sel = selection(&repo, Vec::new(), selected_hook);
+    // git runs pre-merge-commit before it writes MERGE_HEAD: the hook is
+    // the sign of the merge.
+    sel.facts.merging |= args.name == "pre-merge-commit";
     let req = Request {
         trigger: args.name.clone(),
-        sel: selection(Vec::new(), selected_hook),
+        sel,
         change: Change::Staged,
         stash: pre_commit && std::env::var_os(env::NO_STASH).is_none(),
         hide_untracked: config.settings.hide_untracked,
@@ -267,7 +272,11 @@ fn push(
                     display_path(config_path).display(),
                     pushed.name
                 );
-                Some(config::parse_bytes(Path::new(&shown), bytes)?)
+                Some(config::parse_bytes(
+                    Path::new(&shown),
+                    bytes,
+                    Some(&local_path(repo)),
+                )?)
             }
             None => None,
         };

@@ -136,7 +136,7 @@ pub fn print(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) 
 
 /// The lines that end every report: what was set aside, then (in a brief
 /// report, which has no table to say so) services reused and checks
-/// skipped by PRECHECK_SKIP, and the verdict.
+/// skipped by PRECHECK_SKIP or by their `skip` or `only`, and the verdict.
 fn verdict(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) -> io::Result<()> {
     let count = |f: &dyn Fn(Status) -> bool| summary.entries.iter().filter(|e| f(e.status)).count();
     let passed = count(&|s| s == Status::Passed);
@@ -193,6 +193,15 @@ fn verdict(out: &mut impl Write, summary: &Summary, quiet: bool, brief: bool) ->
     }
     if !by_user.is_empty() {
         notes.push(format!("skipped by PRECHECK_SKIP: {}", by_user.join(", ")));
+    }
+    let by_condition: Vec<String> = summary
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::SkippedByCondition)
+        .map(|e| format!("{} ({})", e.name, e.detail.as_deref().unwrap_or("?")))
+        .collect();
+    if !by_condition.is_empty() {
+        notes.push(format!("skipped: {}", by_condition.join(", ")));
     }
     if brief && !notes.is_empty() && !quiet {
         writeln!(out, "{}", style(notes.join("; ")).dim())?;

@@ -107,6 +107,7 @@ pub fn status_text(e: &Entry) -> String {
         Status::SkippedNeeds => format!("skipped: needs {}", e.detail.as_deref().unwrap_or("?")),
         Status::SkippedNoFiles => "skipped: no files".into(),
         Status::SkippedByUser => "skipped: PRECHECK_SKIP".into(),
+        Status::SkippedByCondition => format!("skipped: {}", e.detail.as_deref().unwrap_or("?")),
         Status::NotStarted => "not started".into(),
         Status::Interrupted => "interrupted".into(),
         Status::Crashed => "crashed (its precheck died)".into(),

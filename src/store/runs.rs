@@ -483,9 +483,10 @@ impl Counts {
                     Status::Interrupted => &mut c.interrupted,
                     Status::Crashed => &mut c.crashed,
                     Status::NotStarted => &mut c.not_started,
-                    Status::SkippedNeeds | Status::SkippedNoFiles | Status::SkippedByUser => {
-                        &mut c.skipped
-                    }
+                    Status::SkippedNeeds
+                    | Status::SkippedNoFiles
+                    | Status::SkippedByUser
+                    | Status::SkippedByCondition => &mut c.skipped,
                 },
             };
             *n += 1;

@@ -157,9 +157,10 @@ impl Repo {
         Ok(files)
     }
 
-    /// The branch HEAD names (`feature/x` for `refs/heads/feature/x`);
-    /// None when HEAD is detached.
-    pub fn branch(&self) -> Option<String> {
+    /// The branch HEAD names (`feature/x` for `refs/heads/feature/x`), as
+    /// `git symbolic-ref HEAD` tells it: None when HEAD is detached (during
+    /// a rebase too, unlike [`Repo::branch`]).
+    pub fn head_branch(&self) -> Option<String> {
         let head = self.repo.find_reference("HEAD").ok()?;
         let target = head.symbolic_target()?;
         Some(target.splitn(3, '/').nth(2).unwrap_or("").to_string())
@@ -375,6 +376,33 @@ impl Repo {
             .find_blob(entry.id)
             .with_context(|| format!("cannot read the staged {}", rel.display()))?;
         Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Is a merge in progress (`MERGE_HEAD` in the git dir)?
+    pub fn merging(&self) -> bool {
+        self.git_dir().join("MERGE_HEAD").exists()
+    }
+
+    /// Is a rebase in progress (`rebase-merge/` or `rebase-apply/` in the
+    /// git dir; not `git am`, which leaves `rebase-apply/applying`)?
+    pub fn rebasing(&self) -> bool {
+        let dir = self.git_dir();
+        dir.join("rebase-merge").is_dir()
+            || (dir.join("rebase-apply").is_dir() && !dir.join("rebase-apply/applying").exists())
+    }
+
+    /// The current branch's short name (also before its first commit);
+    /// while a rebase has HEAD detached, the branch being rebased. None
+    /// when HEAD is detached otherwise.
+    pub fn branch(&self) -> Option<String> {
+        let head = self.repo.find_reference("HEAD").ok();
+        let full = match head.as_ref().and_then(|h| h.symbolic_target()) {
+            Some(target) => target.to_string(),
+            None => ["rebase-merge", "rebase-apply"].iter().find_map(|d| {
+                std::fs::read_to_string(self.git_dir().join(d).join("head-name")).ok()
+            })?,
+        };
+        full.trim().strip_prefix("refs/heads/").map(str::to_string)
     }
 
     /// The commit HEAD points at (None before the first commit).

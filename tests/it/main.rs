@@ -20,6 +20,7 @@ mod import;
 mod init;
 mod layers;
 mod live_view;
+mod local;
 mod nothing_lost;
 mod run;
 mod scheduler;

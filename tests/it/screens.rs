@@ -452,6 +452,7 @@ fn list_json() {
               "hooks": [
                 "pre-commit"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -480,6 +481,7 @@ fn list_json() {
               "hooks": [
                 "pre-commit"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -509,6 +511,7 @@ fn list_json() {
               "hooks": [
                 "pre-commit"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -534,6 +537,7 @@ fn list_json() {
               "hooks": [
                 "pre-commit"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -559,6 +563,7 @@ fn list_json() {
               "hooks": [
                 "pre-commit"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -584,6 +589,7 @@ fn list_json() {
               "hooks": [
                 "commit-msg"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -609,6 +615,7 @@ fn list_json() {
               "hooks": [
                 "manual"
               ],
+              "local": null,
               "measured_max_bytes": null,
               "measured_median_bytes": null,
               "measured_runs": 0,
@@ -625,6 +632,7 @@ fn list_json() {
             }
           ],
           "hook": "pre-commit",
+          "local": null,
           "settings": {
             "default_memory_bytes": 536870912,
             "fail_fast": false,

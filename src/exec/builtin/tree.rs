@@ -175,7 +175,7 @@ pub fn symlink(t: &Target) -> Verdict {
 }
 
 pub fn branch(b: &Builtin) -> Result<Vec<Verdict>, String> {
-    let Some(name) = repo()?.branch() else {
+    let Some(name) = repo()?.head_branch() else {
         // A detached HEAD is on no branch.
         return Ok(Vec::new());
     };
