@@ -82,7 +82,7 @@ pub struct Plan {
 pub struct Matcher {
     include: Option<GlobSet>,
     exclude: GlobSet,
-    include_regex: Option<regex::bytes::Regex>,
+    include_regex: Vec<regex::bytes::Regex>,
     exclude_regex: Option<regex::bytes::Regex>,
 }
 
@@ -90,7 +90,11 @@ impl Matcher {
     pub fn new(check: &Check) -> anyhow::Result<Matcher> {
         let mut m = Matcher::from_patterns(&check.glob, &check.exclude)?;
         let re = |r: &Option<String>| r.as_deref().map(regex::bytes::Regex::new).transpose();
-        m.include_regex = re(&check.regex)?;
+        m.include_regex = check
+            .regex
+            .iter()
+            .map(|r| regex::bytes::Regex::new(r))
+            .collect::<Result<_, _>>()?;
         m.exclude_regex = re(&check.exclude_regex)?;
         Ok(m)
     }
@@ -105,7 +109,7 @@ impl Matcher {
         Ok(Matcher {
             include,
             exclude: glob_set(exclude)?,
-            include_regex: None,
+            include_regex: Vec::new(),
             exclude_regex: None,
         })
     }
@@ -114,10 +118,7 @@ impl Matcher {
         use std::os::unix::ffi::OsStrExt;
         let bytes = path.as_os_str().as_bytes();
         self.include.as_ref().is_none_or(|set| set.is_match(path))
-            && self
-                .include_regex
-                .as_ref()
-                .is_none_or(|r| r.is_match(bytes))
+            && self.include_regex.iter().all(|r| r.is_match(bytes))
             && !self.exclude.is_match(path)
             && !self
                 .exclude_regex
