@@ -60,30 +60,25 @@ fn pre_commit_config_becomes_checks_that_behave_the_same() {
     let import = repo.precheck(&["import"]);
     import.expect_code(0);
     assert!(
-        import.stderr.contains("with 4 checks"),
+        import.stderr.contains("with 6 checks"),
         "{}",
         import.context
     );
     assert!(
-        import
-            .stderr
-            .contains("repository https://github.com/psf/black"),
-        "{}",
-        import.context
-    );
-    assert!(
-        import
-            .stderr
-            .contains("hook eslint: not translated: language `node`"),
+        import.stderr.contains(
+            "hook eslint: `language: node` without additional_dependencies: `eslint` runs from your PATH"
+        ),
         "{}",
         import.context
     );
     let toml = repo.read("checks.toml");
     assert!(
-        toml.contains("#   - repository https://github.com/psf/black"),
+        toml.contains(r#"run = ["uvx", "black@24.1.0", "{files}"]"#),
         "{toml}"
     );
-    let run = repo.precheck(&["run", "--all", "--format", "json"]);
+    let run = repo.precheck(&[
+        "run", "py-list", "no-files", "docs", "--all", "--format", "json",
+    ]);
     run.expect_code(0);
     assert_eq!(
         repo.read("py.txt"),
