@@ -461,6 +461,9 @@ fn list_json() {
               "memory_source": "default",
               "name": "fmt",
               "needs": [],
+              "paths": [
+                "src/main.rs"
+              ],
               "reason": "1 matching file",
               "run": "rustfmt --check {files}",
               "timeout_ms": null,
@@ -491,6 +494,10 @@ fn list_json() {
               "needs": [
                 "fmt"
               ],
+              "paths": [
+                "src/main.rs",
+                "vendor/dep.rs"
+              ],
               "reason": "2 matching files",
               "run": "cargo clippy -- -D warnings",
               "timeout_ms": 600000,
@@ -518,6 +525,7 @@ fn list_json() {
               "memory_source": "default",
               "name": "docs",
               "needs": [],
+              "paths": [],
               "reason": "skipped: no files",
               "run": "mdlint {files}",
               "timeout_ms": null,
@@ -543,6 +551,12 @@ fn list_json() {
               "memory_source": "default",
               "name": "secrets",
               "needs": [],
+              "paths": [
+                "checks.toml",
+                "notes.txt",
+                "src/main.rs",
+                "vendor/dep.rs"
+              ],
               "reason": "4 matching files",
               "run": "! grep -n SECRET {files}",
               "timeout_ms": null,
@@ -568,6 +582,12 @@ fn list_json() {
               "memory_source": "default",
               "name": "todo",
               "needs": [],
+              "paths": [
+                "checks.toml",
+                "notes.txt",
+                "src/main.rs",
+                "vendor/dep.rs"
+              ],
               "reason": "4 matching files",
               "run": "! grep -n TODO {files}",
               "timeout_ms": null,
@@ -593,6 +613,7 @@ fn list_json() {
               "memory_source": "default",
               "name": "message",
               "needs": [],
+              "paths": [],
               "reason": "not a pre-commit check",
               "run": "grep -q . {msg}",
               "timeout_ms": null,
@@ -618,6 +639,7 @@ fn list_json() {
               "memory_source": "default",
               "name": "bench",
               "needs": [],
+              "paths": [],
               "reason": "not a pre-commit check",
               "run": "sh bench.sh",
               "timeout_ms": null,
