@@ -145,6 +145,7 @@ pub fn translate(doc: &Value, t: &mut Translation) {
         let mut ctx = Ctx {
             hook: &hook,
             name,
+            prefix: name.to_string(),
             doublestar,
             piped,
             chain: &mut chain,
@@ -169,6 +170,8 @@ struct Ctx<'a> {
     hook: &'a str,
     /// The hook's name in lefthook.yml (a custom one maps to manual).
     name: &'a str,
+    /// What an unnamed job is called after: its hook or its group.
+    prefix: String,
     doublestar: bool,
     piped: bool,
     /// Checks so far of a piped hook or group, in order.
@@ -200,11 +203,13 @@ fn jobs_list(ctx: &mut Ctx, jobs: &Value, inherit: &Inherit, t: &mut Translation
                 }
             }
             let piped = group["piped"].as_bool() == Some(true);
+            let group_name = s(&j["name"]).unwrap_or_else(|| format!("{}-{}", ctx.prefix, i + 1));
             if piped {
                 let mut chain = Vec::new();
                 let mut sub = Ctx {
                     hook: ctx.hook,
                     name: ctx.name,
+                    prefix: group_name.clone(),
                     doublestar: ctx.doublestar,
                     piped: true,
                     chain: &mut chain,
@@ -215,6 +220,7 @@ fn jobs_list(ctx: &mut Ctx, jobs: &Value, inherit: &Inherit, t: &mut Translation
                 let mut sub = Ctx {
                     hook: ctx.hook,
                     name: ctx.name,
+                    prefix: group_name.clone(),
                     doublestar: ctx.doublestar,
                     piped: ctx.piped,
                     chain: ctx.chain,
@@ -225,7 +231,7 @@ fn jobs_list(ctx: &mut Ctx, jobs: &Value, inherit: &Inherit, t: &mut Translation
         }
         let name = s(&j["name"])
             .or_else(|| s(&j["script"]))
-            .unwrap_or_else(|| format!("{}-{}", ctx.name, i + 1));
+            .unwrap_or_else(|| format!("{}-{}", ctx.prefix, i + 1));
         job(ctx, &name, j, inherit, t);
     }
 }
