@@ -242,7 +242,9 @@ fn remote(h: &Value, id: &str, url: &str, rev: &str, top: &Top, t: &mut Translat
         always_run: id == "no-commit-to-branch",
         types_built_in: is_builtin,
     };
-    finish(h, id, argv, d, &defaults, top, t, !is_builtin);
+    // Built-ins (pygrep too) take no `{files}`: precheck gives them theirs.
+    let takes_files = !matches!(known.tool, Tool::Builtin | Tool::Pygrep(_));
+    finish(h, id, argv, d, &defaults, top, t, takes_files);
 }
 
 /// `builtin:pygrep` with pre-commit's pygrep flags from `args`.
