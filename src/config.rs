@@ -211,8 +211,9 @@ pub struct Check {
     pub run: Run,
     pub glob: Vec<String>,
     pub exclude: Vec<String>,
-    /// A regular expression a file's path must match (searched, like pre-commit's `files`).
-    pub regex: Option<String>,
+    /// Regular expressions a file's path must all match (searched, like
+    /// pre-commit's `files`; an array holds its top-level `files` and a hook's).
+    pub regex: Vec<String>,
     /// A regular expression of paths never given to it.
     pub exclude_regex: Option<String>,
     /// Declared expected peak; `None` means `default_memory`.
@@ -285,7 +286,7 @@ impl Check {
 
     /// A file check runs only when the change holds files for it.
     pub fn is_file_check(&self) -> bool {
-        !self.glob.is_empty() || self.regex.is_some() || self.run.uses_files()
+        !self.glob.is_empty() || !self.regex.is_empty() || self.run.uses_files()
     }
 }
 
@@ -529,7 +530,7 @@ struct RawCheck {
     run: Option<Spanned<toml::Value>>,
     glob: Option<Spanned<toml::Value>>,
     exclude: Option<Spanned<toml::Value>>,
-    regex: Option<Spanned<String>>,
+    regex: Option<Spanned<toml::Value>>,
     exclude_regex: Option<Spanned<String>>,
     memory: Option<Spanned<String>>,
     memory_limit: Option<Spanned<String>>,
@@ -899,16 +900,11 @@ fn check(
     };
     let glob = string_list(src, &name, "glob", raw.glob)?;
     let inputs = string_list(src, &name, "inputs", raw.inputs)?;
-    let mut regexes = [None, None];
-    for (slot, (key, value)) in regexes
-        .iter_mut()
-        .zip([("regex", raw.regex), ("exclude_regex", raw.exclude_regex)])
-    {
-        if let Some(v) = value {
-            *slot = Some(regex_of(src, v, &who, key)?);
-        }
-    }
-    let [regex, exclude_regex] = regexes;
+    let regex = regex_list(src, &who, raw.regex)?;
+    let exclude_regex = raw
+        .exclude_regex
+        .map(|v| regex_of(src, v, &who, "exclude_regex"))
+        .transpose()?;
     let exclude = string_list(src, &name, "exclude", raw.exclude)?;
     let memory = raw
         .memory
@@ -1399,6 +1395,44 @@ fn regex_of(
             format!("{who}: `{key}` is not a valid regular expression: {e}"),
         )),
     }
+}
+
+/// `regex`: one regular expression, or an array of them that must all match.
+fn regex_list(
+    src: &Source,
+    who: &str,
+    value: Option<Spanned<toml::Value>>,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let span = value.span();
+    let items = match value.into_inner() {
+        toml::Value::String(s) => vec![s],
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                toml::Value::String(s) => Ok(s),
+                _ => Err(()),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|()| {
+                src.error(
+                    span.clone(),
+                    format!("{who}: `regex` must be a string or an array of strings"),
+                )
+            })?,
+        _ => {
+            return Err(src.error(
+                span,
+                format!("{who}: `regex` must be a string or an array of strings"),
+            ))
+        }
+    };
+    items
+        .into_iter()
+        .map(|r| regex_of(src, Spanned::new(span.clone(), r), who, "regex"))
+        .collect()
 }
 
 /// A duration above zero: `label` names it in a parse error, `zero` is

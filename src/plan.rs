@@ -156,7 +156,7 @@ pub struct Plan {
 pub struct Matcher {
     include: Option<GlobSet>,
     exclude: GlobSet,
-    include_regex: Option<regex::bytes::Regex>,
+    include_regex: Vec<regex::bytes::Regex>,
     exclude_regex: Option<regex::bytes::Regex>,
     /// A built-in's file type, as far as a path tells (YAML, JSON, TOML).
     file_type: Option<crate::builtins::FileType>,
@@ -169,7 +169,11 @@ impl Matcher {
             m.file_type = Some(b.kind.file_type());
         }
         let re = |r: &Option<String>| r.as_deref().map(regex::bytes::Regex::new).transpose();
-        m.include_regex = re(&check.regex)?;
+        m.include_regex = check
+            .regex
+            .iter()
+            .map(|r| regex::bytes::Regex::new(r))
+            .collect::<Result<_, _>>()?;
         m.exclude_regex = re(&check.exclude_regex)?;
         Ok(m)
     }
@@ -184,7 +188,7 @@ impl Matcher {
         Ok(Matcher {
             include,
             exclude: glob_set(exclude)?,
-            include_regex: None,
+            include_regex: Vec::new(),
             exclude_regex: None,
             file_type: None,
         })
@@ -195,10 +199,7 @@ impl Matcher {
         let bytes = path.as_os_str().as_bytes();
         self.include.as_ref().is_none_or(|set| set.is_match(path))
             && self.file_type.is_none_or(|t| t.may_match(path))
-            && self
-                .include_regex
-                .as_ref()
-                .is_none_or(|r| r.is_match(bytes))
+            && self.include_regex.iter().all(|r| r.is_match(bytes))
             && !self.exclude.is_match(path)
             && !self
                 .exclude_regex

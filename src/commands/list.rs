@@ -66,6 +66,13 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
                     Decision::Run { files } => files.len(),
                     _ => 0,
                 },
+                paths: match d {
+                    Decision::Run { files } => files
+                        .iter()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 hint: history::underestimate(c, h),
                 local: config.local_check(&c.name).map(|t| LocalRow {
                     added: t.added,
@@ -203,6 +210,8 @@ struct ListRow<'a> {
     decision: DecisionKind,
     reason: String,
     files: usize,
+    /// The files it would be given (relative to the root), in order.
+    paths: Vec<String>,
     hint: Option<String>,
     /// What checks.local.toml did to it: added it, or set these keys.
     local: Option<LocalRow<'a>>,

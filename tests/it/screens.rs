@@ -462,6 +462,9 @@ fn list_json() {
               "memory_source": "default",
               "name": "fmt",
               "needs": [],
+              "paths": [
+                "src/main.rs"
+              ],
               "reason": "1 matching file",
               "run": "rustfmt --check {files}",
               "timeout_ms": null,
@@ -493,6 +496,10 @@ fn list_json() {
               "needs": [
                 "fmt"
               ],
+              "paths": [
+                "src/main.rs",
+                "vendor/dep.rs"
+              ],
               "reason": "2 matching files",
               "run": "cargo clippy -- -D warnings",
               "timeout_ms": 600000,
@@ -521,6 +528,7 @@ fn list_json() {
               "memory_source": "default",
               "name": "docs",
               "needs": [],
+              "paths": [],
               "reason": "skipped: no files",
               "run": "mdlint {files}",
               "timeout_ms": null,
@@ -547,6 +555,12 @@ fn list_json() {
               "memory_source": "default",
               "name": "secrets",
               "needs": [],
+              "paths": [
+                "checks.toml",
+                "notes.txt",
+                "src/main.rs",
+                "vendor/dep.rs"
+              ],
               "reason": "4 matching files",
               "run": "! grep -n SECRET {files}",
               "timeout_ms": null,
@@ -573,6 +587,12 @@ fn list_json() {
               "memory_source": "default",
               "name": "todo",
               "needs": [],
+              "paths": [
+                "checks.toml",
+                "notes.txt",
+                "src/main.rs",
+                "vendor/dep.rs"
+              ],
               "reason": "4 matching files",
               "run": "! grep -n TODO {files}",
               "timeout_ms": null,
@@ -599,6 +619,7 @@ fn list_json() {
               "memory_source": "default",
               "name": "message",
               "needs": [],
+              "paths": [],
               "reason": "not a pre-commit check",
               "run": "grep -q . {msg}",
               "timeout_ms": null,
@@ -625,6 +646,7 @@ fn list_json() {
               "memory_source": "default",
               "name": "bench",
               "needs": [],
+              "paths": [],
               "reason": "not a pre-commit check",
               "run": "sh bench.sh",
               "timeout_ms": null,
