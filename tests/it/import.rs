@@ -391,8 +391,8 @@ commit-msg:
     let toml = repo.read("checks.toml");
     for line in [
         "needs = [\"fmt\"]",
-        "# skip = [\"merge\", \"rebase\", { branch = \"main\" }]",
-        "# only = [{ branch = \"dev\" }]",
+        "\nskip = [\"merge\", \"rebase\", { branch = \"main\" }]",
+        "\nonly = [{ branch = \"dev\" }]",
         "# lefthook's fail_text: run cargo clippy --fix",
         "env = { \"RUSTFLAGS\" = \"-D warnings\" }",
         "run = [\"bash\", \".lefthook/commit-msg/check.sh\", \"{msg}\"]",

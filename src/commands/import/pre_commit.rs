@@ -136,9 +136,9 @@ fn remote(h: &Value, id: &str, url: &str, rev: &str, top: &Top, t: &mut Translat
         }
         Tool::Pygrep(regex) => {
             argv = pygrep(regex, &args);
-            if !readable_regex(regex) {
+            if !argv[0].starts_with("builtin:") {
                 t.notes.push(format!(
-                    "hook {id}: its pattern uses look-around, which the built-in pygrep must read as Python does"
+                    "hook {id}: its pattern is Python's (look-around) and no Rust regex: run by pre-commit's own pygrep through uvx"
                 ));
             }
         }
@@ -243,18 +243,40 @@ fn remote(h: &Value, id: &str, url: &str, rev: &str, top: &Top, t: &mut Translat
         types_built_in: is_builtin,
     };
     // Built-ins (pygrep too) take no `{files}`: precheck gives them theirs.
-    let takes_files = !matches!(known.tool, Tool::Builtin | Tool::Pygrep(_));
+    let takes_files = !argv[0].starts_with("builtin:");
     finish(h, id, argv, d, &defaults, top, t, takes_files);
 }
 
-/// `builtin:pygrep` with pre-commit's pygrep flags from `args`.
+/// `builtin:pygrep` with pre-commit's pygrep flags from `args`; a pattern
+/// only Python reads (look-around, backreferences) runs in pre-commit's own
+/// pygrep instead, through uvx.
 fn pygrep(regex: &str, args: &[String]) -> Vec<String> {
-    let mut argv = vec!["builtin:pygrep".to_string()];
-    for flag in ["--ignore-case", "--multiline", "--negate"] {
-        if args.iter().any(|a| a == flag) {
-            argv.push(flag.into());
-        }
-    }
+    let has = |flag: &str| {
+        args.iter()
+            .any(|a| a == flag || (flag == "--ignore-case" && a == "-i"))
+    };
+    let flags: Vec<String> = ["--ignore-case", "--multiline", "--negate"]
+        .into_iter()
+        .filter(|f| has(f))
+        .map(String::from)
+        .collect();
+    let rust =
+        crate::builtins::pygrep_regex(regex, has("--ignore-case"), has("--multiline")).is_ok();
+    let mut argv: Vec<String> = if rust {
+        vec!["builtin:pygrep".to_string()]
+    } else {
+        [
+            "uvx",
+            "--from",
+            "pre-commit",
+            "python",
+            "-m",
+            "pre_commit.languages.pygrep",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    argv.extend(flags);
     argv.push(regex.into());
     argv
 }
@@ -334,7 +356,8 @@ fn local(h: &Value, id: &str, top: &Top, t: &mut Translation) {
         pass_filenames: true,
         ..Defaults::default()
     };
-    finish(h, id, argv, d, &defaults, top, t, language != "pygrep");
+    let takes_files = !argv[0].starts_with("builtin:");
+    finish(h, id, argv, d, &defaults, top, t, takes_files);
 }
 
 /// The parts every hook shares: `{files}`, file filters, stages, notes.
