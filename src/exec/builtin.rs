@@ -15,7 +15,7 @@ mod text;
 mod tree;
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,11 +47,13 @@ impl Verdict {
     }
 }
 
-/// A file's path both ways: as given (relative to the check's dir, and as
-/// messages name it) and as opened.
+/// A file's path both ways (as given, relative to the check's dir, and as
+/// messages name it; and as opened), with its bytes when its type needed
+/// them read (text is told by its first KiB): each file is read once.
 struct Target<'a> {
     shown: &'a Path,
     path: PathBuf,
+    bytes: Option<Vec<u8>>,
 }
 
 /// Runs a built-in over its files; its messages go to `log`. Err: it could
@@ -59,41 +61,37 @@ struct Target<'a> {
 pub fn run(work: &InProcess, dir: &Path, log: &File, stop: &AtomicBool) -> Result<i32, String> {
     let b = &work.builtin;
     let kind = b.kind;
-    let targets: Vec<Target> = if kind.takes_files() {
-        work.files
-            .iter()
-            .map(|f| Target {
-                shown: f,
-                path: dir.join(f),
-            })
-            .filter(|t| of_type(kind.file_type(), &t.path))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let files: &[PathBuf] = if kind.takes_files() { &work.files } else { &[] };
+    let t = kind.file_type();
     let verdicts: Vec<Verdict> = match kind {
-        Kind::TrailingWhitespace => each(&targets, stop, |t| text::trailing_whitespace(b, t)),
-        Kind::EndOfFileFixer => each(&targets, stop, text::end_of_file),
-        Kind::MixedLineEnding => each(&targets, stop, |t| text::mixed_line_ending(b, t)),
+        Kind::TrailingWhitespace => each(files, t, dir, stop, |f| text::trailing_whitespace(b, f)),
+        Kind::EndOfFileFixer => each(files, t, dir, stop, text::end_of_file),
+        Kind::MixedLineEnding => each(files, t, dir, stop, |f| text::mixed_line_ending(b, f)),
         Kind::CheckMergeConflict => {
             if !b.assume_in_merge && !tree::repo()?.concluding_merge() {
                 Vec::new()
             } else {
-                each(&targets, stop, content::merge_conflict)
+                each(files, t, dir, stop, content::merge_conflict)
             }
         }
-        Kind::DetectPrivateKey => each(&targets, stop, content::private_key),
+        Kind::DetectPrivateKey => each(files, t, dir, stop, content::private_key),
         Kind::Pygrep => {
             let grep = content::Grep::new(b)?;
-            each(&targets, stop, |t| grep.file(t))
+            each(files, t, dir, stop, |f| grep.file(f))
         }
-        Kind::CheckYaml => each(&targets, stop, |t| syntax::yaml(b, t)),
-        Kind::CheckToml => each(&targets, stop, syntax::toml),
-        Kind::CheckJson => each(&targets, stop, syntax::json),
-        Kind::CheckSymlinks => each(&targets, stop, tree::symlink),
-        Kind::CheckAddedLargeFiles => tree::large_files(b, &work.root, dir, &targets)?,
-        Kind::CheckCaseConflict => tree::case_conflict(&work.root, dir, &targets)?,
-        Kind::CheckExecutablesHaveShebangs => tree::shebangs(&work.root, dir, &targets)?,
+        Kind::CheckYaml => each(files, t, dir, stop, |f| syntax::yaml(b, f)),
+        Kind::CheckToml => each(files, t, dir, stop, syntax::toml),
+        Kind::CheckJson => each(files, t, dir, stop, syntax::json),
+        Kind::CheckSymlinks => each(files, t, dir, stop, tree::symlink),
+        Kind::CheckAddedLargeFiles => {
+            tree::large_files(b, &work.root, dir, &select(files, t, dir, stop))?
+        }
+        Kind::CheckCaseConflict => {
+            tree::case_conflict(&work.root, dir, &select(files, t, dir, stop))?
+        }
+        Kind::CheckExecutablesHaveShebangs => {
+            tree::shebangs(&work.root, dir, &select(files, t, dir, stop))?
+        }
         Kind::NoCommitToBranch => tree::branch(b)?,
     };
     let mut out = Vec::new();
@@ -114,86 +112,109 @@ pub fn run(work: &InProcess, dir: &Path, log: &File, stop: &AtomicBool) -> Resul
 /// Below this many files one thread does them all.
 const SPREAD_ABOVE: usize = 256;
 
-/// Runs `work` on each target, on every core when there are many, and
-/// gives the verdicts in the targets' order. Stops taking files on `stop`.
-fn each<F>(targets: &[Target], stop: &AtomicBool, work: F) -> Vec<Verdict>
-where
-    F: Fn(&Target) -> Verdict + Sync,
-{
-    let one = |chunk: &[Target]| -> Vec<Verdict> {
-        let mut out = Vec::with_capacity(chunk.len());
-        for t in chunk {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            out.push(work(t));
-        }
-        out
+/// `work` on each item, on every core when there are many, in the items'
+/// order; items after a stop request are skipped (None).
+fn spread<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    stop: &AtomicBool,
+    work: impl Fn(&'a T) -> R + Sync,
+) -> Vec<Option<R>> {
+    let one = |chunk: &'a [T]| -> Vec<Option<R>> {
+        chunk
+            .iter()
+            .map(|item| (!stop.load(Ordering::Relaxed)).then(|| work(item)))
+            .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if targets.len() <= SPREAD_ABOVE || threads == 1 {
-        return one(targets);
+    if items.len() <= SPREAD_ABOVE || threads == 1 {
+        return one(items);
     }
-    let size = targets.len().div_ceil(threads);
+    let size = items.len().div_ceil(threads);
+    let one = &one;
     std::thread::scope(|s| {
-        let handles: Vec<_> = targets
+        let parts: Vec<_> = items
             .chunks(size)
-            .map(|chunk| s.spawn(move || one(chunk)))
+            .map(|chunk| (chunk.len(), s.spawn(move || one(chunk))))
             .collect();
-        handles
+        parts
             .into_iter()
-            .flat_map(|h| {
+            .flat_map(|(n, h)| {
                 h.join().unwrap_or_else(|_| {
-                    vec![Verdict::fail("a built-in stopped unexpectedly".into())]
+                    let mut failed = Vec::with_capacity(n);
+                    failed.resize_with(n, || None);
+                    failed
                 })
             })
             .collect()
     })
 }
 
-/// Whether a file is of the type a built-in looks at (identify's tags, as
-/// pre-commit matches them: every type a regular file, but a symlink; text
-/// by its first KiB; executable by its mode bits). Gone files are not.
-fn of_type(t: FileType, path: &Path) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return false;
+/// Runs `work` on each file of the type, in the files' order.
+fn each<F>(files: &[PathBuf], t: FileType, dir: &Path, stop: &AtomicBool, work: F) -> Vec<Verdict>
+where
+    F: Fn(&Target) -> Verdict + Sync,
+{
+    spread(files, stop, |f| load(f, t, dir).map(|target| work(&target)))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect()
+}
+
+/// The files of the type, for built-ins that look at them together.
+fn select<'a>(files: &'a [PathBuf], t: FileType, dir: &Path, stop: &AtomicBool) -> Vec<Target<'a>> {
+    spread(files, stop, |f| load(f, t, dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect()
+}
+
+/// The file as a target when it is of the type a built-in looks at
+/// (identify's tags, as pre-commit matches them: every type a regular
+/// file, but a symlink; text by its first KiB; executable by its mode
+/// bits). Gone files are not.
+fn load<'a>(shown: &'a PathBuf, t: FileType, dir: &Path) -> Option<Target<'a>> {
+    let path = dir.join(shown);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let target = |bytes| Target {
+        shown,
+        path: path.clone(),
+        bytes,
     };
     match t {
-        FileType::Symlink => meta.file_type().is_symlink(),
-        _ if !meta.is_file() => false,
-        FileType::Any => true,
-        FileType::Text => is_text(path),
-        FileType::ExecutableText => meta.permissions().mode() & 0o111 != 0 && is_text(path),
+        FileType::Symlink => meta.file_type().is_symlink().then(|| target(None)),
+        _ if !meta.is_file() => None,
+        FileType::Any => Some(target(None)),
+        FileType::ExecutableText if meta.permissions().mode() & 0o111 == 0 => None,
+        FileType::Text | FileType::ExecutableText => {
+            // Unreadable: given to the built-in, which says so.
+            let Ok(bytes) = std::fs::read(&path) else {
+                return Some(target(None));
+            };
+            is_text(&bytes[..bytes.len().min(1024)]).then(|| target(Some(bytes)))
+        }
         // The name said it; identify tags these text without reading.
-        FileType::Yaml | FileType::Toml | FileType::Json => true,
+        FileType::Yaml | FileType::Toml | FileType::Json => Some(target(None)),
     }
 }
 
-/// identify's test: the first KiB holds no byte outside the text set
+/// identify's test on a file's first KiB: no byte outside the text set
 /// (controls other than BEL, BS, TAB, LF, VT, FF, CR, ESC; and DEL).
-fn is_text(path: &Path) -> bool {
-    let mut head = [0u8; 1024];
-    let Ok(mut f) = File::open(path) else {
-        return false;
-    };
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    head[..n]
-        .iter()
+fn is_text(head: &[u8]) -> bool {
+    head.iter()
         .all(|&c| matches!(c, 7..=13 | 27 | 0x20..=0x7e | 0x80..=0xff))
 }
 
-/// Reads a target whole; a file that cannot be read fails the check.
-fn read(t: &Target) -> Result<Vec<u8>, Verdict> {
-    std::fs::read(&t.path)
-        .map_err(|e| Verdict::fail(format!("{}: cannot read: {e}", t.shown.display())))
+/// A target's bytes, read now unless they were; a file that cannot be
+/// read fails the check.
+fn read<'t>(t: &'t Target) -> Result<std::borrow::Cow<'t, [u8]>, Verdict> {
+    match &t.bytes {
+        Some(b) => Ok(std::borrow::Cow::Borrowed(b)),
+        None => std::fs::read(&t.path)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| Verdict::fail(format!("{}: cannot read: {e}", t.shown.display()))),
+    }
 }
 
 /// A fixer's rewrite, or the failure to do it.

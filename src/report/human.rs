@@ -228,7 +228,9 @@ fn changes_block(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
             style(header).yellow().bold(),
             style("─".repeat(33)).yellow()
         )?;
-        for m in &summary.modified {
+        // A fixer over a whole tree may change thousands: one screen.
+        const SHOWN: usize = 10;
+        for m in summary.modified.iter().take(SHOWN) {
             let note = match (m.staged, summary.fix_merged.contains(&m.path)) {
                 (true, true) => " (staged; also merged into your unstaged changes)",
                 (true, false) => " (staged)",
@@ -237,13 +239,26 @@ fn changes_block(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
             };
             writeln!(out, "  {}: {}{note}", m.check, m.path.display())?;
         }
+        if summary.modified.len() > SHOWN {
+            writeln!(
+                out,
+                "  … and {} more (all of them: `modified_files` in `--format json`)",
+                summary.modified.len() - SHOWN
+            )?;
+        }
         let unstaged: Vec<String> = summary
             .modified
             .iter()
             .filter(|m| !m.staged && !summary.fix_conflicts.contains(&m.path))
             .map(|m| quote_path(&m.path))
             .collect();
-        if !unstaged.is_empty() {
+        if unstaged.len() > SHOWN {
+            writeln!(
+                out,
+                "Review the changes (git diff), stage the {} files to keep (git add), then commit again.",
+                unstaged.len()
+            )?;
+        } else if !unstaged.is_empty() {
             writeln!(
                 out,
                 "Review the changes (git diff), accept them with `git add {}`, then commit again.",

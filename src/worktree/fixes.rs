@@ -106,11 +106,35 @@ pub fn order(fix: &[bool], files: &[Files], needs: &[Vec<usize>]) -> Vec<Vec<usi
     after
 }
 
+/// Fingerprints of `paths` (relative to `root`), in their order: over every
+/// core when there are many (a fixer over a whole tree has thousands).
+fn fingerprints(root: &Path, paths: &[&PathBuf]) -> Vec<Option<u64>> {
+    let one = |chunk: &[&PathBuf]| -> Vec<Option<u64>> {
+        chunk.iter().map(|p| fingerprint(&root.join(p))).collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if paths.len() < 256 || threads == 1 {
+        return one(paths);
+    }
+    let size = paths.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = paths
+            .chunks(size)
+            .map(|c| (c.len(), s.spawn(move || one(c))))
+            .collect();
+        // A thread that died says nothing of its files: as if gone.
+        parts
+            .into_iter()
+            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![None; n]))
+            .collect()
+    })
+}
+
 /// A file's content fingerprint; None when it does not exist.
 fn fingerprint(path: &Path) -> Option<u64> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut hasher = DefaultHasher::new();
-    let mut buf = vec![0; 64 * 1024];
+    let mut buf = [0u8; 16 * 1024];
     loop {
         let n = f.read(&mut buf).ok()?;
         if n == 0 {
@@ -128,15 +152,16 @@ pub struct Before {
 
 /// Fingerprints every file of `fixers` (check name, root-relative files).
 pub fn before(root: &Path, fixers: &[(String, Vec<PathBuf>)]) -> Before {
-    let mut prints = HashMap::new();
-    for (_, files) in fixers {
-        for f in files {
-            prints
-                .entry(f.clone())
-                .or_insert_with(|| fingerprint(&root.join(f)));
-        }
+    let mut seen = HashSet::new();
+    let paths: Vec<&PathBuf> = fixers
+        .iter()
+        .flat_map(|(_, files)| files)
+        .filter(|f| seen.insert(*f))
+        .collect();
+    let prints = fingerprints(root, &paths);
+    Before {
+        prints: paths.into_iter().cloned().zip(prints).collect(),
     }
-    Before { prints }
 }
 
 /// A file a fixer changed.
@@ -150,24 +175,25 @@ pub struct Modified {
 /// The files whose content changed since `before`, each with the fixer
 /// that was given it (the first in file order).
 pub fn changed(root: &Path, fixers: &[(String, Vec<PathBuf>)], before: &Before) -> Vec<Modified> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (name, files) in fixers {
-        for f in files {
-            if seen.contains(f) {
-                continue;
-            }
-            if before.prints.get(f) != Some(&fingerprint(&root.join(f))) {
-                seen.insert(f.clone());
-                out.push(Modified {
-                    path: f.clone(),
-                    check: name.clone(),
-                    staged: false,
-                });
-            }
-        }
-    }
-    out
+    // Each file once, with the first fixer given it.
+    let mut first = HashSet::new();
+    let given: Vec<(&String, &PathBuf)> = fixers
+        .iter()
+        .flat_map(|(name, files)| files.iter().map(move |f| (name, f)))
+        .filter(|(_, f)| first.insert(*f))
+        .collect();
+    let paths: Vec<&PathBuf> = given.iter().map(|(_, f)| *f).collect();
+    let now = fingerprints(root, &paths);
+    given
+        .into_iter()
+        .zip(now)
+        .filter(|((_, f), print)| before.prints.get(*f) != Some(print))
+        .map(|((name, f), _)| Modified {
+            path: f.clone(),
+            check: name.clone(),
+            staged: false,
+        })
+        .collect()
 }
 
 /// Fixers that run, with the root-relative files they get (every file of

@@ -58,9 +58,16 @@ pub fn private_key(t: &Target) -> Verdict {
         Ok(b) => b,
         Err(v) => return v,
     };
-    let found = KEY_MARKERS
-        .iter()
-        .any(|m| bytes.windows(m.len()).any(|w| w == *m));
+    // One search for all of them.
+    static MARKERS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let markers = MARKERS.get_or_init(|| {
+        let alternatives: Vec<String> = KEY_MARKERS
+            .iter()
+            .map(|m| regex::escape(&String::from_utf8_lossy(m)))
+            .collect();
+        regex::bytes::Regex::new(&alternatives.join("|")).expect("escaped literals")
+    });
+    let found = markers.is_match(&bytes);
     if found {
         Verdict::fail(format!("Private key found: {}", t.shown.display()))
     } else {

@@ -55,7 +55,7 @@ pub fn trailing_whitespace(b: &Builtin, t: &Target) -> Verdict {
         }
         out.extend_from_slice(eol);
     }
-    if out == bytes {
+    if out[..] == bytes[..] {
         return Verdict::default();
     }
     rewrite(t, &out, format!("Fixing {}", t.shown.display()))
@@ -71,7 +71,7 @@ pub fn end_of_file(t: &Target) -> Verdict {
         return Verdict::default();
     };
     let fixed = if !is_eol(&last) {
-        let mut v = bytes.clone();
+        let mut v = bytes.to_vec();
         v.push(b'\n');
         v
     } else {
@@ -89,7 +89,7 @@ pub fn end_of_file(t: &Target) -> Verdict {
             bytes[..body + keep].to_vec()
         }
     };
-    if fixed == bytes {
+    if fixed[..] == bytes[..] {
         return Verdict::default();
     }
     rewrite(t, &fixed, format!("Fixing {}", t.shown.display()))

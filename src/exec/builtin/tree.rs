@@ -35,16 +35,16 @@ pub fn large_files(
     targets: &[Target],
 ) -> Result<Vec<Verdict>, String> {
     let repo = repo()?;
-    let paths: Vec<PathBuf> = targets.iter().map(|t| from_root(root, dir, t)).collect();
-    let lfs: HashSet<PathBuf> = repo.lfs_files(&paths).into_iter().collect();
     let added: Option<HashSet<PathBuf>> = if b.enforce_all {
         None
     } else {
         Some(repo.added_files().map_err(err)?.into_iter().collect())
     };
-    let mut out = Vec::new();
-    for (t, path) in targets.iter().zip(&paths) {
-        if lfs.contains(path) || added.as_ref().is_some_and(|a| !a.contains(path)) {
+    // Over the size first: git-lfs attributes are asked of those only.
+    let mut over: Vec<(&Target, PathBuf, u64)> = Vec::new();
+    for t in targets {
+        let path = from_root(root, dir, t);
+        if added.as_ref().is_some_and(|a| !a.contains(&path)) {
             continue;
         }
         let Ok(meta) = std::fs::metadata(&t.path) else {
@@ -52,14 +52,22 @@ pub fn large_files(
         };
         let kb = meta.len().div_ceil(1024);
         if kb > b.max_kb {
-            out.push(Verdict::fail(format!(
+            over.push((t, path, kb));
+        }
+    }
+    let paths: Vec<PathBuf> = over.iter().map(|(_, p, _)| p.clone()).collect();
+    let lfs: HashSet<PathBuf> = repo.lfs_files(&paths).into_iter().collect();
+    Ok(over
+        .into_iter()
+        .filter(|(_, path, _)| !lfs.contains(path))
+        .map(|(t, _, kb)| {
+            Verdict::fail(format!(
                 "{} ({kb} KB) exceeds {} KB.",
                 t.shown.display(),
                 b.max_kb
-            )));
-        }
-    }
-    Ok(out)
+            ))
+        })
+        .collect())
 }
 
 /// Every folder above each path (`a/b/c` gives `a/b` and `a`).
