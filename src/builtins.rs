@@ -145,94 +145,22 @@ pub enum FileType {
 }
 
 impl FileType {
-    /// Whether the path's name can be of this type (identify's table of
-    /// file names, then extensions, case-insensitively).
+    /// Whether the path's name can be of this type (identify's tables of
+    /// names and extensions).
     pub fn may_match(self, path: &Path) -> bool {
-        let (names, exts): (&[&str], &[&str]) = match self {
+        let tag = match self {
             FileType::Any | FileType::Text | FileType::ExecutableText | FileType::Symlink => {
                 return true
             }
-            FileType::Yaml => (
-                &[
-                    ".ansible-lint",
-                    ".clang-format",
-                    ".clang-tidy",
-                    ".salt-lint",
-                    ".yamllint",
-                ],
-                &["yaml", "yml", "eyaml", "yamlld"],
-            ),
-            FileType::Toml => (
-                &[
-                    "Cargo.toml",
-                    "Cargo.lock",
-                    "Pipfile",
-                    "poetry.lock",
-                    "pyproject.toml",
-                    "uv.lock",
-                ],
-                &["toml"],
-            ),
-            FileType::Json => (
-                &[
-                    ".babelrc",
-                    ".bowerrc",
-                    ".csslintrc",
-                    ".jshintrc",
-                    ".mention-bot",
-                    "Pipfile.lock",
-                ],
-                &[
-                    "json",
-                    "ejson",
-                    "geojson",
-                    "ipynb",
-                    "jsonld",
-                    "piskel",
-                    "xctestplan",
-                ],
-            ),
+            FileType::Yaml => "yaml",
+            FileType::Toml => "toml",
+            FileType::Json => "json",
         };
-        let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
-            return false;
-        };
-        // identify: the whole name, then each dot-separated part, names a
-        // known file ("Dockerfile.xenial"); the first found decides.
-        let named = std::iter::once(file)
-            .chain(file.split('.'))
-            .find(|part| KNOWN_NAMES.contains(part));
-        if let Some(n) = named {
-            return names.contains(&n);
-        }
-        let ext = match file.rfind('.') {
-            Some(i) if i > 0 => file[i + 1..].to_ascii_lowercase(),
-            _ => return false,
-        };
-        exts.contains(&ext.as_str())
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|name| crate::identify::name_has(tag, name))
     }
 }
-
-/// The names identify knows among those the types above use, so that a
-/// name of one type is not taken for another by its extension.
-const KNOWN_NAMES: &[&str] = &[
-    ".ansible-lint",
-    ".clang-format",
-    ".clang-tidy",
-    ".salt-lint",
-    ".yamllint",
-    "Cargo.toml",
-    "Cargo.lock",
-    "Pipfile",
-    "poetry.lock",
-    "pyproject.toml",
-    "uv.lock",
-    ".babelrc",
-    ".bowerrc",
-    ".csslintrc",
-    ".jshintrc",
-    ".mention-bot",
-    "Pipfile.lock",
-];
 
 /// What `mixed-line-ending --fix` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

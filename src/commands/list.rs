@@ -50,6 +50,7 @@ pub fn list(config_path: Option<PathBuf>, args: ListArgs) -> Result<Exit> {
                     history::Source::Declared => "declared",
                     history::Source::Learned => "learned",
                     history::Source::Default => "default",
+                    history::Source::InProcess => "in process",
                 },
                 measured_runs: h.map_or(0, |h| h.peaks.len()),
                 measured_median_bytes: h.and_then(history::History::median_peak),

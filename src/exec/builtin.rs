@@ -64,24 +64,28 @@ pub fn run(work: &InProcess, dir: &Path, log: &File, stop: &AtomicBool) -> Resul
     let files: &[PathBuf] = if kind.takes_files() { &work.files } else { &[] };
     let t = kind.file_type();
     let verdicts: Vec<Verdict> = match kind {
-        Kind::TrailingWhitespace => each(files, t, dir, stop, |f| text::trailing_whitespace(b, f)),
-        Kind::EndOfFileFixer => each(files, t, dir, stop, text::end_of_file),
-        Kind::MixedLineEnding => each(files, t, dir, stop, |f| text::mixed_line_ending(b, f)),
+        Kind::TrailingWhitespace => each_read(files, t, dir, stop, |f, bytes| {
+            text::trailing_whitespace(b, f, bytes)
+        }),
+        Kind::EndOfFileFixer => each_read(files, t, dir, stop, text::end_of_file),
+        Kind::MixedLineEnding => each_read(files, t, dir, stop, |f, bytes| {
+            text::mixed_line_ending(b, f, bytes)
+        }),
         Kind::CheckMergeConflict => {
             if !b.assume_in_merge && !tree::repo()?.concluding_merge() {
                 Vec::new()
             } else {
-                each(files, t, dir, stop, content::merge_conflict)
+                each_read(files, t, dir, stop, content::merge_conflict)
             }
         }
-        Kind::DetectPrivateKey => each(files, t, dir, stop, content::private_key),
+        Kind::DetectPrivateKey => each_read(files, t, dir, stop, content::private_key),
         Kind::Pygrep => {
             let grep = content::Grep::new(b)?;
-            each(files, t, dir, stop, |f| grep.file(f))
+            each_read(files, t, dir, stop, |f, bytes| grep.file(f, bytes))
         }
-        Kind::CheckYaml => each(files, t, dir, stop, |f| syntax::yaml(b, f)),
-        Kind::CheckToml => each(files, t, dir, stop, syntax::toml),
-        Kind::CheckJson => each(files, t, dir, stop, syntax::json),
+        Kind::CheckYaml => each_read(files, t, dir, stop, |f, bytes| syntax::yaml(b, f, bytes)),
+        Kind::CheckToml => each_read(files, t, dir, stop, syntax::toml),
+        Kind::CheckJson => each_read(files, t, dir, stop, syntax::json),
         Kind::CheckSymlinks => each(files, t, dir, stop, tree::symlink),
         Kind::CheckAddedLargeFiles => {
             tree::large_files(b, &work.root, dir, &select(files, t, dir, stop))?
@@ -109,43 +113,15 @@ pub fn run(work: &InProcess, dir: &Path, log: &File, stop: &AtomicBool) -> Resul
     Ok(i32::from(failed))
 }
 
-/// Below this many files one thread does them all.
-const SPREAD_ABOVE: usize = 256;
-
-/// `work` on each item, on every core when there are many, in the items'
-/// order; items after a stop request are skipped (None).
+/// `work` on each item on every core, in the items' order; items after
+/// a stop request are skipped (None).
 fn spread<'a, T: Sync, R: Send>(
     items: &'a [T],
     stop: &AtomicBool,
-    work: impl Fn(&'a T) -> R + Sync,
+    work: impl Fn(&'a T) -> R + Sync + Send,
 ) -> Vec<Option<R>> {
-    let one = |chunk: &'a [T]| -> Vec<Option<R>> {
-        chunk
-            .iter()
-            .map(|item| (!stop.load(Ordering::Relaxed)).then(|| work(item)))
-            .collect()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if items.len() <= SPREAD_ABOVE || threads == 1 {
-        return one(items);
-    }
-    let size = items.len().div_ceil(threads);
-    let one = &one;
-    std::thread::scope(|s| {
-        let parts: Vec<_> = items
-            .chunks(size)
-            .map(|chunk| (chunk.len(), s.spawn(move || one(chunk))))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|(n, h)| {
-                h.join().unwrap_or_else(|_| {
-                    let mut failed = Vec::with_capacity(n);
-                    failed.resize_with(n, || None);
-                    failed
-                })
-            })
-            .collect()
+    crate::parallel::map(items, |item| {
+        (!stop.load(Ordering::Relaxed)).then(|| work(item))
     })
 }
 
@@ -159,6 +135,24 @@ where
         .flatten()
         .flatten()
         .collect()
+}
+
+/// Runs `work` on each file of the type with its bytes (a file that
+/// cannot be read fails the check).
+fn each_read<F>(
+    files: &[PathBuf],
+    t: FileType,
+    dir: &Path,
+    stop: &AtomicBool,
+    work: F,
+) -> Vec<Verdict>
+where
+    F: Fn(&Target, &[u8]) -> Verdict + Sync,
+{
+    each(files, t, dir, stop, |f| match read(f) {
+        Ok(bytes) => work(f, &bytes),
+        Err(v) => v,
+    })
 }
 
 /// The files of the type, for built-ins that look at them together.

@@ -112,12 +112,23 @@ pub enum Source {
     Declared,
     Learned,
     Default,
+    /// A built-in: it runs in precheck's own process, whose memory no
+    /// measure of a process tree sees; [`IN_PROCESS_MEMORY`] covers its
+    /// buffers.
+    InProcess,
 }
+
+/// What a built-in is admitted with unless it declares `memory`: the files
+/// it holds while it reads them.
+pub const IN_PROCESS_MEMORY: u64 = 64 * crate::units::MIB;
 
 /// The expected memory the scheduler admits `check` with, and why.
 pub fn expected_memory(check: &Check, history: Option<&History>, default: u64) -> (u64, Source) {
     if let Some(m) = check.memory {
         return (m, Source::Declared);
+    }
+    if matches!(check.run, crate::config::Run::Builtin(_)) {
+        return (IN_PROCESS_MEMORY, Source::InProcess);
     }
     match history.and_then(History::learned_memory) {
         Some(m) => (m, Source::Learned),

@@ -106,28 +106,10 @@ pub fn order(fix: &[bool], files: &[Files], needs: &[Vec<usize>]) -> Vec<Vec<usi
     after
 }
 
-/// Fingerprints of `paths` (relative to `root`), in their order: over every
-/// core when there are many (a fixer over a whole tree has thousands).
+/// Fingerprints of `paths` (relative to `root`), in their order, on every
+/// core (a fixer over a whole tree has thousands).
 fn fingerprints(root: &Path, paths: &[&PathBuf]) -> Vec<Option<u64>> {
-    let one = |chunk: &[&PathBuf]| -> Vec<Option<u64>> {
-        chunk.iter().map(|p| fingerprint(&root.join(p))).collect()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if paths.len() < 256 || threads == 1 {
-        return one(paths);
-    }
-    let size = paths.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = paths
-            .chunks(size)
-            .map(|c| (c.len(), s.spawn(move || one(c))))
-            .collect();
-        // A thread that died says nothing of its files: as if gone.
-        parts
-            .into_iter()
-            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![None; n]))
-            .collect()
-    })
+    crate::parallel::map(paths, |p| fingerprint(&root.join(p)))
 }
 
 /// A file's content fingerprint; None when it does not exist.

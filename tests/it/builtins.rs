@@ -568,6 +568,9 @@ fn builtins_get_the_files_of_their_type() {
         .clone();
     // a.yaml and sub/.clang-format, not b.json.
     assert_eq!(yaml["files"], 2, "{}", list.context);
+    // In precheck's own process: a small figure, not default_memory.
+    assert_eq!(yaml["memory_source"], "in process", "{}", list.context);
+    assert_eq!(yaml["memory_bytes"], 64 * 1024 * 1024, "{}", list.context);
     let run = repo.precheck(&["run", "--format", "json"]);
     run.expect_code(1);
     assert_eq!(run.check("yaml")["status"], "failed");

@@ -18,11 +18,16 @@ const LAYERS: &[(&str, &[&str])] = &[
         "exec, report, store, worktree",
         &["exec", "report", "store", "worktree"],
     ),
-    ("config and plan", &["config", "builtins", "plan", "shard"]),
+    (
+        "config and plan",
+        &["config", "builtins", "identify", "plan", "shard"],
+    ),
     ("system", &["sys"]),
     (
         "leaf vocabulary",
-        &["units", "fsutil", "env", "outcome", "exit", "fault"],
+        &[
+            "units", "fsutil", "env", "outcome", "exit", "fault", "parallel",
+        ],
     ),
 ];
 

@@ -480,8 +480,7 @@ mod tests {
             for h in *hooks {
                 for t in h.types.iter().chain(h.types_or) {
                     assert!(
-                        super::super::types::globs(t).is_some()
-                            || super::super::types::is_content_tag(t),
+                        crate::identify::globs(t).is_some() || crate::identify::is_content_tag(t),
                         "{}: {t}",
                         h.id
                     );

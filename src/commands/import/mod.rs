@@ -9,7 +9,6 @@ mod lefthook;
 mod mirrors;
 mod pre_commit;
 mod render;
-mod types;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -289,17 +288,7 @@ pub fn import(repo: &Repo, args: ImportArgs) -> Result<Exit> {
             lefthook::translate(&doc, &mut t)
         }
     }
-    let keys = render::conditions_parse();
-    if !keys
-        && t.checks
-            .iter()
-            .any(|c| !c.skip.is_empty() || !c.only.is_empty())
-    {
-        t.notes.push(
-            "`skip`/`only` are written as comments: this precheck does not read them yet; uncomment them once it does".into(),
-        );
-    }
-    let out = render::render(&t, keys);
+    let out = render::render(&t);
     // What we write must be what we can read.
     crate::config::parse(&target, &out)
         .map_err(|e| anyhow::anyhow!("internal error: the translated file does not parse: {e}"))?;

@@ -7,7 +7,8 @@
 use serde_yaml_ng::Value;
 
 use super::mirrors::{self, Tool};
-use super::{readable_regex, s, split_words, strings, types, Draft, Translation};
+use super::{readable_regex, s, split_words, strings, Draft, Translation};
+use crate::identify as types;
 
 /// pre-commit stage names as git hook names.
 fn stage_hook(stage: &str) -> Option<&'static str> {

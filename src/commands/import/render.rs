@@ -1,18 +1,10 @@
 //! Writing a translation as checks.toml text: the notes at the top, each
-//! check's table, and the `skip`/`only` conditions, written as keys when
-//! this precheck reads them and as comments until then. It decides nothing
+//! check's table with its `skip`/`only` conditions. It decides nothing
 //! about what a hook means.
 
 use std::fmt::Write as _;
 
 use super::{Condition, Draft, Translation};
-
-/// Does this precheck read `skip`/`only`? Asked of the parser itself, so
-/// the keys are written as soon as a precheck that reads them builds this.
-pub fn conditions_parse() -> bool {
-    let sample = "[checks.x]\nrun = \"true\"\nskip = [\"merge\", { branch = \"main\" }]\n";
-    crate::config::parse(std::path::Path::new("checks.toml"), sample).is_ok()
-}
 
 pub fn toml_str(s: &str) -> String {
     // A TOML basic string is a JSON string for our purposes.
@@ -41,7 +33,7 @@ fn conditions(list: &[Condition]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-pub fn render(t: &Translation, keys_for_conditions: bool) -> String {
+pub fn render(t: &Translation) -> String {
     let mut out = format!(
         "# checks.toml, translated by `precheck import` from {}.\n",
         t.source
@@ -59,12 +51,12 @@ pub fn render(t: &Translation, keys_for_conditions: bool) -> String {
         }
     }
     for d in &t.checks {
-        check(&mut out, d, keys_for_conditions);
+        check(&mut out, d);
     }
     out
 }
 
-fn check(out: &mut String, d: &Draft, keys_for_conditions: bool) {
+fn check(out: &mut String, d: &Draft) {
     let _ = write!(out, "\n[checks.{}]\n", toml_str(&d.name));
     for c in &d.comments {
         let _ = writeln!(out, "# {c}");
@@ -122,14 +114,6 @@ fn check(out: &mut String, d: &Draft, keys_for_conditions: bool) {
         if list.is_empty() {
             continue;
         }
-        let line = format!("{key} = {}", conditions(list));
-        if keys_for_conditions {
-            let _ = writeln!(out, "{line}");
-        } else {
-            let _ = writeln!(
-                out,
-                "# {line}  (precheck's `{key}`: this precheck does not read it yet)"
-            );
-        }
+        let _ = writeln!(out, "{key} = {}", conditions(list));
     }
 }

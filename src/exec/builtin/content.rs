@@ -1,7 +1,7 @@
 //! The built-ins that read what files say: check-merge-conflict,
 //! detect-private-key, and pygrep (pre-commit's `language: pygrep`).
 
-use super::{read, Target, Verdict};
+use super::{Target, Verdict};
 use crate::builtins::Builtin;
 
 /// Lines that start with these are conflict markers (a bare `=======` only
@@ -14,11 +14,7 @@ const CONFLICT_MARKERS: &[&[u8]] = &[
     b">>>>>>> ",
 ];
 
-pub fn merge_conflict(t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
+pub fn merge_conflict(t: &Target, bytes: &[u8]) -> Verdict {
     let mut v = Verdict::default();
     for (i, line) in bytes.split_inclusive(|&c| c == b'\n').enumerate() {
         for marker in CONFLICT_MARKERS {
@@ -53,11 +49,7 @@ const KEY_MARKERS: &[&[u8]] = &[
     b"BEGIN OpenVPN Static key V1",
 ];
 
-pub fn private_key(t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
+pub fn private_key(t: &Target, bytes: &[u8]) -> Verdict {
     // One search for all of them.
     static MARKERS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     let markers = MARKERS.get_or_init(|| {
@@ -67,7 +59,7 @@ pub fn private_key(t: &Target) -> Verdict {
             .collect();
         regex::bytes::Regex::new(&alternatives.join("|")).expect("escaped literals")
     });
-    let found = markers.is_match(&bytes);
+    let found = markers.is_match(bytes);
     if found {
         Verdict::fail(format!("Private key found: {}", t.shown.display()))
     } else {
@@ -101,16 +93,12 @@ impl Grep {
                 .is_some_and(|body| self.re.is_match(body))
     }
 
-    pub fn file(&self, t: &Target) -> Verdict {
-        let bytes = match read(t) {
-            Ok(b) => b,
-            Err(v) => return v,
-        };
+    pub fn file(&self, t: &Target, bytes: &[u8]) -> Verdict {
         let name = t.shown.display();
         let lines = || bytes.split_inclusive(|&c| c == b'\n');
         if self.negate {
             let found = if self.multiline {
-                self.re.is_match(&bytes)
+                self.re.is_match(bytes)
             } else {
                 lines().any(|l| self.line_matches(l))
             };
@@ -122,7 +110,7 @@ impl Grep {
         }
         let mut v = Verdict::default();
         if self.multiline {
-            if let Some(m) = self.re.find(&bytes) {
+            if let Some(m) = self.re.find(bytes) {
                 let line_no = bytes[..m.start()].iter().filter(|&&c| c == b'\n').count();
                 // The first line whole, then the rest of the match.
                 let mut matched: Vec<&[u8]> = m.as_bytes().split(|&c| c == b'\n').collect();

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{read, Target, Verdict};
+use super::{Target, Verdict};
 use crate::builtins::Builtin;
 
 /// The tags a YAML safe loader constructs (`!!str` and so on); any other
@@ -52,15 +52,18 @@ fn unsafe_tag(v: &serde_yaml_ng::Value) -> Option<String> {
     }
 }
 
-pub fn yaml(b: &Builtin, t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
+/// The bytes as text; not UTF-8 fails the file (pre-commit-hooks reads
+/// these files as UTF-8).
+fn utf8<'b>(t: &Target, bytes: &'b [u8]) -> Result<&'b str, Verdict> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| Verdict::fail(format!("{}: not UTF-8: {e}", t.shown.display())))
+}
+
+pub fn yaml(b: &Builtin, t: &Target, bytes: &[u8]) -> Verdict {
     let name = t.shown.display();
-    let text = match std::str::from_utf8(&bytes) {
+    let text = match utf8(t, bytes) {
         Ok(s) => s,
-        Err(e) => return Verdict::fail(format!("{name}: not UTF-8: {e}")),
+        Err(v) => return v,
     };
     let mut docs = 0;
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
@@ -86,15 +89,11 @@ pub fn yaml(b: &Builtin, t: &Target) -> Verdict {
     Verdict::default()
 }
 
-pub fn toml(t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
+pub fn toml(t: &Target, bytes: &[u8]) -> Verdict {
     let name = t.shown.display();
-    let text = match std::str::from_utf8(&bytes) {
+    let text = match utf8(t, bytes) {
         Ok(s) => s,
-        Err(e) => return Verdict::fail(format!("{name}: not UTF-8: {e}")),
+        Err(v) => return v,
     };
     match toml::from_str::<toml::Table>(text) {
         Ok(_) => Verdict::default(),
@@ -102,12 +101,8 @@ pub fn toml(t: &Target) -> Verdict {
     }
 }
 
-pub fn json(t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
-    match serde_json::from_slice::<Unique>(&bytes) {
+pub fn json(t: &Target, bytes: &[u8]) -> Verdict {
+    match serde_json::from_slice::<Unique>(bytes) {
         Ok(_) => Verdict::default(),
         Err(e) => Verdict::fail(format!(
             "{}: Failed to json decode ({e})",

@@ -2,7 +2,7 @@
 //! mixed-line-ending, byte for byte as pre-commit-hooks changes a file
 //! (lines end at LF; a lone CR is whitespace to strip, not an ending).
 
-use super::{read, rewrite, Target, Verdict};
+use super::{rewrite, Target, Verdict};
 use crate::builtins::{Builtin, LineFix};
 
 /// Python's `bytes.rstrip()` with no argument: ASCII whitespace.
@@ -30,11 +30,7 @@ fn extension(path: &std::path::Path) -> String {
     }
 }
 
-pub fn trailing_whitespace(b: &Builtin, t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
+pub fn trailing_whitespace(b: &Builtin, t: &Target, bytes: &[u8]) -> Verdict {
     let markdown = b.all_markdown || b.markdown_exts.contains(&extension(t.shown));
     let chars = b.chars.as_deref().unwrap_or(WHITESPACE);
     let mut out = Vec::with_capacity(bytes.len());
@@ -61,11 +57,7 @@ pub fn trailing_whitespace(b: &Builtin, t: &Target) -> Verdict {
     rewrite(t, &out, format!("Fixing {}", t.shown.display()))
 }
 
-pub fn end_of_file(t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
+pub fn end_of_file(t: &Target, bytes: &[u8]) -> Verdict {
     let is_eol = |c: &u8| *c == b'\n' || *c == b'\r';
     let Some(&last) = bytes.last() else {
         return Verdict::default();
@@ -126,12 +118,8 @@ fn lines(bytes: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-pub fn mixed_line_ending(b: &Builtin, t: &Target) -> Verdict {
-    let bytes = match read(t) {
-        Ok(b) => b,
-        Err(v) => return v,
-    };
-    let lines = lines(&bytes);
+pub fn mixed_line_ending(b: &Builtin, t: &Target, bytes: &[u8]) -> Verdict {
+    let lines = lines(bytes);
     // Counts of CR, CRLF, LF endings (in pre-commit-hooks' order).
     let endings: [&[u8]; 3] = [b"\r", b"\r\n", b"\n"];
     let mut counts = [0usize; 3];

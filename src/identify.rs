@@ -2,11 +2,28 @@
 //! the globs of the file names that carry them. Tags come from a file's
 //! extension or name; `identify` also reads the shebang of an executable
 //! file with neither, which a glob cannot: [`TYPE_GAP`] says so in the notes.
-//! Generated from identify's `EXTENSIONS` and `NAMES` tables (extensions
-//! matched case-sensitively here; identify lowers them).
+//! Generated from identify's `EXTENSIONS` and `NAMES` tables. `import`
+//! writes them as `glob`s (extensions matched case-sensitively there;
+//! identify lowers them); the built-ins match a name with [`name_has`],
+//! which lowers extensions as identify does.
 
 /// What a glob cannot see of a tag.
 pub const TYPE_GAP: &str = "an executable file with no extension is typed by its shebang in pre-commit; a glob cannot see that";
+
+/// Whether a file named `name` carries `tag` by its name or extension
+/// (extensions compared lowercased, as identify does).
+pub fn name_has(tag: &str, name: &str) -> bool {
+    let ext = match name.rfind('.') {
+        Some(i) if i > 0 => name[i + 1..].to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    globs(tag).is_some_and(|patterns| {
+        patterns.iter().any(|p| match p.strip_prefix("*.") {
+            Some(e) => !ext.is_empty() && e == ext,
+            None => *p == name,
+        })
+    })
+}
 
 /// The globs of the file names tagged `tag`; `None` for a tag no name
 /// carries (an unknown tag, or one of content such as `executable`).
