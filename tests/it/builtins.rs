@@ -580,3 +580,54 @@ fn builtins_get_the_files_of_their_type() {
         "main is not protected here"
     );
 }
+
+/// Built-ins over many files (their work spread over the cores) beside
+/// other checks' workers: every run ends. A built-in's worker used to wait
+/// for its files' pool in a way that let it pick up another worker's serve
+/// loop, which never returns: the run hung for good, more often with more
+/// workers. Each run here gets a minute before it counts as hung.
+#[test]
+fn builtins_over_many_files_never_hang_beside_other_workers() {
+    let repo = TestRepo::new();
+    for i in 0..600 {
+        repo.write(format!("d{}/f{i}.txt", i / 100), format!("line {i}\n"));
+    }
+    let names = [
+        "trailing-whitespace",
+        "end-of-file-fixer",
+        "mixed-line-ending",
+        "check-merge-conflict",
+        "detect-private-key",
+        "check-case-conflict",
+        "check-symlinks",
+        "check-added-large-files",
+    ];
+    let toml: String = names
+        .iter()
+        .map(|n| format!("[checks.{n}]\nrun = \"builtin:{n}\"\n"))
+        .collect();
+    repo.checks(&toml);
+    repo.git(&["add", "-A"]);
+    repo.commit("base");
+    for round in 0..8 {
+        let mut child = repo
+            .command(&["run", "--all", "--no-cache", "-q", "-j", "8"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("precheck starts");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("round {round}: precheck run hung (killed after a minute)");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "round {round}: every check passes");
+    }
+}
