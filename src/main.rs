@@ -28,6 +28,7 @@ mod outcome;
 mod parallel;
 mod pipeline;
 mod plan;
+mod reads;
 mod report;
 mod shard;
 mod store;

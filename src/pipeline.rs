@@ -157,8 +157,8 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         repo,
         &run_dir,
         req.msg.as_deref(),
-        &cached,
-        &past,
+        (&cached, &past),
+        &files,
     );
     // A check outliving a killed precheck must not write over files set
     // aside: while there are some, checks die with precheck.
@@ -176,6 +176,8 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         .map(|j| (j.name.clone(), j.log.clone()))
         .collect();
     let mut recorder = runs::Recorder::new(&run_dir, &req.trigger, &checks)?;
+    // The tree as the checks will see it is in place: look at it afresh.
+    crate::reads::new_run();
     let before = fixes::before(repo.root(), &fixers);
     // A hook that passes says so in a line or two (the table with -v or
     // `hook_output = "table"`); `run` shows everything.
@@ -379,8 +381,9 @@ fn jobs(
     repo: &Repo,
     run_dir: &runs::RunDir,
     msg: Option<&Path>,
-    cached: &[Option<cache::Entry>],
-    past: &HashMap<String, history::History>,
+    // What was learned before: cached passes, and each check's history.
+    (cached, past): (&[Option<cache::Entry>], &HashMap<String, history::History>),
+    change: &[PathBuf],
 ) -> (Vec<Job>, Vec<Option<usize>>) {
     let mut job_of = vec![None; config.checks.len()];
     let mut n = 0;
@@ -413,6 +416,7 @@ fn jobs(
     let mut jobs = Vec::with_capacity(n + needed.len());
     let mut fix = Vec::with_capacity(n);
     let mut files_of_job = Vec::with_capacity(n);
+    let universe = fixes::Universe::of(change);
     for (i, check) in config.checks.iter().enumerate() {
         let Decision::Run { files } = &plan.decisions[i] else {
             continue;
@@ -444,7 +448,7 @@ fn jobs(
             service: None,
         });
         fix.push(check.fix);
-        files_of_job.push(Files::of(check, files));
+        files_of_job.push(Files::of(check, files, &universe));
     }
     // Fixers order checks only: a service reads no files.
     let needs: Vec<Vec<usize>> = jobs

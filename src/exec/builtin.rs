@@ -19,6 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::builtins::{FileType, Kind};
 use crate::exec::spawn::InProcess;
@@ -48,12 +49,15 @@ impl Verdict {
 }
 
 /// A file's path both ways (as given, relative to the check's dir, and as
-/// messages name it; and as opened), with its bytes when its type needed
-/// them read (text is told by its first KiB): each file is read once.
+/// messages name it; and as opened), its stat, and its bytes when its type
+/// needed them read (text is told by its first KiB): each file is read
+/// once, and a file the fixers' fingerprints or another built-in read
+/// this run is not read again while unchanged (`crate::reads`).
 struct Target<'a> {
     shown: &'a Path,
     path: PathBuf,
-    bytes: Option<Vec<u8>>,
+    meta: std::fs::Metadata,
+    bytes: Option<Arc<[u8]>>,
 }
 
 /// Runs a built-in over its files; its messages go to `log`. Err: it could
@@ -88,7 +92,8 @@ pub fn run(work: &InProcess, dir: &Path, log: &File, stop: &AtomicBool) -> Resul
         Kind::CheckJson => each_read(files, t, dir, stop, syntax::json),
         Kind::CheckSymlinks => each(files, t, dir, stop, tree::symlink),
         Kind::CheckAddedLargeFiles => {
-            tree::large_files(b, &work.root, dir, &select(files, t, dir, stop))?
+            let added = tree::added_only(b, &work.root, dir, files)?;
+            tree::large_files(b, &work.root, dir, &select(&added, t, dir, stop))?
         }
         Kind::CheckCaseConflict => {
             tree::case_conflict(&work.root, dir, &select(files, t, dir, stop))?
@@ -170,10 +175,11 @@ fn select<'a>(files: &'a [PathBuf], t: FileType, dir: &Path, stop: &AtomicBool) 
 /// bits). Gone files are not.
 fn load<'a>(shown: &'a PathBuf, t: FileType, dir: &Path) -> Option<Target<'a>> {
     let path = dir.join(shown);
-    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let meta = crate::reads::look(&path).ok()?;
     let target = |bytes| Target {
         shown,
         path: path.clone(),
+        meta: meta.clone(),
         bytes,
     };
     match t {
@@ -183,7 +189,7 @@ fn load<'a>(shown: &'a PathBuf, t: FileType, dir: &Path) -> Option<Target<'a>> {
         FileType::ExecutableText if meta.permissions().mode() & 0o111 == 0 => None,
         FileType::Text | FileType::ExecutableText => {
             // Unreadable: given to the built-in, which says so.
-            let Ok(bytes) = std::fs::read(&path) else {
+            let Ok(bytes) = crate::reads::bytes(&path, &meta) else {
                 return Some(target(None));
             };
             is_text(&bytes[..bytes.len().min(1024)]).then(|| target(Some(bytes)))
@@ -202,18 +208,20 @@ fn is_text(head: &[u8]) -> bool {
 
 /// A target's bytes, read now unless they were; a file that cannot be
 /// read fails the check.
-fn read<'t>(t: &'t Target) -> Result<std::borrow::Cow<'t, [u8]>, Verdict> {
+fn read(t: &Target) -> Result<Arc<[u8]>, Verdict> {
     match &t.bytes {
-        Some(b) => Ok(std::borrow::Cow::Borrowed(b)),
-        None => std::fs::read(&t.path)
-            .map(std::borrow::Cow::Owned)
+        Some(b) => Ok(b.clone()),
+        None => crate::reads::bytes(&t.path, &t.meta)
             .map_err(|e| Verdict::fail(format!("{}: cannot read: {e}", t.shown.display()))),
     }
 }
 
 /// A fixer's rewrite, or the failure to do it.
 fn rewrite(t: &Target, bytes: &[u8], said: String) -> Verdict {
-    match crate::fsutil::rewrite_user_file(&t.path, bytes) {
+    let done = crate::fsutil::rewrite_user_file(&t.path, bytes);
+    // Tried, so maybe done: whatever looks at files next looks again.
+    crate::reads::rewrote();
+    match done {
         Ok(()) => Verdict::fixed(said),
         Err(e) => Verdict::fail(format!("{}: cannot rewrite: {e}", t.shown.display())),
     }

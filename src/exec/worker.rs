@@ -116,6 +116,8 @@ fn work(task: Task, tx: &Sender<Event>) {
             let _ = tx.send(Event::Spawned { job, pid });
         }
         let result = handle.wait().map(|out| spawn::status_parts(out.status));
+        // It may have written files: what comes next looks at them again.
+        crate::reads::processes_ended();
         let last = k + 1 == batches.len();
         match result {
             Ok((code, sig)) => {

@@ -3,10 +3,8 @@
 //! whose files overlap its own), and finds which files fixers changed, by
 //! fingerprinting their files before and after the run.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::Hasher;
-use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -15,38 +13,66 @@ use crate::config::{Check, Config};
 use crate::plan::{Decision, Plan};
 use crate::worktree::git::Repo;
 
+/// The change's files (relative to the root), numbered: a check's files
+/// are a set of these numbers, and two checks' sets are compared a word at
+/// a time (thirteen checks over 20,000 files are 78 comparisons of 20,000
+/// paths each otherwise).
+pub struct Universe<'a> {
+    number: HashMap<&'a [u8], usize>,
+}
+
+impl<'a> Universe<'a> {
+    pub fn of(files: &'a [PathBuf]) -> Universe<'a> {
+        Universe {
+            number: files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.as_os_str().as_bytes(), i))
+                .collect(),
+        }
+    }
+}
+
 /// A check's files relative to the root, or every file (a check that is not
-/// a file check reads the whole tree).
+/// a file check reads the whole tree, and so does one whose files could not
+/// all be told apart from the others').
 pub enum Files {
     All,
-    Some(HashSet<PathBuf>),
+    Some(Vec<u64>),
 }
 
 impl Files {
-    /// The files a check gets, relative to the root.
-    pub fn of(check: &Check, files: &[PathBuf]) -> Files {
+    /// The files a check gets (`own`, relative to its dir), among the
+    /// change's.
+    pub fn of(check: &Check, own: &[PathBuf], universe: &Universe) -> Files {
         if !check.is_file_check() {
             return Files::All;
         }
+        let mut bits = vec![0u64; universe.number.len().div_ceil(64)];
         let dir = check.dir.as_deref().map(Path::new);
-        Files::Some(
-            files
-                .iter()
-                .map(|f| match dir {
-                    Some(d) => d.join(f),
-                    None => f.clone(),
-                })
-                .collect(),
-        )
+        for f in own {
+            let joined;
+            let path = match dir {
+                Some(d) => {
+                    joined = d.join(f);
+                    &joined
+                }
+                None => f,
+            };
+            match universe.number.get(path.as_os_str().as_bytes()) {
+                Some(&i) => bits[i / 64] |= 1 << (i % 64),
+                // Named otherwise than the change names it (`./dir`):
+                // assumed to overlap everything, which only orders more.
+                None => return Files::All,
+            }
+        }
+        Files::Some(bits)
     }
 
     fn overlaps(&self, other: &Files) -> bool {
         match (self, other) {
             (Files::All, _) | (_, Files::All) => true,
-            (Files::Some(a), Files::Some(b)) => {
-                let (small, big) = if a.len() < b.len() { (a, b) } else { (b, a) };
-                small.iter().any(|f| big.contains(f))
-            }
+            (Files::Some(a), Files::Some(b)) => a.iter().zip(b).any(|(x, y)| x & y != 0),
         }
     }
 }
@@ -107,24 +133,11 @@ pub fn order(fix: &[bool], files: &[Files], needs: &[Vec<usize>]) -> Vec<Vec<usi
 }
 
 /// Fingerprints of `paths` (relative to `root`), in their order, on every
-/// core (a fixer over a whole tree has thousands).
+/// core (a fixer over a whole tree has thousands); None for a file that
+/// does not exist. What is read here is kept for the built-ins, and a
+/// file unchanged since is not read again after the checks.
 fn fingerprints(root: &Path, paths: &[&PathBuf]) -> Vec<Option<u64>> {
-    crate::parallel::map(paths, |p| fingerprint(&root.join(p)))
-}
-
-/// A file's content fingerprint; None when it does not exist.
-fn fingerprint(path: &Path) -> Option<u64> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut hasher = DefaultHasher::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        hasher.write(&buf[..n]);
-    }
-    Some(hasher.finish())
+    crate::parallel::map(paths, |p| crate::reads::fingerprint(&root.join(p)))
 }
 
 /// Fingerprints of the files fixers will get, taken before they run.
@@ -189,13 +202,10 @@ pub fn running(config: &Config, plan: &Plan, files: &[PathBuf]) -> Vec<(String, 
         .filter_map(|(c, d)| match d {
             Decision::Run { files: own } => Some((
                 c.name.clone(),
-                match Files::of(c, own) {
-                    Files::Some(set) => {
-                        let mut v: Vec<PathBuf> = set.into_iter().collect();
-                        v.sort();
-                        v
-                    }
-                    Files::All => files.to_vec(),
+                match (c.is_file_check(), c.dir.as_deref()) {
+                    (false, _) => files.to_vec(),
+                    (true, None) => own.clone(),
+                    (true, Some(d)) => own.iter().map(|f| Path::new(d).join(f)).collect(),
                 },
             )),
             _ => None,

@@ -631,3 +631,72 @@ fn builtins_over_many_files_never_hang_beside_other_workers() {
         assert_eq!(status.code(), Some(0), "round {round}: every check passes");
     }
 }
+
+/// A run keeps what it looked at and read of each file (its stat until
+/// something may have written files, its bytes while its stamp holds), so
+/// every write made during the run must be seen by what runs after it.
+/// The files are aged past the racy window first, so that their reads are
+/// kept. Then, in one run: a fixer process rewrites a.json to broken JSON
+/// of the same size (check-json, after it, must fail on it); the built-in
+/// trailing-whitespace rewrites b.txt (a built-in grep after it must see
+/// the fixed line, and the run must report both files as changed).
+#[test]
+fn what_runs_after_a_write_reads_what_was_written() {
+    let repo = TestRepo::new();
+    repo.write("a.json", "{\"a\": 1}\n")
+        .write("b.txt", "key  \n")
+        .write(
+            "break.py",
+            "open('a.json', 'w').write('{\"a\":,1}\\n')\n",
+        )
+        .checks(
+            "[checks.break-json]\nrun = \"python3 break.py\"\nfix = true\n\
+             [checks.trailing-whitespace]\nrun = \"builtin:trailing-whitespace\"\nglob = \"*.txt\"\n\
+             [checks.check-json]\nrun = \"builtin:check-json\"\n\
+             [checks.fixed-line]\nrun = [\"builtin:pygrep\", \"y$\"]\nglob = \"*.txt\"\n",
+        );
+    repo.git(&["add", "-A"]);
+    repo.commit("base");
+    // Older than the racy window (a few seconds), by the clock that stamps
+    // files: kept reads are only taken of settled files.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let run = repo.precheck(&["run", "--all", "--no-cache", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(repo.bytes("a.json"), b"{\"a\":,1}\n");
+    assert_eq!(repo.bytes("b.txt"), b"key\n");
+    let json = run.check("check-json");
+    assert_eq!(
+        json["status"], "failed",
+        "check-json read the fixer's a.json\n{}",
+        run.context
+    );
+    assert!(
+        json["tail"].as_str().unwrap().contains("a.json"),
+        "check-json names a.json\n{}",
+        run.context
+    );
+    let grep = run.check("fixed-line");
+    assert_eq!(
+        grep["status"], "failed",
+        "the grep read trailing-whitespace's b.txt\n{}",
+        run.context
+    );
+    assert!(
+        grep["tail"].as_str().unwrap().contains("b.txt:1:key"),
+        "{}",
+        run.context
+    );
+    let doc = run.json();
+    let modified: BTreeSet<&str> = doc["modified_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        modified,
+        BTreeSet::from(["a.json", "b.txt"]),
+        "both rewrites are reported\n{}",
+        run.context
+    );
+}

@@ -26,7 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaf vocabulary",
         &[
-            "units", "fsutil", "env", "outcome", "exit", "fault", "parallel",
+            "units", "fsutil", "env", "outcome", "exit", "fault", "parallel", "reads",
         ],
     ),
 ];

@@ -4,8 +4,10 @@
 //! (check-symlinks) and the branch (no-commit-to-branch). What git knows
 //! comes from `worktree::git`, for the index this commit uses.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::{Target, Verdict};
 use crate::builtins::Builtin;
@@ -28,35 +30,50 @@ fn err(e: anyhow::Error) -> String {
     format!("{e:#}")
 }
 
+/// Of `files` (relative to `dir`), those check-added-large-files looks at:
+/// the ones this commit adds, or all with `--enforce-all`. Asked before
+/// anything is read of them: a tree of thousands adds a few.
+pub fn added_only(
+    b: &Builtin,
+    root: &Path,
+    dir: &Path,
+    files: &[PathBuf],
+) -> Result<Vec<PathBuf>, String> {
+    if b.enforce_all {
+        return Ok(files.to_vec());
+    }
+    let added: HashSet<PathBuf> = added(&repo()?)?.into_iter().collect();
+    let under = dir.strip_prefix(root).unwrap_or(Path::new(""));
+    Ok(files
+        .iter()
+        .filter(|f| added.contains(&under.join(f)))
+        .cloned()
+        .collect())
+}
+
 pub fn large_files(
     b: &Builtin,
     root: &Path,
     dir: &Path,
     targets: &[Target],
 ) -> Result<Vec<Verdict>, String> {
-    let repo = repo()?;
-    let added: Option<HashSet<PathBuf>> = if b.enforce_all {
-        None
-    } else {
-        Some(repo.added_files().map_err(err)?.into_iter().collect())
-    };
     // Over the size first: git-lfs attributes are asked of those only.
     let mut over: Vec<(&Target, PathBuf, u64)> = Vec::new();
     for t in targets {
-        let path = from_root(root, dir, t);
-        if added.as_ref().is_some_and(|a| !a.contains(&path)) {
-            continue;
-        }
+        // Through a link, as pre-commit-hooks' os.stat.
         let Ok(meta) = std::fs::metadata(&t.path) else {
             continue;
         };
         let kb = meta.len().div_ceil(1024);
         if kb > b.max_kb {
-            over.push((t, path, kb));
+            over.push((t, from_root(root, dir, t), kb));
         }
     }
+    if over.is_empty() {
+        return Ok(Vec::new());
+    }
     let paths: Vec<PathBuf> = over.iter().map(|(_, p, _)| p.clone()).collect();
-    let lfs: HashSet<PathBuf> = repo.lfs_files(&paths).into_iter().collect();
+    let lfs: HashSet<PathBuf> = repo()?.lfs_files(&paths).into_iter().collect();
     Ok(over
         .into_iter()
         .filter(|(_, path, _)| !lfs.contains(path))
@@ -70,14 +87,35 @@ pub fn large_files(
         .collect())
 }
 
-/// Every folder above each path (`a/b/c` gives `a/b` and `a`).
-fn with_parents(paths: impl IntoIterator<Item = String>) -> HashSet<String> {
+/// The files this commit adds (index against HEAD), asked of git once
+/// while nothing may have written files (check-added-large-files and
+/// check-case-conflict both ask, over the same index).
+fn added(repo: &Repo) -> Result<Vec<PathBuf>, String> {
+    static ASKED: Mutex<Option<(u64, Vec<PathBuf>)>> = Mutex::new(None);
+    let epoch = crate::reads::epoch();
+    if let Ok(memo) = ASKED.lock() {
+        if let Some((at, files)) = memo.as_ref() {
+            if *at == epoch {
+                return Ok(files.clone());
+            }
+        }
+    }
+    let files = repo.added_files().map_err(err)?;
+    if let Ok(mut memo) = ASKED.lock() {
+        *memo = Some((epoch, files.clone()));
+    }
+    Ok(files)
+}
+
+/// Each path and every folder above it (`a/b/c` gives `a/b/c`, `a/b` and
+/// `a`), as slices of the paths.
+fn with_parents<'a>(paths: impl IntoIterator<Item = &'a str>) -> HashSet<&'a str> {
     let mut all = HashSet::new();
     for p in paths {
-        let mut cut = p.as_str();
+        let mut cut = p;
         while let Some(i) = cut.rfind('/') {
             cut = &cut[..i];
-            if !all.insert(cut.to_string()) {
+            if !all.insert(cut) {
                 break;
             }
         }
@@ -86,34 +124,47 @@ fn with_parents(paths: impl IntoIterator<Item = String>) -> HashSet<String> {
     all
 }
 
+/// Python's `str.lower()`, without a copy for what is lower already.
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
 pub fn case_conflict(root: &Path, dir: &Path, targets: &[Target]) -> Result<Vec<Verdict>, String> {
     let repo = repo()?;
     let text = |p: &Path| p.to_string_lossy().into_owned();
-    let tracked = repo.tracked_files().map_err(err)?;
-    let mut repo_files = with_parents(tracked.iter().map(|p| text(p)));
-    let relevant = with_parents(
-        targets
-            .iter()
-            .map(|t| text(&from_root(root, dir, t)))
-            .chain(repo.added_files().map_err(err)?.iter().map(|p| text(p))),
-    );
-    repo_files.retain(|p| !relevant.contains(p));
-    let lower = |s: &String| s.to_lowercase();
-    let repo_lower: HashSet<String> = repo_files.iter().map(lower).collect();
-    let mut conflicts: HashSet<String> = relevant
+    let tracked: Vec<String> = repo
+        .tracked_files()
+        .map_err(err)?
         .iter()
-        .map(lower)
-        .filter(|l| repo_lower.contains(l))
+        .map(|p| text(p))
         .collect();
+    let given: Vec<String> = targets
+        .iter()
+        .map(|t| text(&from_root(root, dir, t)))
+        .chain(added(&repo)?.iter().map(|p| text(p)))
+        .collect();
+    let relevant = with_parents(given.iter().map(String::as_str));
+    let mut repo_files = with_parents(tracked.iter().map(String::as_str));
+    repo_files.retain(|p| !relevant.contains(p));
+    let repo_lower: HashSet<Cow<str>> = repo_files.iter().map(|p| lower(p)).collect();
+    let mut conflicts: HashSet<Cow<str>> = HashSet::new();
     let mut seen = HashSet::new();
-    for l in relevant.iter().map(lower) {
-        if !seen.insert(l.clone()) {
+    for l in relevant.iter().map(|p| lower(p)) {
+        if repo_lower.contains(&l) || !seen.insert(l.clone()) {
             conflicts.insert(l);
         }
     }
-    let named: BTreeSet<&String> = repo_files
+    if conflicts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let named: BTreeSet<&str> = repo_files
         .iter()
         .chain(&relevant)
+        .copied()
         .filter(|p| conflicts.contains(&lower(p)))
         .collect();
     Ok(named
