@@ -37,6 +37,9 @@ pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Where programs are looked up (checks' own `env` may set it).
 pub const PATH: &str = "PATH";
+/// The index git uses, when not the git dir's (set by git for a hook
+/// during `git commit -a` or `git commit PATHS`).
+pub const GIT_INDEX_FILE: &str = "GIT_INDEX_FILE";
 /// The working directory as the shell keeps it: precheck sets it for a
 /// check it starts without sh, as sh would export it.
 pub const PWD: &str = "PWD";

@@ -27,8 +27,8 @@ use crate::store::{history, runs, services};
 use crate::sys::{proc, signal};
 use crate::units::format_size;
 use crate::worktree::fixes::{self, Files, Modified};
-use crate::worktree::git::Repo;
-use crate::worktree::lock::TreeLock;
+use crate::worktree::git::{Repo, Unstaged};
+use crate::worktree::lock::{self, TreeLock};
 use crate::worktree::snapshot::{self, Snapshot};
 
 /// `-q` and `-v`, for every command.
@@ -84,6 +84,18 @@ pub struct Request {
 /// Runs `req` on `config`: files → plan → (lock, snapshot) → scheduler →
 /// cache and fixes → restore → report → record. Returns the verdict.
 pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
+    let enclosing = enclosing_run();
+    // A run that sets unstaged changes aside has git list them (tens of
+    // milliseconds on a big tree): started first, under a shared hold on
+    // the work tree taken at once, it runs while the change's files and
+    // the plan are worked out. The hold is then upgraded as any run's is.
+    let mut early = match (&enclosing, req.stash && req.tip.is_none()) {
+        (None, true) => match TreeLock::try_acquire(repo.git_dir(), lock::Mode::Shared)? {
+            lock::Attempt::Got(shared) => Some((shared, repo.start_unstaged()?)),
+            lock::Attempt::Busy => None,
+        },
+        _ => None,
+    };
     let files = files_of(repo, &req.change)?;
     let mut plan = plan::plan(config, &files, &req.sel)?;
     if let Some(shard) = req.shard {
@@ -110,7 +122,6 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     let fixers = fixes::running(config, &plan, &files);
     // Readers of the work tree share it; a run that changes it (fixers, or
     // files to set aside, read under the lock) holds it alone.
-    let enclosing = enclosing_run();
     if let Some(owner) = &enclosing {
         // The enclosing run holds the work tree (alone, when it set changes
         // aside) until this check of it ends: waiting for it would never end.
@@ -120,12 +131,17 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         );
     }
     let (_lock, unstaged) = if enclosing.is_none() && plan.decisions.iter().any(Decision::runs) {
+        let (shared, mut started) = match early.take() {
+            Some((lock, started)) => (Some(lock), Some(started)),
+            None => (None, None),
+        };
         let held = TreeLock::for_run(
             repo.git_dir(),
             !fixers.is_empty(),
+            shared,
             &signals.stop,
             || runs::holders(repo.git_dir()),
-            || set_aside(repo, &req),
+            || set_aside(repo, &req, started.take()),
         )?;
         let Some(held) = held else {
             return Ok(Exit::for_signal(signals.stop.load(Ordering::SeqCst) as i32));
@@ -267,14 +283,17 @@ fn enclosing_run() -> Option<String> {
 /// What a run sets aside, read under the work-tree lock: the work tree's
 /// files that differ from a pushed tip, or the unstaged changes (and the
 /// untracked files, when hidden) of a run on the staged content.
-fn set_aside(repo: &Repo, req: &Request) -> Result<Vec<PathBuf>> {
+fn set_aside(repo: &Repo, req: &Request, started: Option<Unstaged>) -> Result<Vec<PathBuf>> {
     if let Some(tip) = req.tip {
         return repo.differing_from(tip);
     }
     if !req.stash {
         return Ok(Vec::new());
     }
-    let mut unstaged = repo.unstaged()?;
+    let mut unstaged = match started {
+        Some(listing) => repo.unstaged_from(listing)?,
+        None => repo.unstaged()?,
+    };
     if req.hide_untracked {
         // Files only: a nested repository shows as a folder (`dir/`).
         unstaged.extend(

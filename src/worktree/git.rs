@@ -16,8 +16,10 @@
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use git2::{Delta, DiffOptions, IndexEntry, IndexEntryExtendedFlag, Repository};
@@ -71,6 +73,44 @@ const DIFF_NAMES: [&str; 7] = [
     "--no-ext-diff",
     "--no-textconv",
 ];
+
+/// A listing of unstaged changes under way ([`Repo::start_unstaged`]).
+pub struct Unstaged {
+    git: Option<std::process::Child>,
+}
+
+impl Drop for Unstaged {
+    /// A listing never finished is still waited for (its output read, so
+    /// that git is not left blocked on a full pipe).
+    fn drop(&mut self) {
+        if let Some(child) = self.git.take() {
+            let _ = child.wait_with_output();
+        }
+    }
+}
+
+/// Which index, as it was on disk, against which HEAD.
+#[derive(PartialEq, Eq)]
+struct IndexKey {
+    index: PathBuf,
+    stat: (u64, u64, u64, i64, i64, i64, i64),
+    head: Option<git2::Oid>,
+}
+
+/// What was learned of the index under `key`, if that is the index now.
+fn recall<T>(memo: &Mutex<Option<(IndexKey, Arc<T>)>>, key: Option<&IndexKey>) -> Option<Arc<T>> {
+    let memo = memo.lock().ok()?;
+    let (k, known) = memo.as_ref()?;
+    (Some(k) == key).then(|| known.clone())
+}
+
+/// Keeps what was learned of the index under `key` (the stat taken before
+/// it was read).
+fn remember<T>(memo: &Mutex<Option<(IndexKey, Arc<T>)>>, key: Option<IndexKey>, known: &Arc<T>) {
+    if let (Some(key), Ok(mut memo)) = (key, memo.lock()) {
+        *memo = Some((key, known.clone()));
+    }
+}
 
 /// The mode of a gitlink (submodule) entry.
 const GITLINK: u32 = 0o160000;
@@ -131,10 +171,44 @@ impl Repo {
     }
 
     fn index_against_head(&self, wanted: impl Fn(Delta) -> bool) -> Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = self
+            .index_changes()?
+            .iter()
+            .filter(|(_, status)| wanted(*status))
+            .map(|(p, _)| p.clone())
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// Every file entry the index changes against HEAD, with how (not
+    /// intent-to-add entries). Compared once per index file and HEAD: the
+    /// staged files of a hook and the built-ins' added files are the same
+    /// comparison (20,000 entries take tens of milliseconds). The index
+    /// file's stat is taken before it is read, so a result is never kept
+    /// under the stat of an index newer than the one compared (git writes
+    /// a new index by renaming a new file over it: another inode).
+    fn index_changes(&self) -> Result<Arc<Vec<(PathBuf, Delta)>>> {
+        type Memo = Option<(IndexKey, Arc<Vec<(PathBuf, Delta)>>)>;
+        static MEMO: Mutex<Memo> = Mutex::new(None);
+        let key = self.index_key()?;
+        if let Some(changes) = recall(&MEMO, key.as_ref()) {
+            return Ok(changes);
+        }
+        let head = key.as_ref().map_or_else(
+            || self.repo.head().ok().and_then(|h| h.target()),
+            |k| k.head,
+        );
         let index = self.index()?;
-        let head_tree = match self.repo.head() {
-            Ok(head) => Some(head.peel_to_tree().context("cannot read HEAD's tree")?),
-            Err(_) => None,
+        let head_tree = match head {
+            Some(id) => Some(
+                self.repo
+                    .find_commit(id)
+                    .and_then(|c| c.tree())
+                    .context("cannot read HEAD's tree")?,
+            ),
+            None => None,
         };
         let mut opts = DiffOptions::new();
         opts.include_typechange(true).ignore_submodules(false);
@@ -142,19 +216,69 @@ impl Repo {
             .repo
             .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))
             .context("cannot compare the index with HEAD")?;
-        let mut files = Vec::new();
+        let mut changes = Vec::new();
         for delta in diff.deltas() {
-            if wanted(delta.status()) && is_file_mode(delta.new_file().mode()) {
+            if is_file_mode(delta.new_file().mode()) {
                 if let Some(p) = delta.new_file().path_bytes() {
                     if !index_entry(&index, p).is_some_and(|e| is_intent_to_add(&e)) {
-                        files.push(bytes_path(p));
+                        changes.push((bytes_path(p), delta.status()));
                     }
                 }
             }
         }
-        files.sort();
-        files.dedup();
-        Ok(files)
+        let changes = Arc::new(changes);
+        remember(&MEMO, key, &changes);
+        Ok(changes)
+    }
+
+    /// Which index file (as git2 finds it) as it is on disk now, against
+    /// which HEAD. The file's name is learned once per git dir: finding
+    /// it reads the whole index, which a remembered answer spares.
+    fn index_key(&self) -> Result<Option<IndexKey>> {
+        static PATHS: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+        let known = PATHS.lock().ok().and_then(|p| {
+            p.iter()
+                .find(|(dir, _)| dir == self.git_dir())
+                .map(|(_, index)| index.clone())
+        });
+        let path = match known {
+            Some(p) => p,
+            // The file git2 reads (GIT_INDEX_FILE is relative to the
+            // current directory for libgit2, to the top of the work tree
+            // for git).
+            None => {
+                let Some(p) = self
+                    .repo
+                    .index()
+                    .context("cannot read the git index")?
+                    .path()
+                    .map(Path::to_path_buf)
+                else {
+                    return Ok(None);
+                };
+                if let Ok(mut paths) = PATHS.lock() {
+                    paths.push((self.git_dir().to_path_buf(), p.clone()));
+                }
+                p
+            }
+        };
+        let head = self.repo.head().ok().and_then(|h| h.target());
+        let Ok(m) = std::fs::metadata(&path) else {
+            return Ok(None);
+        };
+        Ok(Some(IndexKey {
+            index: path,
+            stat: (
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+            ),
+            head,
+        }))
     }
 
     /// The branch HEAD names (`feature/x` for `refs/heads/feature/x`), as
@@ -201,6 +325,13 @@ impl Repo {
 
     /// Every file in the index, once (conflicted paths too), relative to the root.
     pub fn tracked_files(&self) -> Result<Vec<PathBuf>> {
+        // Asked by the run (`--all`) and by check-case-conflict: once per
+        // index file, as [`Repo::index_changes`].
+        static MEMO: Mutex<Option<(IndexKey, Arc<Vec<PathBuf>>)>> = Mutex::new(None);
+        let key = self.index_key()?;
+        if let Some(files) = recall(&MEMO, key.as_ref()) {
+            return Ok(files.to_vec());
+        }
         let index = self.index()?;
         let mut files: Vec<PathBuf> = index
             .iter()
@@ -208,6 +339,7 @@ impl Repo {
             .map(|e| bytes_path(&e.path))
             .collect();
         files.dedup();
+        remember(&MEMO, key, &Arc::new(files.clone()));
         Ok(files)
     }
 
@@ -312,11 +444,58 @@ impl Repo {
     /// Tracked paths whose work tree differs from the index (content, mode,
     /// type, deletion), submodules excepted; intent-to-add entries included.
     pub fn unstaged(&self) -> Result<Vec<PathBuf>> {
+        let started = self.start_unstaged()?;
+        self.unstaged_from(started)
+    }
+
+    /// Starts [`Repo::unstaged`]: on a big index git's own diff, in a
+    /// process of its own that runs meanwhile; [`Repo::unstaged_from`]
+    /// waits for it (always: a git left running could hold the index's
+    /// lock when the user's next git command wants it).
+    pub fn start_unstaged(&self) -> Result<Unstaged> {
+        // Which way is only a matter of speed, and git starts before the
+        // index is read: told by the index file's size (an entry takes 62
+        // bytes and its path).
+        let index_file = std::env::var_os(crate::env::GIT_INDEX_FILE)
+            .map(PathBuf::from)
+            .map(|f| {
+                if f.is_absolute() {
+                    f
+                } else {
+                    self.root.join(f)
+                }
+            })
+            .unwrap_or_else(|| self.git_dir().join("index"));
+        let big =
+            std::fs::metadata(&index_file).is_ok_and(|m| m.len() > IN_PROCESS_DIFF_MAX as u64 * 80);
+        if !big {
+            return Ok(Unstaged { git: None });
+        }
+        // git's own diff is several times faster than libgit2's on large
+        // trees (100,000 files: ~0.15 s against ~0.3 s).
+        let child = self
+            .git()
+            .args(DIFF_NAMES)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run git")?;
+        Ok(Unstaged { git: Some(child) })
+    }
+
+    /// The paths of a started [`Repo::unstaged`].
+    pub fn unstaged_from(&self, mut started: Unstaged) -> Result<Vec<PathBuf>> {
         let index = self.index()?;
-        let listed = if index.len() > IN_PROCESS_DIFF_MAX {
-            // git's own diff is several times faster than libgit2's on large
-            // trees (100,000 files: ~0.15 s against ~0.3 s).
-            self.git_stdout(&DIFF_NAMES.map(OsStr::new))?
+        let listed = if let Some(child) = started.git.take() {
+            let out = child.wait_with_output().context("cannot run git")?;
+            if !out.status.success() {
+                bail!(
+                    "git diff failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            out.stdout
         } else {
             // On small trees starting a git process costs more than the diff.
             let mut opts = DiffOptions::new();

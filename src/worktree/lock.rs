@@ -113,11 +113,13 @@ impl TreeLock {
     /// Takes the lock a run needs: shared to read the work tree, exclusive
     /// when `exclusive` or when `read` (called under the lock) finds paths
     /// to set aside. An upgrade that cannot be had at once waits and reads
-    /// again, since the tree may have changed meanwhile. None when a signal
-    /// arrived while waiting.
+    /// again, since the tree may have changed meanwhile. `shared`: a shared
+    /// hold taken earlier, under which the first `read` began (it is
+    /// upgraded the same way). None when a signal arrived while waiting.
     pub fn for_run(
         git_dir: &Path,
         exclusive: bool,
+        mut shared: Option<TreeLock>,
         signal: &AtomicUsize,
         holders: impl Fn() -> String,
         mut read: impl FnMut() -> Result<Vec<PathBuf>>,
@@ -128,11 +130,15 @@ impl TreeLock {
             Mode::Shared
         };
         loop {
-            let Some(mut lock) = TreeLock::acquire(git_dir, mode, signal, &holders)? else {
-                return Ok(None);
+            let (mut lock, held) = match shared.take() {
+                Some(lock) => (lock, Mode::Shared),
+                None => match TreeLock::acquire(git_dir, mode, signal, &holders)? {
+                    Some(lock) => (lock, mode),
+                    None => return Ok(None),
+                },
             };
             let read = read()?;
-            if mode == Mode::Shared && !read.is_empty() {
+            if held == Mode::Shared && (mode == Mode::Exclusive || !read.is_empty()) {
                 drop(lock);
                 // Free at once: nobody changed the tree in between, so what
                 // was read stands. Otherwise wait, and read it again.

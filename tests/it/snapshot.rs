@@ -538,3 +538,48 @@ fn a_merge_with_resolved_conflicts_is_checked_and_committed() {
     assert_eq!(parents.split_whitespace().count(), 2, "a merge commit");
     assert!(!repo.file(".git/MERGE_HEAD").exists());
 }
+
+/// On an index of more than 10,000 entries git itself lists the unstaged
+/// changes, started before the change's files are worked out and read
+/// under an early shared hold on the work tree: the check still sees the
+/// staged content, in a plain commit and in `git commit PATH` (a hook on
+/// a temporary index, GIT_INDEX_FILE), and the unstaged change survives.
+#[test]
+fn a_big_index_sets_aside_what_a_small_one_does() {
+    let repo = partially_staged("[checks.see]\nrun = 'cat file.txt > seen.txt'\n");
+    for i in 0..10_500 {
+        repo.write(format!("many/d{}/f{i}", i / 100), "x\n");
+    }
+    repo.stage(&["many"]);
+    repo.git_try(&["commit", "-qm", "second"]).expect_code(0);
+    assert_eq!(
+        repo.bytes("seen.txt"),
+        STAGED,
+        "the check saw the staged content"
+    );
+    assert_user_state_kept(&repo);
+    assert_eq!(repo.show("HEAD:file.txt"), STAGED);
+    // `git commit PATH`: the hook gets a temporary index of its own.
+    repo.write("other.txt", "committed\n").stage(&["other.txt"]);
+    repo.write("other.txt", "committed\nnot yet\n");
+    repo.write("seen.txt", "");
+    repo.git_try(&["commit", "-qm", "third", "--", "file.txt"])
+        .expect_code(0);
+    assert_eq!(repo.bytes("file.txt"), WORKTREE, "work tree");
+    assert_eq!(
+        repo.show("HEAD:file.txt"),
+        WORKTREE,
+        "git commit PATH commits the work tree's file"
+    );
+    assert_eq!(
+        repo.bytes("seen.txt"),
+        WORKTREE,
+        "the check saw what that commit records"
+    );
+    assert_eq!(repo.bytes("other.txt"), b"committed\nnot yet\n");
+    assert_eq!(
+        repo.show(":other.txt"),
+        b"committed\n",
+        "other.txt stays staged"
+    );
+}

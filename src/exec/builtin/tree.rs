@@ -5,7 +5,7 @@
 //! comes from `worktree::git`, for the index this commit uses.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -133,39 +133,62 @@ fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// pre-commit-hooks' check: a name given (or added), or a folder above
+/// one, that equals another in the tree or among them but for case. The
+/// tree's names are only looked up among the given ones' lowercase forms
+/// (a commit of a few files in a tree of thousands builds no set of them).
 pub fn case_conflict(root: &Path, dir: &Path, targets: &[Target]) -> Result<Vec<Verdict>, String> {
     let repo = repo()?;
     let text = |p: &Path| p.to_string_lossy().into_owned();
-    let tracked: Vec<String> = repo
-        .tracked_files()
-        .map_err(err)?
-        .iter()
-        .map(|p| text(p))
-        .collect();
     let given: Vec<String> = targets
         .iter()
         .map(|t| text(&from_root(root, dir, t)))
         .chain(added(&repo)?.iter().map(|p| text(p)))
         .collect();
     let relevant = with_parents(given.iter().map(String::as_str));
-    let mut repo_files = with_parents(tracked.iter().map(String::as_str));
-    repo_files.retain(|p| !relevant.contains(p));
-    let repo_lower: HashSet<Cow<str>> = repo_files.iter().map(|p| lower(p)).collect();
-    let mut conflicts: HashSet<Cow<str>> = HashSet::new();
-    let mut seen = HashSet::new();
-    for l in relevant.iter().map(|p| lower(p)) {
-        if repo_lower.contains(&l) || !seen.insert(l.clone()) {
-            conflicts.insert(l);
+    // Each lowercase form among the given names, and how often.
+    let mut lowered: HashMap<Cow<str>, usize> = HashMap::new();
+    for p in &relevant {
+        *lowered.entry(lower(p)).or_default() += 1;
+    }
+    let mut conflicts: HashSet<Cow<str>> = lowered
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(l, _)| l.clone())
+        .collect();
+    // The tree's other names (and folders) that one of them lowers to.
+    let tracked: Vec<String> = repo
+        .tracked_files()
+        .map_err(err)?
+        .iter()
+        .map(|p| text(p))
+        .collect();
+    let mut clashing: BTreeSet<&str> = BTreeSet::new();
+    let mut folders_seen: HashSet<&str> = HashSet::new();
+    for path in &tracked {
+        let mut name = path.as_str();
+        loop {
+            if !relevant.contains(name) {
+                let l = lower(name);
+                if lowered.contains_key(&l) {
+                    conflicts.insert(Cow::Owned(l.into_owned()));
+                    clashing.insert(name);
+                }
+            }
+            match name.rfind('/') {
+                Some(i) if folders_seen.insert(&name[..i]) => name = &name[..i],
+                _ => break,
+            }
         }
     }
     if conflicts.is_empty() {
         return Ok(Vec::new());
     }
-    let named: BTreeSet<&str> = repo_files
+    let named: BTreeSet<&str> = relevant
         .iter()
-        .chain(&relevant)
         .copied()
         .filter(|p| conflicts.contains(&lower(p)))
+        .chain(clashing)
         .collect();
     Ok(named
         .into_iter()
