@@ -284,6 +284,12 @@ impl Check {
         }
     }
 
+    /// Whether it reads every file name in the index, not only its files
+    /// (the built-in check-case-conflict).
+    pub fn reads_every_name(&self) -> bool {
+        matches!(&self.run, Run::Builtin(b) if b.kind == crate::builtins::Kind::CheckCaseConflict)
+    }
+
     /// A file check runs only when the change holds files for it.
     pub fn is_file_check(&self) -> bool {
         !self.glob.is_empty() || !self.regex.is_empty() || self.run.uses_files()

@@ -13,6 +13,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
@@ -69,35 +70,85 @@ pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
 /// into a fresh file beside it, with its permissions, synced, then renamed
 /// over it, so that a crash leaves the old version or the new one, whole.
 /// The fresh file's name is new (`create_new`): nothing of the user's is
-/// ever truncated in passing.
-pub fn rewrite_user_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// ever truncated in passing. Its name is written in `journal` (a folder)
+/// first and struck out after the rename, so that a crash in between
+/// leaves a note of the stray file for [`sweep_rewrites`].
+pub fn rewrite_user_file(path: &Path, bytes: &[u8], journal: &Path) -> std::io::Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let mode = fs::metadata(path)?.permissions().mode();
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(
-        ".precheck-{}-{}",
+    let seq = format!(
+        "{}-{}",
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
+    );
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".precheck-{seq}"));
     let tmp = path.with_file_name(name);
+    private_dir(journal).map_err(std::io::Error::other)?;
+    let note = journal.join(&seq);
+    fs::write(&note, tmp.as_os_str().as_bytes())?;
+    crate::fault::point("rewrite-noted");
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode & 0o7777)
             .open(&tmp)?;
+        crate::fault::point("rewrite-created");
         // The umask may have narrowed it.
         f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        crate::fault::point("rewrite-synced");
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    crate::fault::point("rewrite-renamed");
+    let _ = fs::remove_file(&note);
     result
+}
+
+/// Removes the fresh files a crashed [`rewrite_user_file`] left beside the
+/// user's (the user's own file is whole, old or new, either way), and the
+/// notes of them; returns how many were found. Only while no rewrite can
+/// be under way (the caller holds the work tree alone). A note that does
+/// not name a `.NAME.precheck-…` file is struck out, nothing removed.
+pub fn sweep_rewrites(journal: &Path) -> usize {
+    let Ok(notes) = fs::read_dir(journal) else {
+        return 0;
+    };
+    let mut swept = 0;
+    for note in notes.flatten() {
+        let named = fs::read(note.path())
+            .ok()
+            .map(|b| std::path::PathBuf::from(std::ffi::OsString::from_vec(b)));
+        if let Some(tmp) = named {
+            let ours = tmp.file_name().is_some_and(|n| {
+                let n = n.as_bytes();
+                n.starts_with(b".") && n.windows(10).any(|w| w == b".precheck-")
+            });
+            if ours && fs::remove_file(&tmp).is_ok() {
+                swept += 1;
+            }
+        }
+        let _ = fs::remove_file(note.path());
+    }
+    swept
+}
+
+/// Where a repository's rewrites of user files are noted, under its git
+/// dir (`git_dir`).
+pub fn rewrite_journal(git_dir: &Path) -> std::path::PathBuf {
+    git_dir.join("precheck").join("rewrites")
+}
+
+/// Whether `journal` holds notes of rewrites (one look, on every run).
+pub fn rewrites_noted(journal: &Path) -> bool {
+    fs::read_dir(journal).is_ok_and(|mut d| d.next().is_some())
 }
 
 /// The spare of `path`: where [`replace`] keeps the inode of the version it

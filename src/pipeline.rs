@@ -120,6 +120,17 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     };
     let signals = signal::register()?;
     let fixers = fixes::running(config, &plan, &files);
+    // check-case-conflict reads every name in the index: read here, from
+    // the index already loaded, while git lists the unstaged changes.
+    let reads_names = config
+        .checks
+        .iter()
+        .zip(&plan.decisions)
+        .any(|(c, d)| d.runs() && c.reads_every_name());
+    if early.is_some() && reads_names {
+        // Only to have it known: a failure is the check's to report.
+        let _ = repo.tracked_files();
+    }
     // Readers of the work tree share it; a run that changes it (fixers, or
     // files to set aside, read under the lock) holds it alone.
     if let Some(owner) = &enclosing {

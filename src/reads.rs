@@ -12,10 +12,11 @@
 //!   run (an editor, an agent), and such a change races the checks as it
 //!   always did: the run sees each file as it was when first looked at.
 //! - **Reads** (`bytes`, `fingerprint`): a file's bytes (within a budget)
-//!   and its fingerprint, handed out again for as long as its stamp
+//!   and its fingerprint, handed out again to a look with the same stamp
 //!   (device, inode, size, mode, modification and change times to the
-//!   nanosecond) is the same. A read is kept only when the file had not
-//!   been touched for a while before the read began (git's "racily clean"
+//!   nanosecond) in the same epoch, under the same trust as the look. A
+//!   read is handed out across epochs only when the file had not been
+//!   touched for a while before the read began (git's "racily clean"
 //!   rule, with a window wider than the coarsest file system's clock), so
 //!   any later change, even during the read, gives the file another stamp;
 //!   the change time cannot be set back by a writer, and a file replaced by
@@ -112,6 +113,11 @@ struct Kept {
     stamp: Stamp,
     bytes: Option<Arc<[u8]>>,
     print: Option<u64>,
+    /// Settled when read (good for every later look with its stamp), else
+    /// the epoch it was read in (good for looks of that epoch only, which
+    /// trust their stat as this read does).
+    settled: bool,
+    epoch: u64,
 }
 
 #[derive(Default)]
@@ -191,25 +197,42 @@ type Found = (Option<Arc<[u8]>>, Option<u64>);
 fn kept(path: &Path, stamp: Stamp) -> Option<Found> {
     let s = shard(key(path)).lock().ok()?;
     let k = s.files.get(key(path))?.read.as_ref()?;
-    (k.stamp == stamp).then(|| (k.bytes.clone(), k.print))
+    let good = k.stamp == stamp && (k.settled || k.epoch == epoch());
+    good.then(|| (k.bytes.clone(), k.print))
 }
 
-fn keep(path: &Path, stamp: Stamp, bytes: Option<&Arc<[u8]>>, print: Option<u64>) {
+/// Keeps a read made in `epoch` (taken before it began) of a file whose
+/// stamp was `stamp`, `settled` or not when the read began.
+fn keep(path: &Path, stamp: Stamp, (settled, epoch): (bool, u64), found: Found) {
     let Ok(mut s) = shard(key(path)).lock() else {
         return;
     };
-    let len = bytes.map_or(0, |b| b.len());
+    let (bytes, print) = found;
+    let len = bytes.as_ref().map_or(0, |b| b.len());
     let room = s.held + len <= BUDGET / SHARDS;
-    let bytes = bytes.filter(|_| room).cloned();
+    let bytes = bytes.filter(|_| room);
     let held = bytes.as_ref().map_or(0, |b| b.len());
     let entry = s.files.entry(key(path).into()).or_default();
     let old = entry.read.replace(Kept {
         stamp,
         bytes,
         print,
+        settled,
+        epoch,
     });
     let freed = old.and_then(|o| o.bytes).map_or(0, |b| b.len());
     s.held = s.held - freed + held;
+}
+
+/// Adds the fingerprint to a kept read of `stamp`.
+fn add_print(path: &Path, stamp: Stamp, print: u64) {
+    if let Ok(mut s) = shard(key(path)).lock() {
+        if let Some(k) = s.files.get_mut(key(path)).and_then(|e| e.read.as_mut()) {
+            if k.stamp == stamp {
+                k.print = Some(print);
+            }
+        }
+    }
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -238,21 +261,29 @@ fn read_all(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// When a read begins: whether the file had settled, and the epoch.
+fn begin(stamp: Stamp) -> (bool, u64) {
+    let epoch = epoch();
+    (stamp.settled(SystemTime::now()), epoch)
+}
+
 /// The bytes of the regular file at `path`, whose stat (through links or
 /// not, as the caller looked) is `meta`: kept ones when the stamp
-/// matches, else read now (and kept when settled).
+/// matches (and the read was settled or made in this epoch), else read
+/// now and kept.
 pub fn bytes(path: &Path, meta: &Metadata) -> std::io::Result<Arc<[u8]>> {
     let stamp = Stamp::of(meta);
     if let Some((Some(bytes), _)) = kept(path, stamp) {
         return Ok(bytes);
     }
-    let read_at = SystemTime::now();
+    let began = begin(stamp);
     let bytes: Arc<[u8]> = read_all(path, meta.size())?.into();
-    // Kept under the stamp seen before the read: settled, so any change
+    // Kept under the stamp seen before the read: when settled, any change
     // since (even during the read) gave the file another stamp, and what
-    // was read is never handed out for it.
-    if stamp.settled(read_at) && meta.size() <= WHOLE_UP_TO {
-        keep(path, stamp, Some(&bytes), None);
+    // was read is never handed out for it; when not, it is handed out only
+    // to looks of this epoch, which see the file as this one did.
+    if meta.size() <= WHOLE_UP_TO {
+        keep(path, stamp, began, (Some(bytes.clone()), None));
     }
     Ok(bytes)
 }
@@ -274,18 +305,16 @@ pub fn fingerprint(path: &Path) -> Option<u64> {
         Some((_, Some(print))) => return Some(print),
         Some((Some(bytes), None)) => {
             let print = hash(&bytes);
-            keep(path, stamp, Some(&bytes), Some(print));
+            add_print(path, stamp, print);
             return Some(print);
         }
         _ => {}
     }
-    let read_at = SystemTime::now();
+    let began = begin(stamp);
     let print = if meta.size() <= WHOLE_UP_TO {
         let bytes: Arc<[u8]> = read_all(path, meta.size()).ok()?.into();
         let print = hash(&bytes);
-        if stamp.settled(read_at) {
-            keep(path, stamp, Some(&bytes), Some(print));
-        }
+        keep(path, stamp, began, (Some(bytes), Some(print)));
         print
     } else {
         // Big: streamed, and only its fingerprint kept.
@@ -300,9 +329,7 @@ pub fn fingerprint(path: &Path) -> Option<u64> {
             h.write(&buf[..n]);
         }
         let print = h.finish();
-        if stamp.settled(read_at) {
-            keep(path, stamp, None, Some(print));
-        }
+        keep(path, stamp, began, (None, Some(print)));
         print
     };
     Some(print)

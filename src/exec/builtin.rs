@@ -19,7 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::builtins::{FileType, Kind};
 use crate::exec::spawn::InProcess;
@@ -218,11 +218,23 @@ fn read(t: &Target) -> Result<Arc<[u8]>, Verdict> {
 
 /// A fixer's rewrite, or the failure to do it.
 fn rewrite(t: &Target, bytes: &[u8], said: String) -> Verdict {
-    let done = crate::fsutil::rewrite_user_file(&t.path, bytes);
+    let done = match journal() {
+        Ok(journal) => crate::fsutil::rewrite_user_file(&t.path, bytes, journal),
+        Err(e) => Err(std::io::Error::other(e.clone())),
+    };
     // Tried, so maybe done: whatever looks at files next looks again.
     crate::reads::rewrote();
     match done {
         Ok(()) => Verdict::fixed(said),
         Err(e) => Verdict::fail(format!("{}: cannot rewrite: {e}", t.shown.display())),
     }
+}
+
+/// Where this process notes its rewrites (the repository's; found once).
+fn journal() -> Result<&'static Path, &'static String> {
+    static JOURNAL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    JOURNAL
+        .get_or_init(|| tree::repo().map(|r| crate::fsutil::rewrite_journal(r.git_dir())))
+        .as_ref()
+        .map(PathBuf::as_path)
 }

@@ -1220,7 +1220,9 @@ fn recover_if_needed(repo: &Repo) -> Result<()> {
             if reaped == 1 { "" } else { "es" }
         );
     }
-    if !exists(&snapshot_dir(repo.git_dir())) {
+    let journal = crate::fsutil::rewrite_journal(repo.git_dir());
+    let snapshot = exists(&snapshot_dir(repo.git_dir()));
+    if !snapshot && !crate::fsutil::rewrites_noted(&journal) {
         return Ok(());
     }
     let lock = match crate::worktree::lock::TreeLock::try_acquire(
@@ -1230,8 +1232,19 @@ fn recover_if_needed(repo: &Repo) -> Result<()> {
         crate::worktree::lock::Attempt::Got(lock) => lock,
         crate::worktree::lock::Attempt::Busy => return Ok(()),
     };
-    for note in recover(repo)? {
-        crate::report::errln!("{note}");
+    // Alone on the work tree: no built-in fixer is rewriting, so a noted
+    // rewrite was cut short by a crash (the user's file is whole).
+    let swept = crate::fsutil::sweep_rewrites(&journal);
+    if swept > 0 {
+        crate::report::errln!(
+            "precheck: removed {swept} unfinished rewrite{} of a built-in fixer that died (the files themselves are whole)",
+            if swept == 1 { "" } else { "s" }
+        );
+    }
+    if snapshot {
+        for note in recover(repo)? {
+            crate::report::errln!("{note}");
+        }
     }
     drop(lock);
     Ok(())

@@ -700,3 +700,98 @@ fn what_runs_after_a_write_reads_what_was_written() {
         run.context
     );
 }
+
+/// A built-in fixer's rewrite killed (SIGKILL) at each of its steps, one
+/// run per step, over every step a run reaches: each file is then whole,
+/// its old bytes or its fixed ones, and the next precheck command removes
+/// the fresh file a rewrite left beside it and the note of it.
+#[test]
+fn a_fixer_killed_at_any_step_of_a_rewrite_leaves_whole_files_and_no_strays() {
+    use std::os::unix::process::ExitStatusExt;
+    const A: (&str, &[u8], &[u8]) = ("a.txt", b"one  \nkeep\n", b"one\nkeep\n");
+    const B: (&str, &[u8], &[u8]) = ("sub/b.txt", b"two\t\n", b"two\n");
+    let repo = TestRepo::new();
+    repo.checks("[checks.tw]\nrun = \"builtin:trailing-whitespace\"\nglob = \"*.txt\"\n");
+    repo.write(A.0, A.1).write(B.0, B.1);
+    repo.git(&["add", "-A"]);
+    repo.commit("base");
+    let strays = |repo: &TestRepo| -> Vec<String> {
+        let mut found = Vec::new();
+        for dir in [repo.path().to_path_buf(), repo.file("sub")] {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.contains(".precheck-") {
+                    found.push(name);
+                }
+            }
+        }
+        found
+    };
+    let journal = repo.file(".git/precheck/rewrites");
+    let mut killed_at = Vec::new();
+    for n in 1.. {
+        repo.write(A.0, A.1).write(B.0, B.1);
+        let trace = repo.home().join(format!("trace-{n}"));
+        let out = repo
+            .command(&["run", "--all", "--no-cache", "-q"])
+            .env("PRECHECK_FAULT_TRACE", &trace)
+            .env("PRECHECK_FAULT_KILL_AT", n.to_string())
+            .output()
+            .expect("precheck runs");
+        let point = std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        let killed = out.status.signal() == Some(libc::SIGKILL);
+        for (path, old, fixed) in [A, B] {
+            let now = repo.bytes(path);
+            assert!(
+                now == old || now == fixed,
+                "killed at {point}: {path} is neither its old bytes nor its fixed ones: {now:?}"
+            );
+        }
+        if !killed {
+            // A run that fixes files fails (the fixer rules), fixed.
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(repo.bytes(A.0), A.2);
+            assert_eq!(repo.bytes(B.0), B.2);
+            assert!(
+                strays(&repo).is_empty(),
+                "a whole run leaves no stray: {:?}",
+                strays(&repo)
+            );
+            break;
+        }
+        killed_at.push(point.clone());
+        // Any command recovers first.
+        repo.precheck(&["list"]).expect_code(0);
+        assert!(
+            strays(&repo).is_empty(),
+            "killed at {point}: left after recovery: {:?}",
+            strays(&repo)
+        );
+        assert!(
+            std::fs::read_dir(&journal).map_or(true, |mut d| d.next().is_none()),
+            "killed at {point}: the notes of rewrites are struck out"
+        );
+    }
+    for step in [
+        "rewrite-noted",
+        "rewrite-created",
+        "rewrite-synced",
+        "rewrite-renamed",
+    ] {
+        assert_eq!(
+            killed_at.iter().filter(|p| *p == step).count(),
+            2,
+            "each file's rewrite was killed at {step}: {killed_at:?}"
+        );
+    }
+}
