@@ -29,8 +29,9 @@ The tools:
 * prek (builtin)      -- `repo: builtin`, prek's own Rust versions.
 
 Each tool runs once to warm up (pre-commit and prek build their
-environments then), then RUNS times; the table shows the median and the
-ratio to precheck's. Every run must pass (exit 0), and the tree must be
+environments then), then RUNS rounds in which every tool runs once
+(round-robin), after the tree is synced to disk; the table shows the
+median and the ratio to precheck's. Every run must pass (exit 0), and the tree must be
 unchanged after each (the fixers find nothing to fix).
 
 Usage: python3 bench/builtins.py [--files 20000] [--runs 5] [--precheck PATH]
@@ -190,18 +191,25 @@ def main() -> None:
                         body += b"more\n"
                     p.write_bytes(body)
                 git(repo, "add", "-A")
+            # Written files reach the disk before the timing (the kernel's
+            # write-back of 20,000 new files otherwise lands on whichever
+            # tool runs first).
+            os.sync()
             clean = tree_digest(repo)
-            results: dict[str, list[float]] = {}
-            for name, argv in tools:
-                if scenario == "staged":
-                    argv = [a for a in argv if a not in ("--all", "--all-files")]
+            argvs = {
+                name: [a for a in argv if a not in ("--all", "--all-files")] if scenario == "staged" else argv
+                for name, argv in tools
+            }
+            for name, argv in argvs.items():
                 timed(argv, repo, env)  # warm-up: environments are built here
-                runs = []
-                for _ in range(args.runs):
-                    runs.append(timed(argv, repo, env))
+            # Round-robin: each round runs every tool once, so that what
+            # the machine does meanwhile falls on all of them alike.
+            results: dict[str, list[float]] = {name: [] for name in argvs}
+            for _ in range(args.runs):
+                for name, argv in argvs.items():
+                    results[name].append(timed(argv, repo, env))
                     if tree_digest(repo) != clean:
                         sys.exit(f"{name} changed the tree")
-                results[name] = runs
             base = statistics.median(results["precheck"])
             for name, runs in results.items():
                 med = statistics.median(runs)
