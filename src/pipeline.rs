@@ -159,6 +159,9 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
         };
         (Some(held.lock), held.read)
     } else {
+        // Nothing to run, or a run inside another's: git's listing of
+        // unstaged changes is not wanted.
+        drop(early.take());
         (None, Vec::new())
     };
     let source = match req.tip {

@@ -80,11 +80,12 @@ pub struct Unstaged {
 }
 
 impl Drop for Unstaged {
-    /// A listing never finished is still waited for (its output read, so
-    /// that git is not left blocked on a full pipe).
+    /// A listing not wanted after all is stopped: it takes no lock (see
+    /// [`Repo::start_unstaged`]), so nothing of git's is left behind.
     fn drop(&mut self) {
-        if let Some(child) = self.git.take() {
-            let _ = child.wait_with_output();
+        if let Some(mut child) = self.git.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -450,8 +451,11 @@ impl Repo {
 
     /// Starts [`Repo::unstaged`]: on a big index git's own diff, in a
     /// process of its own that runs meanwhile; [`Repo::unstaged_from`]
-    /// waits for it (always: a git left running could hold the index's
-    /// lock when the user's next git command wants it).
+    /// waits for it. It runs with `--no-optional-locks` (it does not write
+    /// back the index's refreshed stat data, which it may do otherwise), so
+    /// that a listing not wanted after all (nothing to run) can be stopped
+    /// without leaving an index.lock in the way of the user's next git
+    /// command.
     pub fn start_unstaged(&self) -> Result<Unstaged> {
         // Which way is only a matter of speed, and git starts before the
         // index is read: told by the index file's size (an entry takes 62
@@ -475,6 +479,7 @@ impl Repo {
         // trees (100,000 files: ~0.15 s against ~0.3 s).
         let child = self
             .git()
+            .arg("--no-optional-locks")
             .args(DIFF_NAMES)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -548,9 +548,12 @@ fn a_merge_with_resolved_conflicts_is_checked_and_committed() {
 fn a_big_index_sets_aside_what_a_small_one_does() {
     let repo = partially_staged("[checks.see]\nrun = 'cat file.txt > seen.txt'\n");
     for i in 0..10_500 {
-        repo.write(format!("many/d{}/f{i}", i / 100), "x\n");
+        repo.write(format!("many/folder-{}/file-{i}.dat", i / 100), "x\n");
     }
     repo.stage(&["many"]);
+    // Big enough that precheck has git list the unstaged changes, started
+    // early (told by the index file's size: over 800,000 bytes).
+    assert!(std::fs::metadata(repo.file(".git/index")).unwrap().len() > 1_000_000);
     repo.git_try(&["commit", "-qm", "second"]).expect_code(0);
     assert_eq!(
         repo.bytes("seen.txt"),
@@ -582,4 +585,32 @@ fn a_big_index_sets_aside_what_a_small_one_does() {
         b"committed\n",
         "other.txt stays staged"
     );
+}
+
+/// On a big index with nothing to run, git's listing of unstaged changes,
+/// started before that was known, is stopped: the commit goes through,
+/// nothing is set aside or left behind (no index.lock in the way of the
+/// next git command), and the next commit works.
+#[test]
+fn a_big_index_with_nothing_to_run_stops_the_listing_cleanly() {
+    let repo = partially_staged("[checks.none]\nrun = 'true {files}'\nglob = '*.none'\n");
+    for i in 0..10_500 {
+        repo.write(format!("many/folder-{}/file-{i}.dat", i / 100), "x\n");
+    }
+    repo.stage(&["many"]);
+    // Big enough that precheck has git list the unstaged changes, started
+    // early (told by the index file's size: over 800,000 bytes).
+    assert!(std::fs::metadata(repo.file(".git/index")).unwrap().len() > 1_000_000);
+    for round in 0..3 {
+        repo.git_try(&["commit", "-qm", &format!("round {round}")])
+            .expect_code(0);
+        assert!(
+            !repo.file(".git/index.lock").exists(),
+            "round {round}: no index.lock left"
+        );
+        assert_user_state_kept(&repo);
+        repo.write("many/folder-0/file-0.dat", format!("round {round}\n"));
+        repo.stage(&["many/folder-0/file-0.dat"]);
+    }
+    assert_eq!(repo.show("HEAD:file.txt"), STAGED);
 }
