@@ -587,10 +587,10 @@ fn a_big_index_sets_aside_what_a_small_one_does() {
     );
 }
 
-/// On a big index with nothing to run, git's listing of unstaged changes,
-/// started before that was known, is stopped: the commit goes through,
-/// nothing is set aside or left behind (no index.lock in the way of the
-/// next git command), and the next commit works.
+/// On a big index with nothing to run (only file checks, none of whose
+/// files are staged), git's listing of unstaged changes is not started
+/// early: the commit goes through, nothing is set aside or left behind (no
+/// index.lock in the way of the next git command), and the next works.
 #[test]
 fn a_big_index_with_nothing_to_run_stops_the_listing_cleanly() {
     let repo = partially_staged("[checks.none]\nrun = 'true {files}'\nglob = '*.none'\n");
