@@ -592,7 +592,7 @@ fn a_big_index_sets_aside_what_a_small_one_does() {
 /// early: the commit goes through, nothing is set aside or left behind (no
 /// index.lock in the way of the next git command), and the next works.
 #[test]
-fn a_big_index_with_nothing_to_run_stops_the_listing_cleanly() {
+fn a_big_index_with_nothing_to_run_commits_cleanly() {
     let repo = partially_staged("[checks.none]\nrun = 'true {files}'\nglob = '*.none'\n");
     for i in 0..10_500 {
         repo.write(format!("many/folder-{}/file-{i}.dat", i / 100), "x\n");
