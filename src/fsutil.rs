@@ -234,6 +234,39 @@ mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
 
+    /// The sweep removes only what a rewrite creates: a note that names a
+    /// user's file (a damaged or hand-made note) strikes the note out and
+    /// leaves the file.
+    #[test]
+    fn the_sweep_removes_only_fresh_rewrite_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("rewrites");
+        let stray = dir.path().join(".a.txt.precheck-7-0");
+        let user = dir.path().join("a.txt");
+        let tricky = dir.path().join("notes.precheck-1-1");
+        for f in [&stray, &user, &tricky] {
+            fs::write(f, b"x").unwrap();
+        }
+        private_dir(&journal).unwrap();
+        for (name, target) in [("7-0", &stray), ("7-1", &user), ("7-2", &tricky)] {
+            fs::write(journal.join(name), target.as_os_str().as_bytes()).unwrap();
+        }
+        fs::write(journal.join("7-3"), b"").unwrap();
+        assert!(rewrites_noted(&journal));
+        assert_eq!(sweep_rewrites(&journal), 1);
+        assert!(!stray.exists());
+        assert!(user.exists(), "a user's file named by a note stays");
+        assert!(
+            tricky.exists(),
+            "a name without the leading dot is not a rewrite's"
+        );
+        assert!(!rewrites_noted(&journal));
+        // A rewrite that ends well leaves no note.
+        rewrite_user_file(&user, b"y", &journal).unwrap();
+        assert_eq!(fs::read(&user).unwrap(), b"y");
+        assert!(!rewrites_noted(&journal));
+    }
+
     #[test]
     fn replace_swaps_inodes_and_creates_no_file_after_the_first_two_writes() {
         let dir = std::env::temp_dir().join(format!("precheck-replace-{}", std::process::id()));

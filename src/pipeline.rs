@@ -89,11 +89,13 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     // milliseconds on a big tree): started first, under a shared hold on
     // the work tree taken at once, it runs while the change's files and
     // the plan are worked out. The hold is then upgraded as any run's is.
-    // Only when a check is sure to run, whatever the change's files (one
-    // given no files): a hook with nothing to run does not pay for it.
+    // Only on a big index (a small one is listed in process, nothing to
+    // overlap), and when a check is sure to run whatever the change's files
+    // (one given no files): a hook with nothing to run does not pay for it.
     let surely_runs =
         || plan::plan(config, &[], &req.sel).is_ok_and(|p| p.decisions.iter().any(Decision::runs));
-    let mut early = match (&enclosing, req.stash && req.tip.is_none() && surely_runs()) {
+    let wanted = req.stash && req.tip.is_none() && repo.lists_unstaged_with_git();
+    let mut early = match (&enclosing, wanted && surely_runs()) {
         (None, true) => match TreeLock::try_acquire(repo.git_dir(), lock::Mode::Shared)? {
             lock::Attempt::Got(shared) => Some((shared, repo.start_unstaged()?)),
             lock::Attempt::Busy => None,

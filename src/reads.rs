@@ -31,7 +31,7 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,9 +49,8 @@ const WHOLE_UP_TO: u64 = 4 << 20;
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
 /// Changes whenever files may have been written: what was learned of them
-/// (here or elsewhere, such as what git's index said) at another value is
-/// to be asked again.
-pub fn epoch() -> u64 {
+/// at another value is to be asked again.
+fn epoch() -> u64 {
     EPOCH.load(Ordering::SeqCst)
 }
 
@@ -131,8 +130,11 @@ struct Entry {
 #[derive(Default)]
 struct Shard {
     files: HashMap<Box<[u8]>, Entry, BuildHasherDefault<PathHasher>>,
-    held: usize,
 }
+
+/// Bytes kept, over every shard (one budget: a file as big as
+/// `WHOLE_UP_TO` must fit, whichever shard it falls in).
+static HELD: AtomicUsize = AtomicUsize::new(0);
 
 const SHARDS: usize = 64;
 
@@ -209,7 +211,7 @@ fn keep(path: &Path, stamp: Stamp, (settled, epoch): (bool, u64), found: Found) 
     };
     let (bytes, print) = found;
     let len = bytes.as_ref().map_or(0, |b| b.len());
-    let room = s.held + len <= BUDGET / SHARDS;
+    let room = HELD.load(Ordering::Relaxed) + len <= BUDGET;
     let bytes = bytes.filter(|_| room);
     let held = bytes.as_ref().map_or(0, |b| b.len());
     let entry = s.files.entry(key(path).into()).or_default();
@@ -221,7 +223,8 @@ fn keep(path: &Path, stamp: Stamp, (settled, epoch): (bool, u64), found: Found) 
         epoch,
     });
     let freed = old.and_then(|o| o.bytes).map_or(0, |b| b.len());
-    s.held = s.held - freed + held;
+    HELD.fetch_add(held, Ordering::Relaxed);
+    HELD.fetch_sub(freed, Ordering::Relaxed);
 }
 
 /// Adds the fingerprint to a kept read of `stamp`.
@@ -310,27 +313,24 @@ pub fn fingerprint(path: &Path) -> Option<u64> {
         }
         _ => {}
     }
+    if meta.size() <= WHOLE_UP_TO {
+        let print = hash(&bytes(path, &meta).ok()?);
+        add_print(path, stamp, print);
+        return Some(print);
+    }
+    // Big: streamed, and only its fingerprint kept.
     let began = begin(stamp);
-    let print = if meta.size() <= WHOLE_UP_TO {
-        let bytes: Arc<[u8]> = read_all(path, meta.size()).ok()?.into();
-        let print = hash(&bytes);
-        keep(path, stamp, began, (Some(bytes), Some(print)));
-        print
-    } else {
-        // Big: streamed, and only its fingerprint kept.
-        let mut f = std::fs::File::open(path).ok()?;
-        let mut h = DefaultHasher::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = f.read(&mut buf).ok()?;
-            if n == 0 {
-                break;
-            }
-            h.write(&buf[..n]);
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = DefaultHasher::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
         }
-        let print = h.finish();
-        keep(path, stamp, began, (None, Some(print)));
-        print
-    };
+        h.write(&buf[..n]);
+    }
+    let print = h.finish();
+    keep(path, stamp, began, (None, Some(print)));
     Some(print)
 }

@@ -216,6 +216,17 @@ fn read(t: &Target) -> Result<Arc<[u8]>, Verdict> {
     }
 }
 
+/// A line without its ending (any run of CR and LF at its end).
+fn without_ending(line: &[u8]) -> &[u8] {
+    let end = line.len()
+        - line
+            .iter()
+            .rev()
+            .take_while(|c| **c == b'\r' || **c == b'\n')
+            .count();
+    &line[..end]
+}
+
 /// A fixer's rewrite, or the failure to do it.
 fn rewrite(t: &Target, bytes: &[u8], said: String) -> Verdict {
     let done = match journal() {

@@ -457,22 +457,7 @@ impl Repo {
     /// without leaving an index.lock in the way of the user's next git
     /// command.
     pub fn start_unstaged(&self) -> Result<Unstaged> {
-        // Which way is only a matter of speed, and git starts before the
-        // index is read: told by the index file's size (an entry takes 62
-        // bytes and its path).
-        let index_file = std::env::var_os(crate::env::GIT_INDEX_FILE)
-            .map(PathBuf::from)
-            .map(|f| {
-                if f.is_absolute() {
-                    f
-                } else {
-                    self.root.join(f)
-                }
-            })
-            .unwrap_or_else(|| self.git_dir().join("index"));
-        let big =
-            std::fs::metadata(&index_file).is_ok_and(|m| m.len() > IN_PROCESS_DIFF_MAX as u64 * 80);
-        if !big {
+        if !self.lists_unstaged_with_git() {
             return Ok(Unstaged { git: None });
         }
         // git's own diff is several times faster than libgit2's on large
@@ -487,6 +472,24 @@ impl Repo {
             .spawn()
             .context("cannot run git")?;
         Ok(Unstaged { git: Some(child) })
+    }
+
+    /// Whether unstaged changes are listed by git's own diff (a process of
+    /// its own, worth starting early) rather than in process. Only a matter
+    /// of speed, so told before the index is read: by the index file's size
+    /// (an entry takes 62 bytes and its path).
+    pub fn lists_unstaged_with_git(&self) -> bool {
+        let index_file = std::env::var_os(crate::env::GIT_INDEX_FILE)
+            .map(PathBuf::from)
+            .map(|f| {
+                if f.is_absolute() {
+                    f
+                } else {
+                    self.root.join(f)
+                }
+            })
+            .unwrap_or_else(|| self.git_dir().join("index"));
+        std::fs::metadata(&index_file).is_ok_and(|m| m.len() > IN_PROCESS_DIFF_MAX as u64 * 80)
     }
 
     /// The paths of a started [`Repo::unstaged`].

@@ -167,18 +167,15 @@ fn scripts(doc: &Value) -> Vec<&str> {
 
 pub fn detect(p: &Project, out: &mut Findings) -> Result<()> {
     let file = "package.json";
-    let Some(text) = p.read(file, out)? else {
+    let Some(doc) = p.parse(
+        file,
+        out,
+        "JSON",
+        |t| serde_json::from_str::<Value>(t),
+        ToString::to_string,
+    )?
+    else {
         return Ok(());
-    };
-    let doc: Value = match serde_json::from_str(&text) {
-        Ok(doc) => doc,
-        Err(e) if p.dir.is_empty() => {
-            return Err(e).with_context(|| format!("{} is not valid JSON", p.shown(file)))
-        }
-        Err(e) => {
-            out.skip(p, file, &e.to_string());
-            return Ok(());
-        }
     };
     let manifest = p.shown(file);
     let (pm, why) = manager(p, &doc);

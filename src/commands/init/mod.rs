@@ -68,6 +68,35 @@ impl Project<'_> {
             }
         }
     }
+
+    /// The manifest read and parsed (`format` names it in the error; `why`
+    /// words a parse error for the note), or `None` (said) when it cannot be
+    /// read or parsed below the root; at the root either is an error.
+    fn parse<T, E>(
+        &self,
+        file: &str,
+        out: &mut Findings,
+        format: &str,
+        parse: impl FnOnce(&str) -> std::result::Result<T, E>,
+        why: impl Fn(&E) -> String,
+    ) -> Result<Option<T>>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let Some(text) = self.read(file, out)? else {
+            return Ok(None);
+        };
+        match parse(&text) {
+            Ok(doc) => Ok(Some(doc)),
+            Err(e) if self.dir.is_empty() => {
+                Err(e).with_context(|| format!("{} is not valid {format}", self.shown(file)))
+            }
+            Err(e) => {
+                out.skip(self, file, &why(&e));
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// What the detectors found.

@@ -2,7 +2,7 @@
 //! `venv` folder, else `PATH`) and the tools pyproject.toml configures or
 //! lists as dependencies (ruff, and its formatter; mypy; pytest).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use toml::{Table, Value};
 
 use super::projects::Members;
@@ -164,18 +164,15 @@ fn uses(
 
 pub fn detect(p: &Project, out: &mut Findings) -> Result<()> {
     let file = "pyproject.toml";
-    let Some(text) = p.read(file, out)? else {
+    let Some(doc) = p.parse(
+        file,
+        out,
+        "TOML",
+        |t| toml::from_str::<Table>(t),
+        |e| e.message().to_string(),
+    )?
+    else {
         return Ok(());
-    };
-    let doc: Table = match toml::from_str(&text) {
-        Ok(doc) => doc,
-        Err(e) if p.dir.is_empty() => {
-            return Err(e).with_context(|| format!("{} is not valid TOML", p.shown(file)))
-        }
-        Err(e) => {
-            out.skip(p, file, e.message());
-            return Ok(());
-        }
     };
     if let Some(Value::Table(ws)) = doc
         .get("tool")

@@ -2,7 +2,7 @@
 //! workspace one set of `--workspace` checks at its root, its members then
 //! being no projects of their own.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::projects::Members;
 use super::starter::starter;
@@ -20,18 +20,15 @@ fn strings(v: Option<&toml::Value>) -> Vec<String> {
 
 pub fn detect(p: &Project, out: &mut Findings) -> Result<()> {
     let file = "Cargo.toml";
-    let Some(text) = p.read(file, out)? else {
+    let Some(doc) = p.parse(
+        file,
+        out,
+        "TOML",
+        |t| toml::from_str::<toml::Table>(t),
+        |e| e.message().to_string(),
+    )?
+    else {
         return Ok(());
-    };
-    let doc: toml::Table = match toml::from_str(&text) {
-        Ok(doc) => doc,
-        Err(e) if p.dir.is_empty() => {
-            return Err(e).with_context(|| format!("{} is not valid TOML", p.shown(file)))
-        }
-        Err(e) => {
-            out.skip(p, file, e.message());
-            return Ok(());
-        }
     };
     let manifest = p.shown(file);
     let workspace = doc.get("workspace").and_then(|w| w.as_table());

@@ -130,13 +130,7 @@ impl Grep {
             if self.line_matches(line) {
                 v.out
                     .extend_from_slice(format!("{name}:{}:", i + 1).as_bytes());
-                let end = line.len()
-                    - line
-                        .iter()
-                        .rev()
-                        .take_while(|c| **c == b'\r' || **c == b'\n')
-                        .count();
-                v.out.extend_from_slice(&line[..end]);
+                v.out.extend_from_slice(super::without_ending(line));
                 v.out.push(b'\n');
                 v.failed = true;
             }

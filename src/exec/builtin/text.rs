@@ -161,13 +161,7 @@ pub fn mixed_line_ending(b: &Builtin, t: &Target, bytes: &[u8]) -> Verdict {
     }
     let mut out = Vec::with_capacity(bytes.len() + lines.len());
     for line in &lines {
-        let end = line.len()
-            - line
-                .iter()
-                .rev()
-                .take_while(|c| **c == b'\r' || **c == b'\n')
-                .count();
-        out.extend_from_slice(&line[..end]);
+        out.extend_from_slice(super::without_ending(line));
         out.extend_from_slice(endings[target]);
     }
     rewrite(t, &out, format!("{name}: fixed mixed line endings"))

@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use super::{Target, Verdict};
 use crate::builtins::Builtin;
@@ -87,24 +86,11 @@ pub fn large_files(
         .collect())
 }
 
-/// The files this commit adds (index against HEAD), asked of git once
-/// while nothing may have written files (check-added-large-files and
-/// check-case-conflict both ask, over the same index).
+/// The files this commit adds (index against HEAD); `worktree::git` asks
+/// git2 once per index for every asker (the hook's staged files, this
+/// check and check-case-conflict).
 fn added(repo: &Repo) -> Result<Vec<PathBuf>, String> {
-    static ASKED: Mutex<Option<(u64, Vec<PathBuf>)>> = Mutex::new(None);
-    let epoch = crate::reads::epoch();
-    if let Ok(memo) = ASKED.lock() {
-        if let Some((at, files)) = memo.as_ref() {
-            if *at == epoch {
-                return Ok(files.clone());
-            }
-        }
-    }
-    let files = repo.added_files().map_err(err)?;
-    if let Ok(mut memo) = ASKED.lock() {
-        *memo = Some((epoch, files.clone()));
-    }
-    Ok(files)
+    repo.added_files().map_err(err)
 }
 
 /// Each path and every folder above it (`a/b/c` gives `a/b/c`, `a/b` and
