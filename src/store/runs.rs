@@ -407,6 +407,25 @@ fn clear_old_logs(logs: &Path, checks: &[(String, PathBuf)]) {
 /// folder whose record names another run is being taken over by a new run
 /// (or was, when precheck died): it is no run's record.
 fn read_record(dir: &Path) -> Option<Meta> {
+    let meta = read_running(dir)?;
+    if meta.state == RunState::Running {
+        crate::fault::point("run-record-read");
+    }
+    if meta.state != RunState::Running || meta.alive() {
+        return Some(meta);
+    }
+    // Gone: but it may have ended between the read and the look, and a run
+    // writes its last record before it exits. Only a record still running
+    // once its process is gone is a crash.
+    let mut meta = read_running(dir)?;
+    if meta.state == RunState::Running {
+        settle_crashed(dir, &mut meta);
+    }
+    Some(meta)
+}
+
+/// A run's `meta.json` and, while it says running, the events since.
+fn read_running(dir: &Path) -> Option<Meta> {
     let bytes = fs::read(dir.join(META)).ok()?;
     let mut meta: Meta = serde_json::from_slice(&bytes).ok()?;
     if dir.file_name() != Some(std::ffi::OsStr::new(&meta.id)) {
@@ -421,16 +440,10 @@ fn read_record(dir: &Path) -> Option<Meta> {
                 }
             }
         }
-        if !meta.alive() {
-            settle_crashed(dir, &mut meta);
-        }
     }
     Some(meta)
 }
 
-/// A run whose precheck died while it ran, as it is read: it ended when
-/// its record last changed, its running checks crashed with it and its
-/// waiting ones never started (none of it still going, nor its time).
 fn settle_crashed(dir: &Path, meta: &mut Meta) {
     let last = [EVENTS, META]
         .iter()

@@ -604,6 +604,43 @@ fn a_running_run_stops_what_a_dead_run_left() {
     repo.precheck(&["wait", "--run", &living]).expect_code(0);
 }
 
+/// A run that ends while another command reads its record (read as
+/// running, then its process looked for and not found) ended: it wrote its
+/// last record before it exited. It was shown as crashed, and `wait`
+/// failed a run that had passed.
+#[test]
+fn a_run_that_ends_while_its_record_is_read_is_not_called_crashed() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.slow]\nrun = 'while [ ! -e go ]; do sleep 0.05; done'\n");
+    repo.write(".gitignore", "go\ntrace*\n");
+    let id = start(&repo, &["--all"]);
+    let pid = task(&repo, &id)["pid"].as_i64().unwrap() as i32;
+    let trace = repo.file("trace");
+    let reader = repo
+        .command(&["tasks", "--format", "json"])
+        .env("PRECHECK_FAULT_TRACE", &trace)
+        .env("PRECHECK_FAULT_PAUSE", "run-record-read")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let paused = repo.file("trace.paused");
+    wait_for("the reader to have read the record", || paused.exists());
+    repo.write("go", "");
+    wait_for("the run to end", || !alive(pid));
+    std::fs::remove_file(&paused).unwrap();
+    let out = reader.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(run["state"], "passed", "{doc}");
+    repo.precheck(&["wait", "--run", &id]).expect_code(0);
+}
+
 /// A check that runs precheck itself (a wrapper script) waited forever for
 /// the work-tree lock its own run held while unstaged changes were set
 /// aside. The inner precheck sees it runs inside a live run, runs on the

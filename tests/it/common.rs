@@ -188,8 +188,16 @@ impl TestRepo {
 
     /// A `Command` for precheck in this repository, with a clean environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(self.path());
+        let mut cmd = self.program(BIN);
+        cmd.args(args);
+        cmd
+    }
+
+    /// Any program, started as precheck is: in the repository, with the
+    /// tests' clean environment and no stdin.
+    pub fn program(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.path());
         clean_env(&mut cmd, self.home.path());
         cmd.stdin(Stdio::null());
         cmd

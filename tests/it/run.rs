@@ -135,8 +135,7 @@ fn fifty_megabytes_of_output_leave_precheck_small() {
         "[checks.noisy]\nrun = 'yes \"a line of output that repeats\" | head -c 52428800; exit 1'\n\
          [checks.oneline]\nrun = 'head -c 52428800 /dev/zero | tr \"\\\\0\" x; exit 1'\n",
     );
-    let cmd = repo.command(&["run", "--format", "json"]);
-    let (code, max_rss, stdout) = run_with_rusage(cmd);
+    let (code, max_rss, stdout) = run_with_rusage(&repo, &["run", "--format", "json"]);
     assert_eq!(code, 1);
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let noisy = doc["checks"][0]["log"].as_str().unwrap();
@@ -153,27 +152,42 @@ fn fifty_megabytes_of_output_leave_precheck_small() {
     );
 }
 
-/// Runs a command and returns its exit code, its peak resident memory (from
-/// wait4) and its stdout. The child is reaped by wait4 itself.
-#[allow(clippy::zombie_processes)]
-fn run_with_rusage(mut cmd: std::process::Command) -> (i32, u64, String) {
-    use std::io::Read;
-    cmd.stdout(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: wait4 on our own child, with valid out-pointers.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32);
-    let code = libc::WEXITSTATUS(status);
-    (code, usage.ru_maxrss as u64 * 1024, stdout)
+/// Runs precheck with `args` in `repo` and returns its exit code, its peak
+/// resident memory and its stdout.
+///
+/// The peak is taken by a small python3 parent that forks precheck and asks
+/// the kernel for its children's peak once it is reaped. wait4 on a child of
+/// this test process would not do: the kernel carries the peak of the
+/// memory a process leaves at exec into its own, and a child spawned from
+/// here leaves this test binary's (shared by vfork), which holds the output
+/// of every test running beside this one.
+fn run_with_rusage(repo: &TestRepo, args: &[&str]) -> (i32, u64, String) {
+    const PARENT: &str = "import os, resource, sys\n\
+        pid = os.fork()\n\
+        if pid == 0:\n    os.execv(sys.argv[1], sys.argv[1:])\n\
+        _, status = os.waitpid(pid, 0)\n\
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n\
+        sys.exit(os.waitstatus_to_exitcode(status))\n";
+    let out = repo
+        .program("python3")
+        .arg("-c")
+        .arg(PARENT)
+        .arg(crate::common::BIN)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kib: u64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak from the python3 parent: {stderr}"));
+    let code = out.status.code().expect("exited");
+    (
+        code,
+        kib * 1024,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
