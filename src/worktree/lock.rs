@@ -7,6 +7,12 @@
 //! A run reads what it must set aside under the lock it holds: another run
 //! may have files set aside until it lets go. [`TreeLock::for_run`] owns the
 //! upgrade from shared to exclusive that follows from what it read.
+//!
+//! flock cannot upgrade in place: the shared hold is let go first, and
+//! another run may take the tree alone, change it and let go before the
+//! upgrade is had. So the lock file holds a generation, a count that every
+//! exclusive holder advances when it takes the lock: an upgrade that finds
+//! it moved since the read reads again.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
@@ -26,7 +32,7 @@ pub enum Mode {
 
 /// Held until dropped (closing the file releases the lock).
 pub struct TreeLock {
-    _file: File,
+    file: File,
 }
 
 fn lock_path(git_dir: &Path) -> PathBuf {
@@ -39,6 +45,7 @@ fn open(git_dir: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .mode(0o600)
         .open(&path)
@@ -59,6 +66,39 @@ fn try_lock(file: &File, mode: Mode) -> Result<bool> {
     }
 }
 
+/// The lock just taken on `file`; taken alone, the generation is advanced
+/// before it is handed out (see the module's note).
+fn taken(file: File, mode: Mode) -> Result<TreeLock> {
+    let lock = TreeLock { file };
+    if mode == Mode::Exclusive {
+        lock.advance()?;
+    }
+    Ok(lock)
+}
+
+impl TreeLock {
+    /// How many times the tree was taken alone, as the lock file counts
+    /// (0 for a file that never counted: one of an older precheck).
+    fn generation(&self) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = [0u8; 8];
+        match self.file.read_exact_at(&mut bytes, 0) {
+            Ok(()) => u64::from_le_bytes(bytes),
+            Err(_) => 0,
+        }
+    }
+
+    /// Counts one more exclusive hold (taken: nobody else reads or writes
+    /// the count meanwhile).
+    fn advance(&self) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let next = self.generation().wrapping_add(1);
+        self.file
+            .write_all_at(&next.to_le_bytes(), 0)
+            .context("cannot write the work-tree lock")
+    }
+}
+
 pub enum Attempt {
     Got(TreeLock),
     Busy,
@@ -69,7 +109,7 @@ impl TreeLock {
     pub fn try_acquire(git_dir: &Path, mode: Mode) -> Result<Attempt> {
         let file = open(git_dir)?;
         Ok(if try_lock(&file, mode)? {
-            Attempt::Got(TreeLock { _file: file })
+            Attempt::Got(taken(file, mode)?)
         } else {
             Attempt::Busy
         })
@@ -88,7 +128,7 @@ impl TreeLock {
         let mut said = false;
         loop {
             if try_lock(&file, mode)? {
-                return Ok(Some(TreeLock { _file: file }));
+                return Ok(Some(taken(file, mode)?));
             }
             if !said {
                 crate::report::errln!("precheck: {}", holders());
@@ -130,27 +170,33 @@ impl TreeLock {
             Mode::Shared
         };
         loop {
-            let (mut lock, held) = match shared.take() {
+            let (lock, held) = match shared.take() {
                 Some(lock) => (lock, Mode::Shared),
                 None => match TreeLock::acquire(git_dir, mode, signal, &holders)? {
                     Some(lock) => (lock, mode),
                     None => return Ok(None),
                 },
             };
-            let read = read()?;
-            if held == Mode::Shared && (mode == Mode::Exclusive || !read.is_empty()) {
+            let generation = lock.generation();
+            let found = read()?;
+            if held == Mode::Shared && (mode == Mode::Exclusive || !found.is_empty()) {
                 drop(lock);
-                // Free at once: nobody changed the tree in between, so what
-                // was read stands. Otherwise wait, and read it again.
+                crate::fault::point("tree-lock-upgrade");
+                mode = Mode::Exclusive;
                 match TreeLock::try_acquire(git_dir, Mode::Exclusive)? {
-                    Attempt::Got(exclusive) => lock = exclusive,
-                    Attempt::Busy => {
-                        mode = Mode::Exclusive;
-                        continue;
+                    Attempt::Got(alone) => {
+                        // Free at once. What was read stands if nobody held
+                        // the tree alone in between (the generation moved by
+                        // this hold's own step only); else it is read again.
+                        let moved = alone.generation() != generation.wrapping_add(1);
+                        let read = if moved { read()? } else { found };
+                        return Ok(Some(Held { lock: alone, read }));
                     }
+                    // Wait, and read it again.
+                    Attempt::Busy => continue,
                 }
             }
-            return Ok(Some(Held { lock, read }));
+            return Ok(Some(Held { lock, read: found }));
         }
     }
 }

@@ -532,6 +532,55 @@ fn commit_paused_at(repo: &TestRepo, point: &str, act: impl FnOnce()) -> common:
     }
 }
 
+/// flock cannot upgrade a shared hold in place: between letting it go and
+/// holding the tree alone, another run may take the tree, change it (here
+/// a fixer leaves an unstaged fix in a second file) and let go. The commit
+/// must then read again what to set aside, so that its check still sees
+/// the staged file, and the fix is kept.
+#[test]
+fn a_run_that_changes_the_tree_while_a_commit_upgrades_its_hold_is_seen() {
+    let repo = TestRepo::new();
+    repo.checks(
+        "[checks.see]\nrun = 'cat file.txt > seen.txt; cat other.txt > seen-other.txt'\n\
+         [checks.fixer]\nrun = \"printf 'fixed\\n' >> other.txt\"\nfix = true\nhooks = ['manual']\n",
+    );
+    repo.write(".gitignore", "/seen*\n/trace*\n");
+    repo.write("file.txt", "base\n")
+        .write("other.txt", "other\n")
+        .stage(&["."])
+        .commit("base")
+        .install();
+    repo.write("file.txt", "base\nstaged\n")
+        .stage(&["file.txt"])
+        .write("file.txt", "base\nstaged\nunstaged\n");
+    let run = commit_paused_at(&repo, "tree-lock-upgrade", || {
+        let fixer = repo.precheck(&["run", "fixer", "--all"]);
+        assert_ne!(
+            fixer.code, 0,
+            "a fixer that changed a file fails\n{}",
+            fixer.context
+        );
+        assert_eq!(
+            repo.read("other.txt"),
+            "other\nfixed\n",
+            "{}",
+            fixer.context
+        );
+    });
+    run.expect_code(0);
+    assert_eq!(repo.read("seen.txt"), "base\nstaged\n");
+    assert_eq!(
+        repo.read("seen-other.txt"),
+        "other\n",
+        "the check saw the fix that is not staged\n{}",
+        run.stderr
+    );
+    assert_eq!(repo.read("other.txt"), "other\nfixed\n");
+    assert_eq!(repo.read("file.txt"), "base\nstaged\nunstaged\n");
+    assert_eq!(repo.show("HEAD:other.txt"), b"other\n");
+    assert_eq!(repo.show("HEAD:file.txt"), b"base\nstaged\n");
+}
+
 #[track_caller]
 fn assert_kept_aside(repo: &TestRepo, run: &common::Run) {
     let user = b"base\nstaged\nunstaged\n".to_vec();
