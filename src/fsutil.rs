@@ -88,7 +88,11 @@ pub fn rewrite_user_file(path: &Path, bytes: &[u8], journal: &Path) -> std::io::
     let tmp = path.with_file_name(name);
     private_dir(journal).map_err(std::io::Error::other)?;
     let note = journal.join(&seq);
-    fs::write(&note, tmp.as_os_str().as_bytes())?;
+    if let Err(e) = fs::write(&note, tmp.as_os_str().as_bytes()) {
+        // A full disk may leave the note empty: nothing to sweep for.
+        let _ = fs::remove_file(&note);
+        return Err(e);
+    }
     crate::fault::point("rewrite-noted");
     let result = (|| {
         let mut f = OpenOptions::new()

@@ -86,6 +86,13 @@ fn main() -> std::process::ExitCode {
             } else {
                 let _ = report::stdout().flush();
                 report::errln!("{} {err:#}", console::style("error:").red().bold());
+                if err
+                    .chain()
+                    .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                    .any(|e| matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)))
+                {
+                    report::errln!("hint: free some space on that disk (or quota), then run again");
+                }
                 exit::Exit::Usage
             }
         }

@@ -10,7 +10,7 @@
 //!
 //! flock cannot upgrade in place: the shared hold is let go first, and
 //! another run may take the tree alone, change it and let go before the
-//! upgrade is had. So the lock file holds a generation, a count that every
+//! upgrade is had. So the lock file keeps a generation, a count that every
 //! exclusive holder advances when it takes the lock: an upgrade that finds
 //! it moved since the read reads again.
 
@@ -45,7 +45,6 @@ fn open(git_dir: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
-        .read(true)
         .write(true)
         .mode(0o600)
         .open(&path)
@@ -68,34 +67,38 @@ fn try_lock(file: &File, mode: Mode) -> Result<bool> {
 
 /// The lock just taken on `file`; taken alone, the generation is advanced
 /// before it is handed out (see the module's note).
-fn taken(file: File, mode: Mode) -> Result<TreeLock> {
+fn taken(file: File, mode: Mode) -> TreeLock {
     let lock = TreeLock { file };
     if mode == Mode::Exclusive {
-        lock.advance()?;
+        lock.advance();
     }
-    Ok(lock)
+    lock
 }
 
 impl TreeLock {
-    /// How many times the tree was taken alone, as the lock file counts
-    /// (0 for a file that never counted: one of an older precheck).
-    fn generation(&self) -> u64 {
-        use std::os::unix::fs::FileExt;
-        let mut bytes = [0u8; 8];
-        match self.file.read_exact_at(&mut bytes, 0) {
-            Ok(()) => u64::from_le_bytes(bytes),
-            Err(_) => 0,
-        }
+    /// How many times the tree was taken alone: the lock file's
+    /// modification time, which each exclusive holder moves on by one
+    /// nanosecond (a count kept in the inode needs no free block: a full
+    /// disk never stops a run from taking the lock).
+    fn generation(&self) -> u128 {
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos())
     }
 
-    /// Counts one more exclusive hold (taken: nobody else reads or writes
-    /// the count meanwhile).
-    fn advance(&self) -> Result<()> {
-        use std::os::unix::fs::FileExt;
-        let next = self.generation().wrapping_add(1);
-        self.file
-            .write_all_at(&next.to_le_bytes(), 0)
-            .context("cannot write the work-tree lock")
+    /// Counts one more exclusive hold (taken: nobody else moves the count
+    /// meanwhile). Where it cannot be moved (a file system that keeps
+    /// coarser times, or refuses), the holder's own upgrade sees a count
+    /// that did not move by its step, and reads again.
+    fn advance(&self) {
+        if let Ok(now) = self.file.metadata().and_then(|m| m.modified()) {
+            let _ = self
+                .file
+                .set_modified(now + std::time::Duration::from_nanos(1));
+        }
     }
 }
 
@@ -109,7 +112,7 @@ impl TreeLock {
     pub fn try_acquire(git_dir: &Path, mode: Mode) -> Result<Attempt> {
         let file = open(git_dir)?;
         Ok(if try_lock(&file, mode)? {
-            Attempt::Got(taken(file, mode)?)
+            Attempt::Got(taken(file, mode))
         } else {
             Attempt::Busy
         })
@@ -128,7 +131,7 @@ impl TreeLock {
         let mut said = false;
         loop {
             if try_lock(&file, mode)? {
-                return Ok(Some(taken(file, mode)?));
+                return Ok(Some(taken(file, mode)));
             }
             if !said {
                 crate::report::errln!("precheck: {}", holders());

@@ -795,3 +795,91 @@ fn a_fixer_killed_at_any_step_of_a_rewrite_leaves_whole_files_and_no_strays() {
         );
     }
 }
+
+/// A built-in fixer on a full disk: the rewrite cannot be written, so the
+/// check fails and says why, the user's file keeps every byte, and neither
+/// a half-written file beside it nor a note of it is left. With room again
+/// the fix goes through.
+#[test]
+fn a_fixer_on_a_full_disk_fails_and_leaves_the_file_whole() {
+    let Some(disk) = common::SmallDisk::mount("8m") else {
+        return;
+    };
+    let repo = TestRepo::new();
+    repo.checks("[checks.tw]\nrun = \"builtin:trailing-whitespace\"\nglob = \"*.txt\"\n");
+    let old: Vec<u8> = (0..150_000u32)
+        .flat_map(|i| format!("{:06} \n", i % 1000).into_bytes())
+        .collect();
+    let fixed: Vec<u8> = (0..150_000u32)
+        .flat_map(|i| format!("{:06}\n", i % 1000).into_bytes())
+        .collect();
+    repo.write("big.txt", &old);
+    repo.git(&["add", "-A"]);
+    repo.commit("base");
+    let root = disk.dir.path().join("repo");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(repo.path())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let run = || {
+        let mut cmd = repo.command(&["run", "--all", "--no-cache", "--format", "json"]);
+        cmd.current_dir(&root);
+        common::finish(&mut cmd, &root)
+    };
+    let strays = || -> Vec<String> {
+        let mut found: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".precheck-"))
+            .collect();
+        let notes = root.join(".git/precheck/rewrites");
+        found.extend(
+            std::fs::read_dir(notes)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| format!("note {}", e.file_name().to_string_lossy())),
+        );
+        found
+    };
+    // Room for the run's own small files, not for a second big.txt.
+    // No room at all: the run cannot keep its record, so it stops before
+    // anything, and says what to do.
+    common::fill(disk.dir.path(), 0);
+    let none = run();
+    assert_eq!(none.code, 2, "{}", none.context);
+    assert!(
+        none.stderr.contains("No space left") && none.stderr.contains("hint: free some space"),
+        "{}",
+        none.context
+    );
+    assert!(std::fs::read(root.join("big.txt")).unwrap() == old);
+    std::fs::remove_file(disk.dir.path().join("filler")).unwrap();
+    // Room for the run's own small files, not for a second big.txt.
+    common::fill(disk.dir.path(), 300_000);
+    let full = run();
+    assert_eq!(full.code, 1, "{}", full.context);
+    let tail = full.check("tw")["tail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        tail.contains("big.txt: cannot rewrite") && tail.contains("No space left"),
+        "{}",
+        full.context
+    );
+    assert!(
+        std::fs::read(root.join("big.txt")).unwrap() == old,
+        "every byte kept"
+    );
+    assert!(strays().is_empty(), "{:?}", strays());
+    std::fs::remove_file(disk.dir.path().join("filler")).unwrap();
+    let roomy = run();
+    assert_eq!(roomy.code, 1, "a fixer that fixed fails\n{}", roomy.context);
+    assert!(std::fs::read(root.join("big.txt")).unwrap() == fixed);
+    assert!(strays().is_empty(), "{:?}", strays());
+}

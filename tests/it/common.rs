@@ -384,3 +384,56 @@ pub fn task(repo: &TestRepo, id: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("run {id} not listed: {doc}"))
 }
+
+/// A small file system of our own (tmpfs), for a real full disk. Needs
+/// root (CI runs as root); says so and returns None elsewhere.
+pub struct SmallDisk {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-l"])
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Fills the file system `dir` is on, but for `leave` bytes.
+pub fn fill(dir: &Path, leave: u64) {
+    let path = dir.join("filler");
+    let mut f = fs::File::create(&path).unwrap();
+    let chunk = vec![7u8; 4096];
+    use std::io::Write;
+    loop {
+        // SAFETY: statvfs on a valid path into a zeroed struct.
+        let free = unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+            libc::statvfs(c.as_ptr(), &mut st);
+            st.f_bavail as u64 * st.f_frsize as u64
+        };
+        if free <= leave || f.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    f.sync_all().ok();
+}

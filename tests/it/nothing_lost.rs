@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::{self, item, tree, Item, TestRepo};
+use crate::common::{self, fill, item, tree, Item, SmallDisk, TestRepo};
 
 /// Everything precheck moved to `recovered/`.
 fn recovered(repo: &TestRepo) -> Vec<Item> {
@@ -717,59 +717,6 @@ fn newer_work_committed_after_a_crash_is_not_overwritten_by_old_drafts() {
         "{}",
         run.context
     );
-}
-
-/// A small file system of our own (tmpfs), for a real full disk. Needs
-/// root (CI runs as root); says so and returns None elsewhere.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
-            return None;
-        }
-        Some(SmallDisk { dir })
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .args(["-l"])
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// Fills the file system `dir` is on, but for `leave` bytes.
-fn fill(dir: &Path, leave: u64) {
-    let path = dir.join("filler");
-    let mut f = fs::File::create(&path).unwrap();
-    let chunk = vec![7u8; 4096];
-    use std::io::Write;
-    loop {
-        // SAFETY: statvfs on a valid path into a zeroed struct.
-        let free = unsafe {
-            let mut st: libc::statvfs = std::mem::zeroed();
-            let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
-            libc::statvfs(c.as_ptr(), &mut st);
-            st.f_bavail as u64 * st.f_frsize as u64
-        };
-        if free <= leave || f.write_all(&chunk).is_err() {
-            break;
-        }
-    }
-    f.sync_all().ok();
 }
 
 #[test]
