@@ -11,18 +11,117 @@
 pub const TYPE_GAP: &str = "an executable file with no extension is typed by its shebang in pre-commit; a glob cannot see that";
 
 /// Whether a file named `name` carries `tag` by its name or extension
-/// (extensions compared lowercased, as identify does).
+/// (extensions compared lowercased, as identify does). A name is matched
+/// whole or by a `.`-separated part of it, the first that identify knows
+/// (`Dockerfile.xenial` is a Dockerfile).
 pub fn name_has(tag: &str, name: &str) -> bool {
-    let ext = match name.rfind('.') {
-        Some(i) if i > 0 => name[i + 1..].to_ascii_lowercase(),
-        _ => String::new(),
-    };
+    let ext = extension(name);
+    let known = known_name(name);
     globs(tag).is_some_and(|patterns| {
         patterns.iter().any(|p| match p.strip_prefix("*.") {
-            Some(e) => !ext.is_empty() && e == ext,
-            None => *p == name,
+            Some(e) => ext.as_deref() == Some(e),
+            None => known == Some(*p),
         })
     })
+}
+
+/// Whether a file is text or binary, when identify decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Text,
+    Binary,
+}
+
+/// What identify decides of a file named `name` from its name alone:
+/// `text` for a name it knows, else its extension's; None when the file
+/// must be read to know (identify reads its first KiB).
+pub fn encoding_by_name(name: &str) -> Option<Encoding> {
+    if known_name(name).is_some() {
+        return Some(Encoding::Text);
+    }
+    let ext = extension(name)?;
+    let ext: &str = &ext;
+    if TEXT_EXTENSIONS.binary_search(&ext).is_ok() {
+        Some(Encoding::Text)
+    } else if BINARY_EXTENSIONS.binary_search(&ext).is_ok() {
+        Some(Encoding::Binary)
+    } else {
+        None
+    }
+}
+
+/// The extension as identify takes it: Python's `splitext` (leading dots
+/// are no extension's), without its dot, lowercased; None without one.
+fn extension(name: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let body = name.trim_start_matches('.');
+    let ext = &body[body.rfind('.')? + 1..];
+    if ext.is_empty() {
+        None
+    } else if ext.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(ext.to_ascii_lowercase().into())
+    } else {
+        Some(ext.into())
+    }
+}
+
+/// The name identify knows the file by: the whole name, else the first
+/// `.`-separated part of it in its table of names. (Asked of every file
+/// by several checks: a name is looked up only when its first byte and
+/// length can be a known name's.)
+fn known_name(name: &str) -> Option<&str> {
+    const WHOLE: Filter = Filter::of(NAMES, false);
+    const PART: Filter = Filter::of(NAMES, true);
+    if WHOLE.may_hold(name) && NAMES.binary_search(&name).is_ok() {
+        return Some(name);
+    }
+    name.split('.')
+        .find(|part| PART.may_hold(part) && NAMES.binary_search(part).is_ok())
+}
+
+/// The first bytes and the lengths of a set of names, to pass over most
+/// names that are none of them without a search.
+struct Filter {
+    first: [bool; 256],
+    shortest: usize,
+    longest: usize,
+}
+
+impl Filter {
+    /// Of `names`, or of those without a dot only (a `.`-separated part
+    /// has none).
+    const fn of(names: &[&str], plain: bool) -> Filter {
+        let mut f = Filter {
+            first: [false; 256],
+            shortest: usize::MAX,
+            longest: 0,
+        };
+        let mut i = 0;
+        while i < names.len() {
+            let b = names[i].as_bytes();
+            let mut dotted = false;
+            let mut k = 0;
+            while k < b.len() {
+                dotted |= b[k] == b'.';
+                k += 1;
+            }
+            if !(b.is_empty() || plain && dotted) {
+                f.first[b[0] as usize] = true;
+                if b.len() < f.shortest {
+                    f.shortest = b.len();
+                }
+                if b.len() > f.longest {
+                    f.longest = b.len();
+                }
+            }
+            i += 1;
+        }
+        f
+    }
+
+    fn may_hold(&self, name: &str) -> bool {
+        (self.shortest..=self.longest).contains(&name.len())
+            && self.first[name.as_bytes()[0] as usize]
+    }
 }
 
 /// The globs of the file names tagged `tag`; `None` for a tag no name
@@ -537,4 +636,444 @@ pub fn is_content_tag(tag: &str) -> bool {
             | "directory"
             | "socket"
     )
+}
+
+/// identify's `NAMES`: whole file names (or a `.`-separated part of one),
+/// every one of them tagged `text`.
+const NAMES: &[&str] = &[
+    ".ansible-lint",
+    ".babelrc",
+    ".bash_aliases",
+    ".bash_profile",
+    ".bashrc",
+    ".bazelrc",
+    ".bowerrc",
+    ".browserslistrc",
+    ".clang-format",
+    ".clang-tidy",
+    ".codespellrc",
+    ".coveragerc",
+    ".cshrc",
+    ".csslintrc",
+    ".dockerignore",
+    ".editorconfig",
+    ".envrc",
+    ".flake8",
+    ".gitattributes",
+    ".gitconfig",
+    ".gitignore",
+    ".gitlint",
+    ".gitmodules",
+    ".hgrc",
+    ".isort.cfg",
+    ".jshintrc",
+    ".mailmap",
+    ".mention-bot",
+    ".npmignore",
+    ".pdbrc",
+    ".prettierignore",
+    ".profile",
+    ".pypirc",
+    ".rstcheck.cfg",
+    ".salt-lint",
+    ".sqlfluff",
+    ".yamllint",
+    ".zlogin",
+    ".zlogout",
+    ".zprofile",
+    ".zshenv",
+    ".zshrc",
+    "AUTHORS",
+    "BUILD",
+    "Brewfile",
+    "CHANGELOG",
+    "CMakeLists.txt",
+    "CONTRIBUTING",
+    "COPYING",
+    "Cargo.lock",
+    "Cargo.toml",
+    "Containerfile",
+    "Dockerfile",
+    "Fastfile",
+    "GNUmakefile",
+    "Gemfile",
+    "Gemfile.lock",
+    "Jenkinsfile",
+    "LICENSE",
+    "MAINTAINERS",
+    "Makefile",
+    "NEWS",
+    "NOTICE",
+    "PATENTS",
+    "PKGBUILD",
+    "Pipfile",
+    "Pipfile.lock",
+    "README",
+    "Rakefile",
+    "SConscript",
+    "SConstruct",
+    "SCsub",
+    "Tiltfile",
+    "Vagrantfile",
+    "WORKSPACE",
+    "bblayers.conf",
+    "bitbake.conf",
+    "config.ru",
+    "copy.bara.sky",
+    "direnvrc",
+    "go.mod",
+    "go.sum",
+    "makefile",
+    "meson.build",
+    "meson.options",
+    "meson_options.txt",
+    "poetry.lock",
+    "pom.xml",
+    "pylintrc",
+    "pyproject.toml",
+    "rebar.config",
+    "setup.cfg",
+    "sys.config",
+    "sys.config.src",
+    "uv.lock",
+    "wscript",
+];
+
+/// The extensions identify tags `text` without reading the file.
+const TEXT_EXTENSIONS: &[&str] = &[
+    "adoc",
+    "aj",
+    "apinotes",
+    "asciidoc",
+    "asm",
+    "astro",
+    "avsc",
+    "bash",
+    "bat",
+    "bats",
+    "bazel",
+    "bb",
+    "bbappend",
+    "bbclass",
+    "beancount",
+    "bib",
+    "bzl",
+    "c",
+    "c++",
+    "c++m",
+    "cc",
+    "ccm",
+    "cfg",
+    "chs",
+    "cjs",
+    "clj",
+    "cljc",
+    "cljs",
+    "cmake",
+    "cmd",
+    "cnf",
+    "coffee",
+    "conf",
+    "cpp",
+    "cppm",
+    "cr",
+    "crt",
+    "cs",
+    "csh",
+    "cson",
+    "csproj",
+    "css",
+    "csv",
+    "csx",
+    "cu",
+    "cue",
+    "cuh",
+    "cxx",
+    "cxxm",
+    "cylc",
+    "dart",
+    "dbc",
+    "def",
+    "diff",
+    "dtd",
+    "edn",
+    "ejs",
+    "ejson",
+    "elm",
+    "env",
+    "erb",
+    "erl",
+    "escript",
+    "ex",
+    "exs",
+    "eyaml",
+    "f03",
+    "f08",
+    "f90",
+    "f95",
+    "feature",
+    "fish",
+    "fs",
+    "fsproj",
+    "fsx",
+    "gd",
+    "gemspec",
+    "geojson",
+    "gleam",
+    "go",
+    "gotmpl",
+    "gpx",
+    "gradle",
+    "graphql",
+    "groovy",
+    "gyb",
+    "gyp",
+    "gypi",
+    "h",
+    "hbs",
+    "hcl",
+    "hh",
+    "hlsl",
+    "hlsli",
+    "hpp",
+    "hrl",
+    "hs",
+    "htm",
+    "html",
+    "hxx",
+    "ics",
+    "idl",
+    "idr",
+    "inc",
+    "ini",
+    "inl",
+    "ino",
+    "inx",
+    "ipp",
+    "ipxe",
+    "ipynb",
+    "ixx",
+    "j2",
+    "jade",
+    "java",
+    "jbuilder",
+    "jenkins",
+    "jenkinsfile",
+    "jinja",
+    "jinja2",
+    "jl",
+    "js",
+    "json",
+    "json5",
+    "jsonld",
+    "jsonnet",
+    "jsx",
+    "key",
+    "kml",
+    "kt",
+    "kts",
+    "lean",
+    "lektorproject",
+    "less",
+    "lfm",
+    "lhs",
+    "libsonnet",
+    "lidr",
+    "liquid",
+    "lpi",
+    "lpr",
+    "lr",
+    "lua",
+    "luau",
+    "m",
+    "m4",
+    "magik",
+    "make",
+    "manifest",
+    "map",
+    "markdown",
+    "md",
+    "mdx",
+    "meson",
+    "metal",
+    "mib",
+    "mjs",
+    "mk",
+    "ml",
+    "mli",
+    "mm",
+    "modulemap",
+    "mscx",
+    "mustache",
+    "myst",
+    "ngdoc",
+    "nim",
+    "nimble",
+    "nims",
+    "nix",
+    "njk",
+    "nu",
+    "pas",
+    "patch",
+    "pem",
+    "php",
+    "php4",
+    "php5",
+    "phtml",
+    "piskel",
+    "pl",
+    "plantuml",
+    "pm",
+    "po",
+    "pom",
+    "pp",
+    "prisma",
+    "properties",
+    "props",
+    "proto",
+    "ps1",
+    "psd1",
+    "psm1",
+    "pug",
+    "puml",
+    "purs",
+    "pxd",
+    "pxi",
+    "py",
+    "pyi",
+    "pyproj",
+    "pyt",
+    "pyw",
+    "pyx",
+    "qmd",
+    "qml",
+    "r",
+    "rake",
+    "rb",
+    "resx",
+    "rng",
+    "robot",
+    "rs",
+    "rst",
+    "s",
+    "sas",
+    "sass",
+    "sbt",
+    "sc",
+    "scala",
+    "scm",
+    "scss",
+    "sh",
+    "sln",
+    "slnx",
+    "sls",
+    "sol",
+    "spec",
+    "sql",
+    "ss",
+    "sty",
+    "styl",
+    "sv",
+    "svelte",
+    "svg",
+    "svh",
+    "swift",
+    "swiftdeps",
+    "tac",
+    "targets",
+    "templ",
+    "tex",
+    "textproto",
+    "tf",
+    "tfvars",
+    "thrift",
+    "toml",
+    "tpp",
+    "ts",
+    "tsv",
+    "tsx",
+    "twig",
+    "txsprofile",
+    "txt",
+    "txtpb",
+    "urdf",
+    "v",
+    "vala",
+    "vb",
+    "vbproj",
+    "vcxproj",
+    "vdx",
+    "vh",
+    "vhd",
+    "vim",
+    "vtl",
+    "vue",
+    "wixproj",
+    "wkt",
+    "wsdl",
+    "wsgi",
+    "wxi",
+    "wxl",
+    "wxs",
+    "xacro",
+    "xaml",
+    "xcconfig",
+    "xcscheme",
+    "xctestplan",
+    "xcworkspacedata",
+    "xhtml",
+    "xlf",
+    "xliff",
+    "xml",
+    "xq",
+    "xql",
+    "xqm",
+    "xqu",
+    "xquery",
+    "xqy",
+    "xsd",
+    "xsl",
+    "xslt",
+    "yaml",
+    "yamlld",
+    "yang",
+    "yin",
+    "yml",
+    "zcml",
+    "zig",
+    "zpt",
+    "zsh",
+];
+
+/// The extensions identify tags `binary` without reading the file.
+const BINARY_EXTENSIONS: &[&str] = &[
+    "ai", "asar", "avif", "bmp", "bz2", "bz3", "dll", "ear", "eot", "eps", "exe", "fits", "ggb",
+    "gif", "gz", "icns", "ico", "jar", "jpeg", "jpg", "mscz", "otf", "p12", "pdf", "png", "pyz",
+    "pyzw", "so", "swf", "tar", "tgz", "tif", "tiff", "ttf", "war", "wav", "webp", "whl", "woff",
+    "woff2", "zip",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::{encoding_by_name, extension, name_has, Encoding};
+
+    #[test]
+    fn names_and_extensions_as_identify_takes_them() {
+        // Python's splitext: leading dots are no extension's.
+        assert_eq!(extension(".bashrc"), None);
+        assert_eq!(extension("..a.B"), Some("b".into()));
+        assert_eq!(extension("a."), None);
+        // Whole names, then a `.`-separated part.
+        assert!(name_has("dockerfile", "Dockerfile.xenial"));
+        assert!(name_has("toml", "Pipfile.old"));
+        assert!(name_has("json", "Pipfile.lock"));
+        assert!(!name_has("toml", "Pipfile.lock"));
+        assert!(name_has("json", "A.JSON"));
+        assert_eq!(encoding_by_name("doc.PDF"), Some(Encoding::Binary));
+        assert_eq!(encoding_by_name("data.json"), Some(Encoding::Text));
+        assert_eq!(encoding_by_name("Makefile"), Some(Encoding::Text));
+        // A plist may be either: read it.
+        assert_eq!(encoding_by_name("Info.plist"), None);
+        assert_eq!(encoding_by_name("no-extension"), None);
+    }
 }

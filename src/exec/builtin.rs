@@ -10,6 +10,7 @@
 //! any fixer). A stop request is looked at between files.
 
 mod content;
+mod json;
 mod syntax;
 mod text;
 mod tree;
@@ -23,6 +24,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::builtins::{FileType, Kind};
 use crate::exec::spawn::InProcess;
+use crate::identify::Encoding;
 
 /// What one file gave: its messages, and whether it fails the check.
 #[derive(Default)]
@@ -171,8 +173,8 @@ fn select<'a>(files: &'a [PathBuf], t: FileType, dir: &Path, stop: &AtomicBool) 
 
 /// The file as a target when it is of the type a built-in looks at
 /// (identify's tags, as pre-commit matches them: every type a regular
-/// file, but a symlink; text by its first KiB; executable by its mode
-/// bits). Gone files are not.
+/// file, but a symlink; text by its name, else by its first KiB;
+/// executable by its mode bits). Gone files are not.
 fn load<'a>(shown: &'a PathBuf, t: FileType, dir: &Path) -> Option<Target<'a>> {
     let path = dir.join(shown);
     let meta = crate::reads::look(&path).ok()?;
@@ -188,11 +190,20 @@ fn load<'a>(shown: &'a PathBuf, t: FileType, dir: &Path) -> Option<Target<'a>> {
         FileType::Any => Some(target(None)),
         FileType::ExecutableText if meta.permissions().mode() & 0o111 == 0 => None,
         FileType::Text | FileType::ExecutableText => {
+            // identify decides by the name when it can (a `.pdf` is binary
+            // whatever its first KiB; a UTF-16 `.json` is text), and only
+            // then by the content.
+            let name = shown.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let by_name = crate::identify::encoding_by_name(name);
+            if by_name == Some(Encoding::Binary) {
+                return None;
+            }
             // Unreadable: given to the built-in, which says so.
             let Ok(bytes) = crate::reads::bytes(&path, &meta) else {
                 return Some(target(None));
             };
-            is_text(&bytes[..bytes.len().min(1024)]).then(|| target(Some(bytes)))
+            (by_name == Some(Encoding::Text) || is_text(&bytes[..bytes.len().min(1024)]))
+                .then(|| target(Some(bytes)))
         }
         // The name said it; identify tags these text without reading.
         FileType::Yaml | FileType::Toml | FileType::Json => Some(target(None)),

@@ -48,6 +48,30 @@ fn corpus() -> Vec<(&'static str, &'static [u8], bool)> {
         ),
         ("json/bad.json", b"{\"a\": }\n", false),
         ("json/.babelrc", b"{\"x\": 1,}\n", false),
+        // identify types these by name, not by their first KiB: a PDF that
+        // reads as text is binary, a Dockerfile with a NUL is text, and a
+        // Pipfile by another extension is TOML.
+        ("names/doc.pdf", b"%PDF-1.4  \nsome text \n", false),
+        ("names/Dockerfile.dev", b"FROM x  \n\0\n", false),
+        ("toml/Pipfile.old", b"[packages\n", false),
+        // What Python's json reads and a strict parser would not.
+        (
+            "json/nan.json",
+            b"{\"a\": NaN, \"b\": [Infinity, -Infinity, 1e400]}\n",
+            false,
+        ),
+        ("json/bom.json", b"\xef\xbb\xbf{\"a\": 1}\n", false),
+        (
+            "json/utf16.json",
+            b"\xff\xfe{\0\"\0a\0\"\0:\0 \x001\0}\0\n\0",
+            false,
+        ),
+        ("json/surrogate.json", b"[\"\\ud800\"]\n", false),
+        (
+            "json/escaped-dup.json",
+            b"{\"a\": 1, \"\\u0061\": 2}\n",
+            false,
+        ),
         ("yaml/ok.yaml", b"a: 1\nb: [1, 2]\n", false),
         ("yaml/bad.yml", b"a: [1, 2\n", false),
         ("yaml/multi.yaml", b"a: 1\n---\nb: 2\n", false),

@@ -1,11 +1,9 @@
 //! The built-ins that parse: check-yaml, check-toml and check-json, failing
 //! where pre-commit-hooks' parsers fail (a YAML tag no safe loader knows,
-//! more than one YAML document unless allowed, a JSON object's key twice).
+//! more than one YAML document unless allowed; JSON is read as Python
+//! reads it, in `json`).
 
-use std::collections::HashSet;
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 use super::{Target, Verdict};
 use crate::builtins::Builtin;
@@ -102,65 +100,11 @@ pub fn toml(t: &Target, bytes: &[u8]) -> Verdict {
 }
 
 pub fn json(t: &Target, bytes: &[u8]) -> Verdict {
-    match serde_json::from_slice::<Unique>(bytes) {
-        Ok(_) => Verdict::default(),
+    match super::json::check(bytes) {
+        Ok(()) => Verdict::default(),
         Err(e) => Verdict::fail(format!(
             "{}: Failed to json decode ({e})",
             t.shown.display()
         )),
-    }
-}
-
-/// Any JSON value whose objects name each key once.
-struct Unique;
-
-impl<'de> Deserialize<'de> for Unique {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
-        d.deserialize_any(UniqueVisitor)
-    }
-}
-
-struct UniqueVisitor;
-
-impl<'de> Visitor<'de> for UniqueVisitor {
-    type Value = Unique;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_unit<E>(self) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Unique, A::Error> {
-        while items.next_element::<Unique>()?.is_some() {}
-        Ok(Unique)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(de::Error::custom(format!("Duplicate key: {key}")));
-            }
-            map.next_value::<Unique>()?;
-        }
-        Ok(Unique)
     }
 }
