@@ -26,8 +26,9 @@ use crate::store::cache::{self, Cache};
 use crate::store::{history, runs, services};
 use crate::sys::{proc, signal};
 use crate::units::format_size;
+use crate::worktree::drift;
 use crate::worktree::fixes::{self, Files, Modified};
-use crate::worktree::git::{Repo, Unstaged};
+use crate::worktree::git::{Input, Repo, Unstaged};
 use crate::worktree::lock::{self, TreeLock};
 use crate::worktree::snapshot::{self, Snapshot};
 
@@ -181,8 +182,9 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     };
     // Keys of the checks whose passes may be cached, and the passes found.
     let cache = Cache::open(repo.git_dir());
-    let keys = cache_keys(repo, config, &plan, &req)?;
+    let keys = cache_keys(repo, config, &plan, &req, &run_dir.path)?;
     let cached: Vec<Option<cache::Entry>> = keys
+        .of
         .iter()
         .map(|k| k.as_deref().and_then(|k| cache.get(k)))
         .collect();
@@ -242,7 +244,19 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     )?;
     let killed = result.killed;
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
-    cache.remember_passes(config, &keys, &jobs, &job_of, &result, &modified);
+    // What changed in the tree while they ran (an editor, an agent, a
+    // check): asked only when there is a pass to remember.
+    let drift = || {
+        let placed = snapshot.as_ref().map(Snapshot::placed);
+        drift::since(
+            keys.mark.as_ref(),
+            repo.root(),
+            &keys.inputs,
+            |rel, meta| placed.as_ref().is_some_and(|p| p.holds(rel, meta)),
+            || repo.inputs(keys.index_only).ok(),
+        )
+    };
+    cache.remember_passes(config, &keys.of, &jobs, &job_of, &result, &modified, drift);
     let stage = (req.stage_fixes && result.interrupted_by.is_none() && !killed).then_some(
         |conflicting: &[PathBuf]| fixes::stage(repo, config, &mut modified, conflicting),
     );
@@ -326,25 +340,45 @@ fn set_aside(repo: &Repo, req: &Request, started: Option<Unstaged>) -> Result<Ve
     Ok(unstaged)
 }
 
+/// The cache keys of the checks that run and may be cached, and the tree
+/// they were made of.
+struct Keys {
+    of: Vec<Option<String>>,
+    /// The files of the tree, as the keys hold them (none when no check
+    /// has a key).
+    inputs: Vec<Input>,
+    /// Taken from the index (unstaged changes set aside), not the work tree.
+    index_only: bool,
+    /// Just before the tree was read: what changes from then on is new.
+    mark: Option<drift::Mark>,
+}
+
 /// The cache key of each check that runs and may be cached.
 fn cache_keys(
     repo: &Repo,
     config: &Config,
     plan: &Plan,
     req: &Request,
-) -> Result<Vec<Option<String>>> {
+    run_dir: &Path,
+) -> Result<Keys> {
     let wanted: Vec<bool> = config
         .checks
         .iter()
         .zip(&plan.decisions)
         .map(|(c, d)| d.runs() && c.cache && config.settings.cache && !req.no_cache)
         .collect();
-    if !wanted.contains(&true) {
-        return Ok(vec![None; config.checks.len()]);
-    }
     // Checks see the index's content when unstaged changes are set aside,
     // else the work tree as it is.
     let index_only = req.stash && matches!(req.change, Change::Staged);
+    if !wanted.contains(&true) {
+        return Ok(Keys {
+            of: vec![None; config.checks.len()],
+            inputs: Vec::new(),
+            index_only,
+            mark: None,
+        });
+    }
+    let mark = drift::Mark::now(run_dir);
     let inputs = repo.inputs(index_only)?;
     let mut hook_inputs = req.hook_inputs.clone();
     // Hidden untracked files are not seen: another tree, another key.
@@ -354,7 +388,7 @@ fn cache_keys(
         b" untracked=show"
     });
     let context = cache::Context::new(&req.sel.hook, &hook_inputs);
-    Ok(config
+    let of = config
         .checks
         .iter()
         .zip(&plan.decisions)
@@ -369,7 +403,13 @@ fn cache_keys(
             ),
             _ => None,
         })
-        .collect())
+        .collect();
+    Ok(Keys {
+        of,
+        inputs,
+        index_only,
+        mark,
+    })
 }
 
 pub fn default_jobs(config: &Config) -> usize {

@@ -33,6 +33,7 @@ use crate::exec::supervisor::RunResult;
 use crate::outcome::Status;
 use crate::plan::Matcher;
 use crate::store::runs;
+use crate::worktree::drift::Drift;
 use crate::worktree::fixes::Modified;
 use crate::worktree::git::Input;
 
@@ -376,7 +377,10 @@ impl Cache {
         n
     }
 
-    /// Stores the passes of cacheable checks (not of fixers that changed files).
+    /// Stores the passes of cacheable checks (not of fixers that changed
+    /// files, nor of checks whose inputs changed while they ran: `drift`
+    /// tells which did, asked once, at the first pass to store).
+    #[allow(clippy::too_many_arguments)]
     pub fn remember_passes(
         &self,
         config: &Config,
@@ -385,7 +389,10 @@ impl Cache {
         job_of: &[Option<usize>],
         result: &RunResult,
         modified: &[Modified],
+        drift: impl FnOnce() -> Drift,
     ) {
+        let mut drift = Some(drift);
+        let mut drifted: Option<Drift> = None;
         // Opened (made, the first time) at the first pass to store.
         let mut writer: Option<Option<fs::File>> = None;
         for (i, check) in config.checks.iter().enumerate() {
@@ -402,6 +409,15 @@ impl Cache {
                 .iter()
                 .any(|&a| modified.iter().any(|m| m.check == jobs[a].name))
             {
+                continue;
+            }
+            // It may have seen another tree than its key's.
+            let now = drifted.get_or_insert_with(|| drift.take().map_or(Drift::Unknown, |d| d()));
+            let seen = match check.inputs.is_empty() {
+                true => None,
+                false => Matcher::from_patterns(&check.inputs, &[]).ok(),
+            };
+            if !now.spares(|p| seen.as_ref().is_none_or(|m| m.matches(p))) {
                 continue;
             }
             let Some(file) = writer.get_or_insert_with(|| self.writable()) else {

@@ -213,6 +213,17 @@ struct Stamp {
 }
 
 impl Stamp {
+    fn of(m: &fs::Metadata) -> Stamp {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            mode: m.mode(),
+        }
+    }
+
     fn same_file(&self, other: &Stamp) -> bool {
         (self.dev, self.ino, self.size, self.mtime, self.mode)
             == (other.dev, other.ino, other.size, other.mtime, other.mode)
@@ -220,15 +231,7 @@ impl Stamp {
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    let m = fs::symlink_metadata(path).ok()?;
-    Some(Stamp {
-        dev: m.dev(),
-        ino: m.ino(),
-        size: m.size(),
-        mtime: (m.mtime(), m.mtime_nsec()),
-        ctime: (m.ctime(), m.ctime_nsec()),
-        mode: m.mode(),
-    })
+    fs::symlink_metadata(path).ok().map(|m| Stamp::of(&m))
 }
 
 /// What is at a tracked path now, found before anything is touched.
@@ -280,6 +283,18 @@ fn inspect(root: &Path, rel: &Path) -> std::result::Result<Place, String> {
         }
     }
     unreachable!("the last component returns")
+}
+
+/// The files a run put in place of unstaged changes, with their metadata
+/// just after.
+pub struct Placed(std::collections::HashMap<PathBuf, Stamp>);
+
+impl Placed {
+    /// Whether the file at `rel` (`meta`: its metadata now) is the version
+    /// the run put there, untouched since.
+    pub fn holds(&self, rel: &Path, meta: &fs::Metadata) -> bool {
+        self.0.get(rel).is_some_and(|s| *s == Stamp::of(meta))
+    }
 }
 
 /// Unstaged changes set aside for the length of a run.
@@ -544,6 +559,18 @@ impl<'r> Snapshot<'r> {
     /// How many files were set aside.
     pub fn len(&self) -> usize {
         self.manifest.entries.len()
+    }
+
+    /// The versions this run put in place, as they were just after.
+    pub fn placed(&self) -> Placed {
+        Placed(
+            self.manifest
+                .entries
+                .iter()
+                .zip(&self.stamps)
+                .filter_map(|(e, stamp)| Some((e.rel(), (*stamp)?)))
+                .collect(),
+        )
     }
 
     /// Records that fixes were staged: the index entries the manifest holds

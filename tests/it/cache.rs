@@ -326,3 +326,134 @@ fn a_crash_at_every_step_of_storing_passes_never_changes_a_verdict() {
         assert_eq!(ran(&repo), ["bad"], "point {k} ({})", points[k - 1]);
     }
 }
+
+/// A file changed while the checks ran (an editor, an agent at work): the
+/// check may have read the new bytes, so its pass is not remembered under
+/// the key of the old ones. Put back, the old bytes are checked again; a
+/// run that nothing changed is remembered as before.
+#[test]
+fn a_pass_over_a_tree_changed_while_it_ran_is_not_remembered() {
+    // (what the check needs, how the tree changes while it runs, how it
+    // is put back)
+    type Act = fn(&TestRepo);
+    let cases: [(&str, Act, Act); 3] = [
+        (
+            "grep -q good a.txt",
+            |r| {
+                r.write("a.txt", "good\n");
+            },
+            |r| {
+                r.write("a.txt", "bad\n");
+            },
+        ),
+        (
+            "test -e helper.txt",
+            |r| {
+                r.write("helper.txt", "new\n");
+            },
+            |r| std::fs::remove_file(r.file("helper.txt")).unwrap(),
+        ),
+        (
+            "test ! -e a.txt",
+            |r| std::fs::remove_file(r.file("a.txt")).unwrap(),
+            |r| {
+                r.write("a.txt", "bad\n");
+            },
+        ),
+    ];
+    for (needs, change, put_back) in cases {
+        let repo = TestRepo::new();
+        repo.checks(&format!(
+            "[checks.lint]\nrun = 'touch started; while [ ! -e go ]; do sleep 0.02; done; {needs}'\n"
+        ));
+        repo.write(".gitignore", "started\ngo\n");
+        repo.write("a.txt", "bad\n").stage(&["."]).commit("base");
+        let mut cmd = repo.command(&["run", "--all", "--format", "json"]);
+        let running =
+            std::thread::spawn(move || common::finish(&mut cmd, std::path::Path::new(".")));
+        common::wait_for("the check to start", || repo.file("started").exists());
+        change(&repo);
+        repo.write("go", "");
+        let first = running.join().unwrap();
+        first.expect_code(0);
+        put_back(&repo);
+        let again = repo.precheck(&["run", "--all", "--format", "json"]);
+        assert_eq!(
+            statuses(&again),
+            [("lint".to_string(), "failed".to_string())],
+            "`{needs}`: the pass over the changed tree was remembered\n{}",
+            again.context
+        );
+        // Nothing changes during this one: remembered.
+        change(&repo);
+        repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+        let cached = repo.precheck(&["run", "--all", "--format", "json"]);
+        assert_eq!(
+            statuses(&cached),
+            [("lint".to_string(), "cached".to_string())],
+            "{}",
+            cached.context
+        );
+    }
+}
+
+/// Unstaged changes set aside (a commit's run): the files put in their
+/// place are the run's own writes, not a change to the tree it keyed, so
+/// the pass is remembered, and the next commit of the same content uses it.
+/// (They are often written in the same tick of the file system's clock as
+/// the keys are made: by their change time alone, about half of these
+/// rounds were not remembered.)
+#[test]
+fn a_pass_with_unstaged_changes_set_aside_is_remembered() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.lint]\nrun = 'grep -q staged a.txt'\n");
+    repo.write("a.txt", "base\n").stage(&["."]).commit("base");
+    repo.write("a.txt", "base\nstaged\n")
+        .stage(&["a.txt"])
+        .write("a.txt", "base\nstaged\nunstaged\n");
+    for round in 0..12 {
+        repo.precheck(&["clean", "--cache"]).expect_code(0);
+        repo.precheck(&["run", "-q"]).expect_code(0);
+        let again = repo.precheck(&["run", "--format", "json"]);
+        assert_eq!(
+            statuses(&again),
+            [("lint".to_string(), "cached".to_string())],
+            "round {round}\n{}",
+            again.context
+        );
+        assert_eq!(repo.read("a.txt"), "base\nstaged\nunstaged\n");
+    }
+}
+
+/// A check that writes a file of the tree again with the same bytes (a
+/// generator whose output is committed): the tree it ended with is the one
+/// it was keyed on, so its pass is remembered. One that writes other bytes
+/// is not.
+#[test]
+fn a_check_that_rewrites_a_file_the_same_is_remembered() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.gen]\nrun = 'cat input.txt > out.txt'\n");
+    repo.write("input.txt", "v1\n")
+        .write("out.txt", "v1\n")
+        .stage(&["."])
+        .commit("base");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    let again = repo.precheck(&["run", "--all", "--format", "json"]);
+    assert_eq!(
+        statuses(&again),
+        [("gen".to_string(), "cached".to_string())],
+        "{}",
+        again.context
+    );
+    // Now it writes other bytes than the key's out.txt (v1): not remembered.
+    repo.write("input.txt", "v2\n");
+    repo.precheck(&["run", "--all", "-q"]).expect_code(0);
+    repo.write("out.txt", "v1\n");
+    let rerun = repo.precheck(&["run", "--all", "--format", "json"]);
+    assert_eq!(
+        statuses(&rerun),
+        [("gen".to_string(), "passed".to_string())],
+        "{}",
+        rerun.context
+    );
+}
