@@ -13,6 +13,9 @@
 //! - `PRECHECK_FAULT_PAUSE=NAME`: at the first point named NAME, create
 //!   `FILE.paused` (FILE from the trace variable) and wait until it is
 //!   removed.
+//! - `PRECHECK_FAULT_WATCH_FROM=N`: watch a tree's folders from N tracked
+//!   files on (0: always), so that a small test tree takes the path of a
+//!   big one.
 
 /// Marks one step. `name` says which (for example `set-aside 3/7`).
 #[cfg(debug_assertions)]
@@ -65,3 +68,18 @@ pub fn point(name: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn point(_name: &str) {}
+
+/// The number of tracked files from which folders are watched, when a
+/// test sets it.
+#[cfg(debug_assertions)]
+pub fn watch_from() -> Option<usize> {
+    std::env::var("PRECHECK_FAULT_WATCH_FROM")
+        .ok()
+        .and_then(|n| n.parse().ok())
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn watch_from() -> Option<usize> {
+    None
+}

@@ -182,7 +182,7 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     };
     // Keys of the checks whose passes may be cached, and the passes found.
     let cache = Cache::open(repo.git_dir());
-    let keys = cache_keys(repo, config, &plan, &req, &run_dir.path)?;
+    let mut keys = cache_keys(repo, config, &plan, &req, &run_dir.path)?;
     let cached: Vec<Option<cache::Entry>> = keys
         .of
         .iter()
@@ -246,14 +246,21 @@ pub fn execute(repo: &Repo, config: &Config, req: Request) -> Result<Exit> {
     let mut modified = fixes::changed(repo.root(), &fixers, &before);
     // What changed in the tree while they ran (an editor, an agent, a
     // check): asked only when there is a pass to remember.
+    let mark = keys.mark.take();
     let drift = || {
         let placed = snapshot.as_ref().map(Snapshot::placed);
         drift::since(
-            keys.mark.as_ref(),
-            repo.root(),
+            mark,
             &keys.inputs,
-            |rel, meta| placed.as_ref().is_some_and(|p| p.holds(rel, meta)),
-            || repo.inputs(keys.index_only).ok(),
+            drift::Tree {
+                root: repo.root().to_path_buf(),
+                put: |rel: &Path, meta: &std::fs::Metadata| {
+                    placed.as_ref().is_some_and(|p| p.holds(rel, meta))
+                },
+                // Not known: a change.
+                ignored: |rel: &Path| repo.is_ignored(rel).unwrap_or(false),
+                relist: || repo.inputs(keys.index_only).ok(),
+            },
         )
     };
     cache.remember_passes(config, &keys.of, &jobs, &job_of, &result, &modified, drift);
@@ -378,7 +385,8 @@ fn cache_keys(
             mark: None,
         });
     }
-    let mark = drift::Mark::now(run_dir);
+    // From before the tree is read (a big tree's folders watched).
+    let mark = drift::Mark::now(run_dir, repo.root(), &repo.tracked_files()?);
     let inputs = repo.inputs(index_only)?;
     let mut hook_inputs = req.hook_inputs.clone();
     // Hidden untracked files are not seen: another tree, another key.

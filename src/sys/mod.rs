@@ -1,6 +1,7 @@
 //! The operating system, Linux only: the `/proc` and cgroup reader, the
-//! process identity of every child precheck starts, and signals.
+//! process identity of every child precheck starts, signals, and inotify.
 
 pub mod child;
 pub mod proc;
 pub mod signal;
+pub mod watch;

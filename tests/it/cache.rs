@@ -361,14 +361,25 @@ fn a_pass_over_a_tree_changed_while_it_ran_is_not_remembered() {
             },
         ),
     ];
-    for (needs, change, put_back) in cases {
+    // By change times (a small tree), and with the folders watched (as a
+    // big tree is).
+    for ((needs, change, put_back), watch) in
+        cases.into_iter().flat_map(|c| [(c, true), (c, false)])
+    {
         let repo = TestRepo::new();
+        let env = |mut cmd: std::process::Command| {
+            if watch {
+                cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
+            }
+            cmd
+        };
+        let precheck = |args: &[&str]| common::finish(&mut env(repo.command(args)), repo.path());
         repo.checks(&format!(
             "[checks.lint]\nrun = 'touch started; while [ ! -e go ]; do sleep 0.02; done; {needs}'\n"
         ));
         repo.write(".gitignore", "started\ngo\n");
         repo.write("a.txt", "bad\n").stage(&["."]).commit("base");
-        let mut cmd = repo.command(&["run", "--all", "--format", "json"]);
+        let mut cmd = env(repo.command(&["run", "--all", "--format", "json"]));
         let running =
             std::thread::spawn(move || common::finish(&mut cmd, std::path::Path::new(".")));
         common::wait_for("the check to start", || repo.file("started").exists());
@@ -377,17 +388,17 @@ fn a_pass_over_a_tree_changed_while_it_ran_is_not_remembered() {
         let first = running.join().unwrap();
         first.expect_code(0);
         put_back(&repo);
-        let again = repo.precheck(&["run", "--all", "--format", "json"]);
+        let again = precheck(&["run", "--all", "--format", "json"]);
         assert_eq!(
             statuses(&again),
             [("lint".to_string(), "failed".to_string())],
-            "`{needs}`: the pass over the changed tree was remembered\n{}",
+            "`{needs}` (watch: {watch}): the pass over the changed tree was remembered\n{}",
             again.context
         );
         // Nothing changes during this one: remembered.
         change(&repo);
-        repo.precheck(&["run", "--all", "-q"]).expect_code(0);
-        let cached = repo.precheck(&["run", "--all", "--format", "json"]);
+        precheck(&["run", "--all", "-q"]).expect_code(0);
+        let cached = precheck(&["run", "--all", "--format", "json"]);
         assert_eq!(
             statuses(&cached),
             [("lint".to_string(), "cached".to_string())],
@@ -411,10 +422,13 @@ fn a_pass_with_unstaged_changes_set_aside_is_remembered() {
     repo.write("a.txt", "base\nstaged\n")
         .stage(&["a.txt"])
         .write("a.txt", "base\nstaged\nunstaged\n");
+    // (A small tree: told by change times. A watch starts after the files
+    // are put, and never sees them.)
+    let precheck = |args: &[&str]| repo.precheck(args);
     for round in 0..12 {
-        repo.precheck(&["clean", "--cache"]).expect_code(0);
-        repo.precheck(&["run", "-q"]).expect_code(0);
-        let again = repo.precheck(&["run", "--format", "json"]);
+        precheck(&["clean", "--cache"]).expect_code(0);
+        precheck(&["run", "-q"]).expect_code(0);
+        let again = precheck(&["run", "--format", "json"]);
         assert_eq!(
             statuses(&again),
             [("lint".to_string(), "cached".to_string())],
@@ -456,4 +470,36 @@ fn a_check_that_rewrites_a_file_the_same_is_remembered() {
         "{}",
         rerun.context
     );
+}
+
+/// A check that writes ignored files into the tree (build output, a log, a
+/// new ignored folder) changes nothing the key holds: its pass is
+/// remembered, by change times and with the folders watched alike.
+#[test]
+fn a_check_that_writes_ignored_files_is_remembered() {
+    for watch in [false, true] {
+        let repo = TestRepo::new();
+        repo.checks(
+            "[checks.build]\nrun = 'mkdir -p out sub/cache && date +%s%N > out/o.bin && date +%s%N > sub/run.log && date +%s%N > sub/cache/x'\n",
+        );
+        repo.write(".gitignore", "out/\n*.log\ncache/\n")
+            .write("sub/a.txt", "a\n")
+            .stage(&["."])
+            .commit("base");
+        let run = |args: &[&str]| {
+            let mut cmd = repo.command(args);
+            if watch {
+                cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
+            }
+            common::finish(&mut cmd, repo.path())
+        };
+        run(&["run", "--all", "-q"]).expect_code(0);
+        let again = run(&["run", "--all", "--format", "json"]);
+        assert_eq!(
+            statuses(&again),
+            [("build".to_string(), "cached".to_string())],
+            "watch: {watch}\n{}",
+            again.context
+        );
+    }
 }
