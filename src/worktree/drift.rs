@@ -236,8 +236,9 @@ where
     };
     let looked = crate::parallel::map(&looked_at, |i| {
         // A submodule is keyed by the commit its entry names, not by what
-        // its folder holds.
-        if i.mode == GITLINK {
+        // its folder holds; a file outside a sparse checkout's cone is
+        // absent on purpose.
+        if i.mode == GITLINK || i.sparse {
             return None;
         }
         let path = root.join(&i.path);

@@ -56,6 +56,9 @@ pub struct Input {
     pub path: PathBuf,
     pub mode: u32,
     pub id: Oid,
+    /// Outside a sparse checkout's cone: absent from the work tree on
+    /// purpose (not part of the key).
+    pub sparse: bool,
 }
 
 /// Above this many index entries, unstaged changes are found by the git
@@ -357,6 +360,7 @@ impl Repo {
                 path: bytes_path(&e.path),
                 mode: e.mode,
                 id: e.id,
+                sparse: is_skip_worktree(&e),
             })
             .collect();
         // Byte order, as git's index already is (comparing Paths is slow).
@@ -416,7 +420,15 @@ impl Repo {
                     inputs[at].id = id;
                     inputs[at].mode = mode;
                 }
-                Err(at) => inputs.insert(at, Input { path, mode, id }),
+                Err(at) => inputs.insert(
+                    at,
+                    Input {
+                        path,
+                        mode,
+                        id,
+                        sparse: false,
+                    },
+                ),
             }
         }
         Ok(inputs)

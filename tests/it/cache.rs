@@ -503,3 +503,38 @@ fn a_check_that_writes_ignored_files_is_remembered() {
         );
     }
 }
+
+/// A sparse checkout: the files outside the cone are in the index and not
+/// in the work tree, on purpose. Their absence is no change made while the
+/// checks ran, so passes are remembered there too (by change times and
+/// with the folders watched).
+#[test]
+fn a_pass_in_a_sparse_checkout_is_remembered() {
+    for watch in [false, true] {
+        let repo = TestRepo::new();
+        repo.checks("[checks.lint]\nrun = 'cat in/kept.txt'\n");
+        repo.write("in/kept.txt", "in\n")
+            .write("out/away.txt", "out of the cone\n")
+            .stage(&["."])
+            .commit("base");
+        repo.git(&["sparse-checkout", "set", "in"]);
+        assert!(!repo.file("out/away.txt").exists(), "outside the cone");
+        let run = |args: &[&str]| {
+            let mut cmd = repo.command(args);
+            if watch {
+                cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
+            }
+            common::finish(&mut cmd, repo.path())
+        };
+        for args in [&["run", "--all"][..], &["run"][..]] {
+            run(&[args, &["-q"]].concat()).expect_code(0);
+            let again = run(&[args, &["--format", "json"]].concat());
+            assert_eq!(
+                statuses(&again),
+                [("lint".to_string(), "cached".to_string())],
+                "{args:?}, watch: {watch}\n{}",
+                again.context
+            );
+        }
+    }
+}
