@@ -214,6 +214,7 @@ where
             let mut last: (&[u8], bool) = (b"", true);
             let unwatched: Vec<&Input> = inputs
                 .iter()
+                .filter(|i| in_tree(i))
                 .filter(|i| {
                     let dir = parent(i.path.as_os_str().as_bytes());
                     if dir != last.0 {
@@ -229,16 +230,14 @@ where
             named.extend(unwatched);
             (named, folders)
         }
-        None => (
-            inputs.iter().collect(),
-            folders_of(inputs.iter().map(|i| i.path.as_path())),
-        ),
+        None => {
+            let all: Vec<&Input> = inputs.iter().filter(|i| in_tree(i)).collect();
+            let folders = folders_of(all.iter().map(|i| i.path.as_path()));
+            (all, folders)
+        }
     };
     let looked = crate::parallel::map(&looked_at, |i| {
-        // A submodule is keyed by the commit its entry names, not by what
-        // its folder holds; a file outside a sparse checkout's cone is
-        // absent on purpose.
-        if i.mode == GITLINK || i.sparse {
+        if !in_tree(i) {
             return None;
         }
         let path = root.join(&i.path);
@@ -266,6 +265,14 @@ where
         paths.extend(differing(inputs, &now));
     }
     Drift::Paths(paths)
+}
+
+/// Whether the work tree holds the input as a file to look at: a
+/// submodule is keyed by the commit its entry names, not by what its
+/// folder holds; a file outside a sparse checkout's cone is absent on
+/// purpose.
+fn in_tree(i: &Input) -> bool {
+    i.mode != GITLINK && !i.sparse
 }
 
 /// The paths in one listing and not the other, or in both but otherwise.
