@@ -155,7 +155,8 @@ impl Drop for Watch {
         }
         let [read, write] = ends;
         // SAFETY: the child calls only async-signal-safe functions
-        // (close_range, dup2, read, close, _exit) before it exits.
+        // (dup2, close_range, read, close, _exit; errno read) before it
+        // exits.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             // SAFETY: in the child, on descriptors it owns copies of.
@@ -164,8 +165,12 @@ impl Drop for Watch {
                 libc::dup2(fd, 0);
                 libc::dup2(read, 1);
                 libc::syscall(libc::SYS_close_range, 2, libc::c_uint::MAX, 0);
+                // Until our end closes (EOF), or the pipe fails: retried
+                // only when a signal broke the wait.
                 let mut byte = 0u8;
-                while libc::read(1, (&mut byte as *mut u8).cast(), 1) < 0 {}
+                while libc::read(1, (&mut byte as *mut u8).cast(), 1) < 0
+                    && *libc::__errno_location() == libc::EINTR
+                {}
                 libc::close(0);
                 libc::_exit(0);
             }

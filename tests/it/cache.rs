@@ -538,3 +538,58 @@ fn a_pass_in_a_sparse_checkout_is_remembered() {
         }
     }
 }
+
+/// With the folders watched, the watch is let go by a forked child (the
+/// kernel's wait on its last close is the child's): the child holds none
+/// of the run's locks or pipes, so a run right after never waits for the
+/// work tree, and it is gone soon after.
+#[test]
+fn the_watch_leaves_no_lock_held_and_no_process_behind() {
+    let repo = TestRepo::new();
+    repo.checks("[checks.lint]\nrun = 'true'\n");
+    repo.write("a.txt", "a\n").stage(&["."]).commit("base");
+    let run = |args: &[&str]| {
+        let mut cmd = repo.command(args);
+        cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
+        common::finish(&mut cmd, repo.path())
+    };
+    for round in 0..5 {
+        // Unstaged changes to set aside: the work tree is held alone.
+        repo.write("a.txt", format!("a\n{round}\n"))
+            .stage(&["a.txt"]);
+        repo.write("a.txt", format!("a\n{round}\nunstaged\n"));
+        let first = run(&["run"]);
+        first.expect_code(0);
+        // (A run that waits for the work tree waits for good: given a
+        // minute, then failed.)
+        let mut next = repo.command(&["run", "--no-cache"]);
+        next.env("PRECHECK_FAULT_WATCH_FROM", "0")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null());
+        let mut child = next.spawn().unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("round {round}: the next run waited for the work tree");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(status.success(), "{stderr}");
+        assert!(!stderr.contains("waiting for"), "round {round}: {stderr}");
+    }
+    let root = std::fs::canonicalize(repo.path()).unwrap();
+    common::wait_for("no process left in the repository", || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .all(|e| std::fs::read_link(e.path().join("cwd")).map_or(true, |cwd| cwd != root))
+    });
+}
