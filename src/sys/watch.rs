@@ -155,23 +155,20 @@ impl Drop for Watch {
         }
         let [read, write] = ends;
         // SAFETY: the child calls only async-signal-safe functions
-        // (dup2, close_range, read, close, _exit; errno read) before it
-        // exits.
+        // (close_range or close, getrlimit, read, _exit; errno read)
+        // before it exits.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             // SAFETY: in the child, on descriptors it owns copies of.
             unsafe {
-                // Keep the instance as 0 and the pipe's read end as 1.
-                libc::dup2(fd, 0);
-                libc::dup2(read, 1);
-                libc::syscall(libc::SYS_close_range, 2, libc::c_uint::MAX, 0);
+                keep_only(fd, read);
                 // Until our end closes (EOF), or the pipe fails: retried
                 // only when a signal broke the wait.
                 let mut byte = 0u8;
-                while libc::read(1, (&mut byte as *mut u8).cast(), 1) < 0
+                while libc::read(read, (&mut byte as *mut u8).cast(), 1) < 0
                     && *libc::__errno_location() == libc::EINTR
                 {}
-                libc::close(0);
+                libc::close(fd);
                 libc::_exit(0);
             }
         }
@@ -192,5 +189,35 @@ impl Drop for Watch {
         drop(unsafe { std::mem::ManuallyDrop::take(&mut self.fd) });
         // SAFETY: our write end, closed once.
         unsafe { libc::close(write) };
+    }
+}
+
+/// In a forked child: closes every descriptor but `a` and `b` (with
+/// close_range, or one by one up to the limit where the kernel has none:
+/// before Linux 5.9). Only system calls: safe between fork and exit.
+unsafe fn keep_only(a: i32, b: i32) {
+    let (lo, hi) = (a.min(b) as u32, a.max(b) as u32);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let last = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+        (limit.rlim_cur.min(1 << 20) as u32).saturating_sub(1)
+    } else {
+        1023
+    };
+    for (from, to) in [
+        (0, lo.wrapping_sub(1)),
+        (lo + 1, hi.wrapping_sub(1)),
+        (hi + 1, u32::MAX),
+    ] {
+        if from > to || (from == 0 && lo == 0) {
+            continue;
+        }
+        if libc::syscall(libc::SYS_close_range, from, to, 0) != 0 {
+            for fd in from..=to.min(last) {
+                libc::close(fd as i32);
+            }
+        }
     }
 }
