@@ -386,7 +386,9 @@ fn cache_keys(
         });
     }
     // From before the tree is read (a big tree's folders watched).
-    let mark = drift::Mark::now(run_dir, repo.root(), &repo.tracked_files()?);
+    let mark = drift::Mark::now(run_dir, repo.root(), repo.index_len()?, || {
+        repo.tracked_files().ok()
+    });
     let inputs = repo.inputs(index_only)?;
     let mut hook_inputs = req.hook_inputs.clone();
     // Hidden untracked files are not seen: another tree, another key.

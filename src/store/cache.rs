@@ -167,22 +167,34 @@ pub fn key(
     for f in files {
         field(&mut buf, f.as_os_str().as_bytes());
     }
-    // Every file of the tree, unless `inputs` narrows it.
-    let matcher = if check.inputs.is_empty() {
-        None
-    } else {
-        Some(Matcher::from_patterns(&check.inputs, &[]).ok()?)
-    };
+    let held = Held::by(check)?;
     field(&mut buf, b"inputs");
-    for input in inputs
-        .iter()
-        .filter(|i| matcher.as_ref().is_none_or(|m| m.matches(&i.path)))
-    {
+    for input in inputs.iter().filter(|i| held.holds(&i.path)) {
         field(&mut buf, input.path.as_os_str().as_bytes());
         buf.extend_from_slice(&input.mode.to_le_bytes());
         buf.extend_from_slice(input.id.as_bytes());
     }
     crate::worktree::git::blob_id(&buf).map(|oid| oid.to_string())
+}
+
+/// The files of the tree a check's key holds: every one, unless its
+/// `inputs` narrow them.
+struct Held(Option<Matcher>);
+
+impl Held {
+    /// None when its `inputs` patterns do not parse (no key, then).
+    fn by(check: &Check) -> Option<Held> {
+        if check.inputs.is_empty() {
+            return Some(Held(None));
+        }
+        Matcher::from_patterns(&check.inputs, &[])
+            .ok()
+            .map(|m| Held(Some(m)))
+    }
+
+    fn holds(&self, path: &Path) -> bool {
+        self.0.as_ref().is_none_or(|m| m.matches(path))
+    }
 }
 
 /// A key's 20 bytes, from its 40 hex digits.
@@ -413,11 +425,8 @@ impl Cache {
             }
             // It may have seen another tree than its key's.
             let now = drifted.get_or_insert_with(|| drift.take().map_or(Drift::Unknown, |d| d()));
-            let seen = match check.inputs.is_empty() {
-                true => None,
-                false => Matcher::from_patterns(&check.inputs, &[]).ok(),
-            };
-            if !now.spares(|p| seen.as_ref().is_none_or(|m| m.matches(p))) {
+            // (A check whose `inputs` do not parse has no key: not here.)
+            if Held::by(check).is_none_or(|held| !now.spares(|p| held.holds(p))) {
                 continue;
             }
             let Some(file) = writer.get_or_insert_with(|| self.writable()) else {

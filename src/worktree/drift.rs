@@ -39,7 +39,7 @@ use crate::worktree::git::{content_id, Input};
 /// An index entry's mode for a submodule.
 const GITLINK: u32 = 0o160000;
 
-/// From this many tracked files the folders are watched. Below, looking
+/// From this many index entries the folders are watched. Below, looking
 /// at every file again costs less than a watch, whose end waits out a
 /// grace period of the kernel's (about 13 ms here; 20,000 files looked at
 /// again cost about 30 ms, 1,000 about 1.5).
@@ -55,10 +55,15 @@ pub struct Mark {
 impl Mark {
     /// Now: the file system's clock read in `run_dir` (the run's own
     /// folder: a file made there, unlinked and touched; no other run can
-    /// touch it, nothing is left), and, for a big tree, the folders of its
-    /// `tracked` files (under `root`) watched. None when the clock cannot
-    /// be read.
-    pub fn now(run_dir: &Path, root: &Path, tracked: &[PathBuf]) -> Option<Mark> {
+    /// touch it, nothing is left), and, for a big tree (`entries` in its
+    /// index), the folders of its `tracked` files (under `root`) watched.
+    /// None when the clock cannot be read.
+    pub fn now(
+        run_dir: &Path,
+        root: &Path,
+        entries: usize,
+        tracked: impl FnOnce() -> Option<Vec<PathBuf>>,
+    ) -> Option<Mark> {
         let path = run_dir.join(".mark");
         let file = OpenOptions::new()
             .create(true)
@@ -71,8 +76,10 @@ impl Mark {
         file.set_modified(std::time::SystemTime::now()).ok()?;
         let m = file.metadata().ok()?;
         let from = crate::fault::watch_from().unwrap_or(WATCH_FROM);
-        let watch = (tracked.len() >= from)
-            .then(|| folders_of(tracked.iter().map(PathBuf::as_path)))
+        let watch = (entries >= from)
+            .then(tracked)
+            .flatten()
+            .map(|tracked| folders_of(tracked.iter().map(PathBuf::as_path)))
             .and_then(|folders| {
                 let mut w = Watch::new()?;
                 folders

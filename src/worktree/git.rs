@@ -327,6 +327,11 @@ impl Repo {
             .collect()
     }
 
+    /// How many entries the index holds (a tree's size, without listing it).
+    pub fn index_len(&self) -> Result<usize> {
+        Ok(self.index()?.len())
+    }
+
     /// Every file in the index, once (conflicted paths too), relative to the root.
     pub fn tracked_files(&self) -> Result<Vec<PathBuf>> {
         // Asked by the run (`--all`) and by check-case-conflict: once per
@@ -679,7 +684,7 @@ impl Repo {
         }
         let mut cmd = self.git();
         if let Some(f) = index_file {
-            cmd.env("GIT_INDEX_FILE", f);
+            cmd.env(crate::env::GIT_INDEX_FILE, f);
         }
         let mut child = cmd
             .args(args)
@@ -748,7 +753,7 @@ impl Repo {
     fn git_output(&self, args: &[&OsStr], index_file: Option<&Path>) -> Result<Vec<u8>> {
         let mut cmd = self.git();
         if let Some(f) = index_file {
-            cmd.env("GIT_INDEX_FILE", f);
+            cmd.env(crate::env::GIT_INDEX_FILE, f);
         }
         let out = cmd.args(args).output().context("cannot run git")?;
         if !out.status.success() {

@@ -840,14 +840,7 @@ fn a_fixer_on_a_full_disk_fails_and_leaves_the_file_whole() {
     repo.write("big.txt", &old);
     repo.git(&["add", "-A"]);
     repo.commit("base");
-    let root = disk.dir.path().join("repo");
-    let cp = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(repo.path())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(cp.success());
+    let root = disk.holding(&repo);
     let run = || {
         let mut cmd = repo.command(&["run", "--all", "--no-cache", "--format", "json"]);
         cmd.current_dir(&root);

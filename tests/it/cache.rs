@@ -40,6 +40,31 @@ fn statuses(run: &common::Run) -> Vec<(String, String)> {
         .collect()
 }
 
+/// precheck in `repo`; with `watch`, the folders watched as in a big tree
+/// (a debug build's switch), else told by change times as a small one is.
+fn watched(repo: &TestRepo, watch: bool, args: &[&str]) -> std::process::Command {
+    let mut cmd = repo.command(args);
+    if watch {
+        cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
+    }
+    cmd
+}
+
+fn run_watched(repo: &TestRepo, watch: bool, args: &[&str]) -> common::Run {
+    common::finish(&mut watched(repo, watch, args), repo.path())
+}
+
+/// The run's only check ended as `status`.
+#[track_caller]
+fn assert_only(run: &common::Run, check: &str, status: &str, why: &str) {
+    assert_eq!(
+        statuses(run),
+        [(check.to_string(), status.to_string())],
+        "{why}\n{}",
+        run.context
+    );
+}
+
 #[test]
 fn a_second_run_with_no_change_runs_nothing() {
     let repo = TestRepo::new();
@@ -367,19 +392,13 @@ fn a_pass_over_a_tree_changed_while_it_ran_is_not_remembered() {
         cases.into_iter().flat_map(|c| [(c, true), (c, false)])
     {
         let repo = TestRepo::new();
-        let env = |mut cmd: std::process::Command| {
-            if watch {
-                cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
-            }
-            cmd
-        };
-        let precheck = |args: &[&str]| common::finish(&mut env(repo.command(args)), repo.path());
+        let precheck = |args: &[&str]| run_watched(&repo, watch, args);
         repo.checks(&format!(
             "[checks.lint]\nrun = 'touch started; while [ ! -e go ]; do sleep 0.02; done; {needs}'\n"
         ));
         repo.write(".gitignore", "started\ngo\n");
         repo.write("a.txt", "bad\n").stage(&["."]).commit("base");
-        let mut cmd = env(repo.command(&["run", "--all", "--format", "json"]));
+        let mut cmd = watched(&repo, watch, &["run", "--all", "--format", "json"]);
         let running =
             std::thread::spawn(move || common::finish(&mut cmd, std::path::Path::new(".")));
         common::wait_for("the check to start", || repo.file("started").exists());
@@ -389,22 +408,17 @@ fn a_pass_over_a_tree_changed_while_it_ran_is_not_remembered() {
         first.expect_code(0);
         put_back(&repo);
         let again = precheck(&["run", "--all", "--format", "json"]);
-        assert_eq!(
-            statuses(&again),
-            [("lint".to_string(), "failed".to_string())],
-            "`{needs}` (watch: {watch}): the pass over the changed tree was remembered\n{}",
-            again.context
+        assert_only(
+            &again,
+            "lint",
+            "failed",
+            &format!("`{needs}` (watch: {watch}): the pass over the changed tree was remembered"),
         );
         // Nothing changes during this one: remembered.
         change(&repo);
         precheck(&["run", "--all", "-q"]).expect_code(0);
         let cached = precheck(&["run", "--all", "--format", "json"]);
-        assert_eq!(
-            statuses(&cached),
-            [("lint".to_string(), "cached".to_string())],
-            "{}",
-            cached.context
-        );
+        assert_only(&cached, "lint", "cached", "");
     }
 }
 
@@ -424,17 +438,11 @@ fn a_pass_with_unstaged_changes_set_aside_is_remembered() {
         .write("a.txt", "base\nstaged\nunstaged\n");
     // (A small tree: told by change times. A watch starts after the files
     // are put, and never sees them.)
-    let precheck = |args: &[&str]| repo.precheck(args);
     for round in 0..12 {
-        precheck(&["clean", "--cache"]).expect_code(0);
-        precheck(&["run", "-q"]).expect_code(0);
-        let again = precheck(&["run", "--format", "json"]);
-        assert_eq!(
-            statuses(&again),
-            [("lint".to_string(), "cached".to_string())],
-            "round {round}\n{}",
-            again.context
-        );
+        repo.precheck(&["clean", "--cache"]).expect_code(0);
+        repo.precheck(&["run", "-q"]).expect_code(0);
+        let again = repo.precheck(&["run", "--format", "json"]);
+        assert_only(&again, "lint", "cached", &format!("round {round}"));
         assert_eq!(repo.read("a.txt"), "base\nstaged\nunstaged\n");
     }
 }
@@ -453,23 +461,13 @@ fn a_check_that_rewrites_a_file_the_same_is_remembered() {
         .commit("base");
     repo.precheck(&["run", "--all", "-q"]).expect_code(0);
     let again = repo.precheck(&["run", "--all", "--format", "json"]);
-    assert_eq!(
-        statuses(&again),
-        [("gen".to_string(), "cached".to_string())],
-        "{}",
-        again.context
-    );
+    assert_only(&again, "gen", "cached", "");
     // Now it writes other bytes than the key's out.txt (v1): not remembered.
     repo.write("input.txt", "v2\n");
     repo.precheck(&["run", "--all", "-q"]).expect_code(0);
     repo.write("out.txt", "v1\n");
     let rerun = repo.precheck(&["run", "--all", "--format", "json"]);
-    assert_eq!(
-        statuses(&rerun),
-        [("gen".to_string(), "passed".to_string())],
-        "{}",
-        rerun.context
-    );
+    assert_only(&rerun, "gen", "passed", "");
 }
 
 /// A check that writes ignored files into the tree (build output, a log, a
@@ -486,21 +484,10 @@ fn a_check_that_writes_ignored_files_is_remembered() {
             .write("sub/a.txt", "a\n")
             .stage(&["."])
             .commit("base");
-        let run = |args: &[&str]| {
-            let mut cmd = repo.command(args);
-            if watch {
-                cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
-            }
-            common::finish(&mut cmd, repo.path())
-        };
+        let run = |args: &[&str]| run_watched(&repo, watch, args);
         run(&["run", "--all", "-q"]).expect_code(0);
         let again = run(&["run", "--all", "--format", "json"]);
-        assert_eq!(
-            statuses(&again),
-            [("build".to_string(), "cached".to_string())],
-            "watch: {watch}\n{}",
-            again.context
-        );
+        assert_only(&again, "build", "cached", &format!("watch: {watch}"));
     }
 }
 
@@ -519,21 +506,15 @@ fn a_pass_in_a_sparse_checkout_is_remembered() {
             .commit("base");
         repo.git(&["sparse-checkout", "set", "in"]);
         assert!(!repo.file("out/away.txt").exists(), "outside the cone");
-        let run = |args: &[&str]| {
-            let mut cmd = repo.command(args);
-            if watch {
-                cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
-            }
-            common::finish(&mut cmd, repo.path())
-        };
+        let run = |args: &[&str]| run_watched(&repo, watch, args);
         for args in [&["run", "--all"][..], &["run"][..]] {
             run(&[args, &["-q"]].concat()).expect_code(0);
             let again = run(&[args, &["--format", "json"]].concat());
-            assert_eq!(
-                statuses(&again),
-                [("lint".to_string(), "cached".to_string())],
-                "{args:?}, watch: {watch}\n{}",
-                again.context
+            assert_only(
+                &again,
+                "lint",
+                "cached",
+                &format!("{args:?}, watch: {watch}"),
             );
         }
     }
@@ -548,11 +529,7 @@ fn the_watch_leaves_no_lock_held_and_no_process_behind() {
     let repo = TestRepo::new();
     repo.checks("[checks.lint]\nrun = 'true'\n");
     repo.write("a.txt", "a\n").stage(&["."]).commit("base");
-    let run = |args: &[&str]| {
-        let mut cmd = repo.command(args);
-        cmd.env("PRECHECK_FAULT_WATCH_FROM", "0");
-        common::finish(&mut cmd, repo.path())
-    };
+    let run = |args: &[&str]| run_watched(&repo, true, args);
     for round in 0..5 {
         // Unstaged changes to set aside: the work tree is held alone.
         repo.write("a.txt", format!("a\n{round}\n"))
@@ -562,9 +539,8 @@ fn the_watch_leaves_no_lock_held_and_no_process_behind() {
         first.expect_code(0);
         // (A run that waits for the work tree waits for good: given a
         // minute, then failed.)
-        let mut next = repo.command(&["run", "--no-cache"]);
-        next.env("PRECHECK_FAULT_WATCH_FROM", "0")
-            .stderr(std::process::Stdio::piped())
+        let mut next = watched(&repo, true, &["run", "--no-cache"]);
+        next.stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null());
         let mut child = next.spawn().unwrap();
         let started = std::time::Instant::now();

@@ -408,6 +408,21 @@ impl SmallDisk {
     }
 }
 
+impl SmallDisk {
+    /// A copy of the repository (its .git too) on this disk: its root.
+    pub fn holding(&self, repo: &TestRepo) -> PathBuf {
+        let root = self.dir.path().join("repo");
+        let cp = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(repo.path())
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(cp.success());
+        root
+    }
+}
+
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount")

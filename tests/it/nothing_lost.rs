@@ -420,9 +420,17 @@ fn every_command_recovers_first() {
 /// A repository with `file.txt` partially staged (so that a commit sets
 /// changes aside), the hooks installed, and `check` as its only check.
 fn partially_staged(check: &str) -> TestRepo {
+    partially_staged_beside(check, &[])
+}
+
+/// As [`partially_staged`], with more files committed beside it.
+fn partially_staged_beside(check: &str, beside: &[(&str, &str)]) -> TestRepo {
     let repo = TestRepo::new();
     repo.checks(check);
     repo.write(".gitignore", "/seen*\n/trace*\n");
+    for (path, text) in beside {
+        repo.write(path, text);
+    }
     repo.write("file.txt", "base\n")
         .stage(&["."])
         .commit("base")
@@ -539,20 +547,11 @@ fn commit_paused_at(repo: &TestRepo, point: &str, act: impl FnOnce()) -> common:
 /// the staged file, and the fix is kept.
 #[test]
 fn a_run_that_changes_the_tree_while_a_commit_upgrades_its_hold_is_seen() {
-    let repo = TestRepo::new();
-    repo.checks(
+    let repo = partially_staged_beside(
         "[checks.see]\nrun = 'cat file.txt > seen.txt; cat other.txt > seen-other.txt'\n\
          [checks.fixer]\nrun = \"printf 'fixed\\n' >> other.txt\"\nfix = true\nhooks = ['manual']\n",
+        &[("other.txt", "other\n")],
     );
-    repo.write(".gitignore", "/seen*\n/trace*\n");
-    repo.write("file.txt", "base\n")
-        .write("other.txt", "other\n")
-        .stage(&["."])
-        .commit("base")
-        .install();
-    repo.write("file.txt", "base\nstaged\n")
-        .stage(&["file.txt"])
-        .write("file.txt", "base\nstaged\nunstaged\n");
     let run = commit_paused_at(&repo, "tree-lock-upgrade", || {
         let fixer = repo.precheck(&["run", "fixer", "--all"]);
         assert_ne!(
@@ -725,15 +724,7 @@ fn a_full_disk_while_setting_aside_changes_nothing() {
         return;
     };
     let repo = partially_staged(SEE);
-    // The repository, moved onto the small disk.
-    let root = disk.dir.path().join("repo");
-    let cp = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(repo.path())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(cp.success());
+    let root = disk.holding(&repo);
     let big: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
     let mut staged = big.clone();
     staged.extend_from_slice(b"staged");

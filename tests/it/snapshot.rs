@@ -539,6 +539,19 @@ fn a_merge_with_resolved_conflicts_is_checked_and_committed() {
     assert!(!repo.file(".git/MERGE_HEAD").exists());
 }
 
+/// A partially staged file beside 10,500 more: big enough that precheck
+/// has git list the unstaged changes, started early (told by the index
+/// file's size: over 800,000 bytes).
+fn big_index(check: &str) -> TestRepo {
+    let repo = partially_staged(check);
+    for i in 0..10_500 {
+        repo.write(format!("many/folder-{}/file-{i}.dat", i / 100), "x\n");
+    }
+    repo.stage(&["many"]);
+    assert!(std::fs::metadata(repo.file(".git/index")).unwrap().len() > 1_000_000);
+    repo
+}
+
 /// On an index of more than 10,000 entries git itself lists the unstaged
 /// changes, started before the change's files are worked out and read
 /// under an early shared hold on the work tree: the check still sees the
@@ -546,14 +559,7 @@ fn a_merge_with_resolved_conflicts_is_checked_and_committed() {
 /// a temporary index, GIT_INDEX_FILE), and the unstaged change survives.
 #[test]
 fn a_big_index_sets_aside_what_a_small_one_does() {
-    let repo = partially_staged("[checks.see]\nrun = 'cat file.txt > seen.txt'\n");
-    for i in 0..10_500 {
-        repo.write(format!("many/folder-{}/file-{i}.dat", i / 100), "x\n");
-    }
-    repo.stage(&["many"]);
-    // Big enough that precheck has git list the unstaged changes, started
-    // early (told by the index file's size: over 800,000 bytes).
-    assert!(std::fs::metadata(repo.file(".git/index")).unwrap().len() > 1_000_000);
+    let repo = big_index("[checks.see]\nrun = 'cat file.txt > seen.txt'\n");
     repo.git_try(&["commit", "-qm", "second"]).expect_code(0);
     assert_eq!(
         repo.bytes("seen.txt"),
@@ -593,14 +599,7 @@ fn a_big_index_sets_aside_what_a_small_one_does() {
 /// index.lock in the way of the next git command), and the next works.
 #[test]
 fn a_big_index_with_nothing_to_run_commits_cleanly() {
-    let repo = partially_staged("[checks.none]\nrun = 'true {files}'\nglob = '*.none'\n");
-    for i in 0..10_500 {
-        repo.write(format!("many/folder-{}/file-{i}.dat", i / 100), "x\n");
-    }
-    repo.stage(&["many"]);
-    // Big enough that precheck has git list the unstaged changes, started
-    // early (told by the index file's size: over 800,000 bytes).
-    assert!(std::fs::metadata(repo.file(".git/index")).unwrap().len() > 1_000_000);
+    let repo = big_index("[checks.none]\nrun = 'true {files}'\nglob = '*.none'\n");
     for round in 0..3 {
         repo.git_try(&["commit", "-qm", &format!("round {round}")])
             .expect_code(0);
